@@ -1,0 +1,28 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { KeelConfigModule } from './config/config.module.js';
+import { DatabaseModule } from './database/database.module.js';
+import { HealthModule } from './health/health.module.js';
+import { HttpModule } from './http/http.module.js';
+import { LoggingModule, type LoggingOptions } from './logging/logging.module.js';
+
+export interface AppOptions {
+  /** Bootstrap settings; the process environment (and `.env`) when unset. */
+  env?: Record<string, string | undefined>;
+  logging?: LoggingOptions;
+}
+
+@Module({})
+export class AppModule {
+  static forRoot(options: AppOptions = {}): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        KeelConfigModule.forRoot(options.env),
+        LoggingModule.forRoot(options.logging),
+        HttpModule,
+        DatabaseModule,
+        HealthModule,
+      ],
+    };
+  }
+}

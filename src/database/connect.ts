@@ -1,0 +1,60 @@
+import Sqlite from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import pg from 'pg';
+import type { DatabaseTarget } from '../config/app-config.js';
+import type { DatabaseSchema } from './schema.js';
+
+const PG_INT8_OID = 20;
+
+export interface DatabaseConnection {
+  readonly db: Kysely<DatabaseSchema>;
+  readonly dialect: DatabaseTarget['dialect'];
+}
+
+/**
+ * The one place where the two dialects differ in how they connect. Everything above this uses
+ * Kysely's query builder and the conventions in schema.ts.
+ */
+export function connectDatabase(
+  target: DatabaseTarget,
+  onPoolError: (error: Error) => void,
+): DatabaseConnection {
+  if (target.dialect === 'sqlite') {
+    mkdirSync(dirname(target.file), { recursive: true });
+    const dialect = new SqliteDialect({
+      database: async () => {
+        const sqlite = new Sqlite(target.file);
+        // WAL lets readers run beside the single writer; busy_timeout rides out a checkpoint.
+        sqlite.pragma('journal_mode = WAL');
+        sqlite.pragma('synchronous = NORMAL');
+        sqlite.pragma('busy_timeout = 5000');
+        sqlite.pragma('foreign_keys = ON');
+        return sqlite;
+      },
+    });
+    return { db: new Kysely<DatabaseSchema>({ dialect }), dialect: 'sqlite' };
+  }
+
+  const pool = new pg.Pool({
+    connectionString: target.url,
+    max: 10,
+    connectionTimeoutMillis: 5000,
+    idleTimeoutMillis: 30000,
+    // Epoch-millisecond columns are bigint; they fit a JS number, so parse them as one.
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === PG_INT8_OID
+          ? (value: string) => Number(value)
+          : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
+    },
+  });
+  // An idle client whose server connection drops emits 'error' on the pool; unheard, that
+  // would crash the process. The pool replaces the client on the next checkout.
+  pool.on('error', onPoolError);
+  return {
+    db: new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) }),
+    dialect: 'postgres',
+  };
+}

@@ -1,0 +1,31 @@
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import helmet from 'helmet';
+import { Logger } from 'nestjs-pino';
+import { AppConfig } from '../config/app-config.js';
+import { bodyErrorHandler, jsonBodyParser, requireJsonBody } from './body-parsing.js';
+
+/**
+ * The express-level middleware that must run before Nest's router. Shared by main.ts and the
+ * tests, so the app under test is the app that ships. Create the app with `bodyParser: false`.
+ */
+export function configureApp(app: NestExpressApplication): void {
+  const config = app.get(AppConfig);
+  app.useLogger(app.get(Logger));
+  app.set('trust proxy', config.trustProxy);
+  app.disable('x-powered-by');
+  app.use(
+    helmet({
+      // The API answers JSON; the only HTML is the setup page, which needs nothing external.
+      contentSecurityPolicy: {
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          styleSrc: ["'self'"],
+          // Keel often serves plain HTTP on a LAN or behind a TLS proxy; don't force https.
+          upgradeInsecureRequests: null,
+        },
+      },
+    }),
+  );
+  app.use(requireJsonBody, jsonBodyParser, bodyErrorHandler);
+}

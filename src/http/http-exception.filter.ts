@@ -1,0 +1,61 @@
+import {
+  type ArgumentsHost,
+  Catch,
+  type ExceptionFilter,
+  HttpException,
+  Logger,
+} from '@nestjs/common';
+import type { Response } from 'express';
+import { ApiError, type ErrorBody } from './api-error.js';
+import { DEFAULT_CODE_BY_STATUS, ErrorCode } from './error-codes.js';
+
+/**
+ * Gives every error the contract's shape. Unknown errors become a 500 with a generic message:
+ * the details go to the log, never to the client (no stack, no SQL, no secrets).
+ */
+@Catch()
+export class HttpExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HttpExceptionFilter');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const response = host.switchToHttp().getResponse<Response>();
+    const { body, headers } = this.toBody(exception);
+    if (response.headersSent) {
+      response.end();
+      return;
+    }
+    for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
+    response.status(body.statusCode).json(body);
+  }
+
+  private toBody(exception: unknown): { body: ErrorBody; headers: Record<string, string> } {
+    if (exception instanceof ApiError) {
+      return { body: exception.toBody(), headers: exception.headers ?? {} };
+    }
+    if (exception instanceof HttpException) {
+      const statusCode = exception.getStatus();
+      const response = exception.getResponse();
+      const raw =
+        typeof response === 'string'
+          ? response
+          : ((response as { message?: unknown }).message ?? exception.message);
+      const message = Array.isArray(raw) ? raw.join('; ') : String(raw);
+      const code =
+        DEFAULT_CODE_BY_STATUS[statusCode] ??
+        (statusCode >= 500 ? ErrorCode.InternalError : ErrorCode.ValidationFailed);
+      return { body: { statusCode, code, message }, headers: {} };
+    }
+    this.logger.error(
+      exception instanceof Error ? (exception.stack ?? exception.message) : exception,
+    );
+    return {
+      body: {
+        statusCode: 500,
+        code: ErrorCode.InternalError,
+        message:
+          'Internal server error; the request id in the X-Request-Id header finds it in the log',
+      },
+      headers: {},
+    };
+  }
+}

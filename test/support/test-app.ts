@@ -1,0 +1,77 @@
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { AppModule } from '../../src/app.module.js';
+import { configureApp } from '../../src/http/configure-app.js';
+import { createPostgresDatabase, type TemporaryDatabase } from './services.js';
+
+export interface TestAppOptions {
+  /** Which database the app runs on: a fresh SQLite file, or a fresh PostgreSQL database. */
+  dialect?: 'sqlite' | 'postgres';
+  /** Extra bootstrap settings, as the environment would give them. */
+  env?: Record<string, string>;
+  /** Reuse a data directory or database (a "restart"); the caller then owns their cleanup. */
+  dataDir?: string;
+  databaseUrl?: string;
+}
+
+export interface TestApp {
+  app: NestExpressApplication;
+  url: string;
+  dataDir: string;
+  databaseUrl?: string;
+  /** Every log line the app wrote, as parsed JSON. */
+  logs: Record<string, unknown>[];
+  /** Closes the app, then drops what it created (unless `keepData`). */
+  close(options?: { keepData?: boolean }): Promise<void>;
+}
+
+/** Boots the whole app, as main.ts does, on a free port of 127.0.0.1. */
+export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'keel-test-'));
+  let database: TemporaryDatabase | undefined;
+  let databaseUrl = options.databaseUrl;
+  if (!databaseUrl && options.dialect === 'postgres') {
+    database = await createPostgresDatabase();
+    databaseUrl = database.url;
+  }
+  const logs: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
+      }
+      callback();
+    },
+  });
+  const env: Record<string, string> = {
+    NODE_ENV: 'test',
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'info',
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+    ...options.env,
+  };
+  const app = await NestFactory.create<NestExpressApplication>(
+    AppModule.forRoot({ env, logging: { destination: destination as never } }),
+    { bodyParser: false, abortOnError: false, bufferLogs: true },
+  );
+  configureApp(app);
+  await app.listen(0, '127.0.0.1');
+  const address = app.getHttpServer().address() as { port: number };
+  return {
+    app,
+    url: `http://127.0.0.1:${address.port}`,
+    dataDir,
+    databaseUrl,
+    logs,
+    async close({ keepData = false } = {}) {
+      await app.close();
+      if (keepData) return;
+      await database?.drop();
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
