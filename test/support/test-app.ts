@@ -1,10 +1,11 @@
-import { NestFactory } from '@nestjs/core';
+import { Test } from '@nestjs/testing';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { AppModule } from '../../src/app.module.js';
+import { AdminGuard } from '../../src/auth/admin.guard.js';
 import { configureApp } from '../../src/http/configure-app.js';
 import { createPostgresDatabase, type TemporaryDatabase } from './services.js';
 
@@ -16,6 +17,8 @@ export interface TestAppOptions {
   /** Reuse a data directory or database (a "restart"); the caller then owns their cleanup. */
   dataDir?: string;
   databaseUrl?: string;
+  /** Let every request through admin-only routes (until auth exists, nothing else can). */
+  allowAdmin?: boolean;
 }
 
 export interface TestApp {
@@ -54,10 +57,18 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     ...options.env,
   };
-  const app = await NestFactory.create<NestExpressApplication>(
-    AppModule.forRoot({ env, logging: { destination: destination as never } }),
-    { bodyParser: false, abortOnError: false, bufferLogs: true },
-  );
+  let builder = Test.createTestingModule({
+    imports: [AppModule.forRoot({ env, logging: { destination: destination as never } })],
+  });
+  if (options.allowAdmin) {
+    builder = builder.overrideGuard(AdminGuard).useValue({ canActivate: () => true });
+  }
+  const moduleRef = await builder.compile();
+  const app = moduleRef.createNestApplication<NestExpressApplication>({
+    bodyParser: false,
+    abortOnError: false,
+    bufferLogs: true,
+  });
   configureApp(app);
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
