@@ -1,9 +1,11 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { EventEmitterModule } from '@nestjs/event-emitter';
 import { KeelConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
 import { HttpModule } from './http/http.module.js';
 import { LoggingModule, type LoggingOptions } from './logging/logging.module.js';
+import { SettingsModule } from './settings/settings.module.js';
 
 export interface AppOptions {
   /** Bootstrap settings; the process environment (and `.env`) when unset. */
@@ -20,7 +22,9 @@ export class AppModule {
         KeelConfigModule.forRoot(options.env),
         LoggingModule.forRoot(options.logging),
         HttpModule,
+        EventEmitterModule.forRoot({ wildcard: false }),
         DatabaseModule,
+        SettingsModule,
         HealthModule,
       ],
     };

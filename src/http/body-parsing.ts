@@ -28,7 +28,23 @@ export function requireJsonBody(req: Request, _res: Response, next: NextFunction
   next();
 }
 
-export const jsonBodyParser = express.json({ limit: BODY_LIMIT, strict: true });
+/**
+ * Keys that reach an object's prototype when a merge or a transformer copies them. No Keel
+ * field has these names; they are refused while parsing, before any code can copy them.
+ */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+const FORBIDDEN_KEY_MESSAGE = /^Forbidden key "(.+)"$/;
+
+function refuseForbiddenKeys(key: string, value: unknown): unknown {
+  if (FORBIDDEN_KEYS.has(key)) throw new SyntaxError(`Forbidden key "${key}"`);
+  return value;
+}
+
+export const jsonBodyParser = express.json({
+  limit: BODY_LIMIT,
+  strict: true,
+  reviver: refuseForbiddenKeys,
+});
 
 /** Express error middleware for the body parser's errors (they never reach Nest's filters). */
 export function bodyErrorHandler(
@@ -55,8 +71,16 @@ function toApiError(error: unknown): ApiError | undefined {
         ErrorCode.PayloadTooLarge,
         `Request body is larger than ${BODY_LIMIT}`,
       );
-    case 'entity.parse.failed':
+    case 'entity.parse.failed': {
+      const forbidden = FORBIDDEN_KEY_MESSAGE.exec((error as Error).message);
+      if (forbidden) {
+        const message = `"${forbidden[1]}" is not an accepted key in a request body`;
+        return new ApiError(400, ErrorCode.ValidationFailed, message, [
+          { field: forbidden[1], message },
+        ]);
+      }
       return new ApiError(400, ErrorCode.MalformedJson, 'Request body is not valid JSON');
+    }
     case 'encoding.unsupported':
     case 'charset.unsupported':
       return new ApiError(415, ErrorCode.UnsupportedMediaType, 'Request body must be UTF-8 JSON');

@@ -1,0 +1,65 @@
+import { Body, Controller, Get, Headers, Patch, Query, Req, Res, UseGuards } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { AdminGuard } from '../auth/admin.guard.js';
+import { ApiError } from '../http/api-error.js';
+import { ErrorCode } from '../http/error-codes.js';
+import { PatchSettingsDto, SettingsHistoryQueryDto } from './settings.dto.js';
+import type { SettingsSnapshot } from './settings.events.js';
+import { SettingsRepository, type SettingsHistoryEntry } from './settings.repository.js';
+import { SettingsService } from './settings.service.js';
+
+const ETAG_PATTERN = /^(?:W\/)?"(\d{1,15})"$/;
+
+@Controller('api/settings')
+@UseGuards(AdminGuard)
+export class SettingsController {
+  constructor(
+    private readonly settings: SettingsService,
+    private readonly repository: SettingsRepository,
+  ) {}
+
+  @Get()
+  get(@Res({ passthrough: true }) res: Response) {
+    return this.answer(this.settings.current, res);
+  }
+
+  @Patch()
+  async patch(
+    @Headers('if-match') ifMatch: string | undefined,
+    @Body() _body: PatchSettingsDto,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    if (ifMatch === undefined || ifMatch.trim() === '') {
+      throw new ApiError(
+        428,
+        ErrorCode.PreconditionRequired,
+        'Send If-Match with the ETag of the settings you read (GET /api/settings), e.g. If-Match: "3"',
+      );
+    }
+    const match = ETAG_PATTERN.exec(ifMatch.trim());
+    if (!match) {
+      throw new ApiError(
+        412,
+        ErrorCode.VersionConflict,
+        'If-Match must be the ETag of the settings you read, e.g. "3"',
+      );
+    }
+    // The DTO has checked the envelope; the patch itself goes to the service as the client sent
+    // it, because class-transformer silently drops keys such as `constructor` that the
+    // settings schema must see to reject.
+    const patch = (req.body as { values: unknown }).values;
+    const next = await this.settings.update(patch, Number(match[1]), null);
+    return this.answer(next, res);
+  }
+
+  @Get('history')
+  history(@Query() query: SettingsHistoryQueryDto): Promise<SettingsHistoryEntry[]> {
+    return this.repository.history(query.limit ?? 100);
+  }
+
+  private answer(snapshot: SettingsSnapshot, res: Response) {
+    res.setHeader('ETag', `"${snapshot.version}"`);
+    return { version: snapshot.version, values: snapshot.values };
+  }
+}

@@ -1,0 +1,121 @@
+import { Type } from 'class-transformer';
+import {
+  IsIn,
+  IsInt,
+  IsString,
+  Length,
+  Max,
+  Min,
+  ValidateNested,
+  type ValidationArguments,
+  ValidatorConstraint,
+  type ValidatorConstraintInterface,
+  Validate,
+} from 'class-validator';
+
+export const SESSION_CACHE_BACKENDS = ['memory', 'database', 'redis'] as const;
+export type SessionCacheBackendName = (typeof SESSION_CACHE_BACKENDS)[number];
+
+export class SessionCacheSettings {
+  @IsIn(SESSION_CACHE_BACKENDS, { message: 'backend must be one of memory, database, redis' })
+  backend: SessionCacheBackendName = 'memory';
+}
+
+@ValidatorConstraint({ name: 'idleWithinAbsolute' })
+class IdleWithinAbsolute implements ValidatorConstraintInterface {
+  validate(idle: unknown, args: ValidationArguments): boolean {
+    const absolute = (args.object as SessionSettings).absoluteTimeoutSeconds;
+    return typeof idle !== 'number' || typeof absolute !== 'number' || idle <= absolute;
+  }
+  defaultMessage(): string {
+    return 'idleTimeoutSeconds must not exceed absoluteTimeoutSeconds';
+  }
+}
+
+const ONE_YEAR_SECONDS = 366 * 24 * 3600;
+
+export class SessionSettings {
+  @IsInt({ message: 'idleTimeoutSeconds must be an integer number of seconds' })
+  @Min(1, { message: 'idleTimeoutSeconds must be at least 1' })
+  @Max(ONE_YEAR_SECONDS, { message: `idleTimeoutSeconds must be at most ${ONE_YEAR_SECONDS}` })
+  @Validate(IdleWithinAbsolute)
+  idleTimeoutSeconds = 1800;
+
+  @IsInt({ message: 'absoluteTimeoutSeconds must be an integer number of seconds' })
+  @Min(1, { message: 'absoluteTimeoutSeconds must be at least 1' })
+  @Max(ONE_YEAR_SECONDS, { message: `absoluteTimeoutSeconds must be at most ${ONE_YEAR_SECONDS}` })
+  absoluteTimeoutSeconds = 604800;
+}
+
+export class AuthSettings {
+  @IsInt({ message: 'loginMaxAttempts must be an integer' })
+  @Min(1, { message: 'loginMaxAttempts must be at least 1' })
+  @Max(10000, { message: 'loginMaxAttempts must be at most 10000' })
+  loginMaxAttempts = 10;
+}
+
+/**
+ * The runtime settings: what admins change while the server runs. The API validates a change
+ * with these classes, and so does every load from the database: a value that reaches the
+ * database has passed this one gate. Defaults are the field initialisers.
+ */
+export class RuntimeSettings {
+  @IsString({ message: 'siteName must be a string' })
+  @Length(1, 100, { message: 'siteName must be 1 to 100 characters' })
+  siteName = 'Keel';
+
+  @ValidateNested()
+  @Type(() => SessionCacheSettings)
+  sessionCache: SessionCacheSettings = new SessionCacheSettings();
+
+  @ValidateNested()
+  @Type(() => SessionSettings)
+  session: SessionSettings = new SessionSettings();
+
+  @ValidateNested()
+  @Type(() => AuthSettings)
+  auth: AuthSettings = new AuthSettings();
+}
+
+/** The plain-JSON form of the settings, as stored, compared and returned by the API. */
+export interface RuntimeSettingsValues {
+  siteName: string;
+  sessionCache: { backend: SessionCacheBackendName };
+  session: { idleTimeoutSeconds: number; absoluteTimeoutSeconds: number };
+  auth: { loginMaxAttempts: number };
+}
+
+/**
+ * Names that belong to the environment. They are read once at boot and never change at
+ * runtime; a patch naming one is told so, not just "unknown key".
+ */
+export const BOOTSTRAP_KEYS = new Set(
+  [
+    'NODE_ENV',
+    'PORT',
+    'HOST',
+    'DATA_DIR',
+    'DATABASE_URL',
+    'REDIS_URL',
+    'REDIS_PREFIX',
+    'SESSION_SECRET',
+    'TRUST_PROXY',
+    'LOG_LEVEL',
+    'SETUP_TOKEN',
+    'SHUTDOWN_DRAIN_MS',
+    'SHUTDOWN_GRACE_MS',
+    'KEEL_ADMIN_USERNAME',
+    'KEEL_ADMIN_PASSWORD',
+    'KEEL_ADMIN_PASSWORD_FILE',
+    'METRICS_PORT',
+    'METRICS_TOKEN',
+  ].flatMap((name) => [
+    name,
+    name.toLowerCase().replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()),
+  ]),
+);
+
+/** Keys whose values history and logs mask (none today; a future secret setting is covered). */
+export function isSecretKey(key: string): boolean {
+  return /secret|password|token/i.test(key);
+}

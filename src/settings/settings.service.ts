@@ -1,0 +1,275 @@
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
+import { ApiError, type FieldError } from '../http/api-error.js';
+import { ErrorCode } from '../http/error-codes.js';
+import { toFieldErrors, validationFailed } from '../http/validation.js';
+import {
+  applyMergePatch,
+  deepFreeze,
+  diffLeaves,
+  findUnsafeKeys,
+  isJsonObject,
+  type Json,
+  type JsonObject,
+  layer,
+} from './merge-patch.js';
+import {
+  type PreflightRefusal,
+  SettingsEvent,
+  type SettingsChangedEvent,
+  type SettingsEventMap,
+  type SettingsSnapshot,
+} from './settings.events.js';
+import { SettingsRepository, type StoredSettings } from './settings.repository.js';
+import {
+  BOOTSTRAP_KEYS,
+  isSecretKey,
+  RuntimeSettings,
+  type RuntimeSettingsValues,
+} from './settings.schema.js';
+
+const DEFAULTS = JSON.parse(JSON.stringify(new RuntimeSettings())) as JsonObject;
+
+/**
+ * The one owner of the runtime settings. Holds the current settings as an immutable snapshot
+ * that is replaced whole, so a reader never sees half a change. Every change and every reload
+ * runs through one queue, so versions are applied in order and never N after N+1.
+ *
+ * Precedence: defaults (the field initialisers of RuntimeSettings) < the overrides persisted in
+ * the database. Bootstrap settings (environment) are separate: AppConfig.
+ */
+@Injectable()
+export class SettingsService implements OnApplicationBootstrap {
+  private readonly logger = new Logger(SettingsService.name);
+  private snapshot: SettingsSnapshot = deepFreeze({
+    version: 0,
+    values: DEFAULTS as unknown as RuntimeSettingsValues,
+    updatedAt: 0,
+  });
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly repository: SettingsRepository,
+    private readonly events: EventEmitter2,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.repository.ensureRow(Date.now());
+    this.snapshot = this.toSnapshot(await this.repository.load());
+  }
+
+  /** The settings in force on this process. Keep the object you read: it never changes. */
+  get current(): SettingsSnapshot {
+    return this.snapshot;
+  }
+
+  defaults(): Readonly<RuntimeSettingsValues> {
+    return DEFAULTS as unknown as RuntimeSettingsValues;
+  }
+
+  /**
+   * Validates `patch` (an RFC 7396 merge patch of the values) merged over the stored
+   * overrides, asks the preflight listeners, then persists version `expectedVersion + 1` with
+   * its history row (compare-and-set), and applies it here. Throws ApiError: 412 when
+   * `expectedVersion` is stale, 400 for invalid values, the refusal's status (422 by default)
+   * when a preflight listener says no. Nothing is persisted unless everything passed.
+   */
+  update(
+    patch: unknown,
+    expectedVersion: number,
+    changedBy: string | null,
+  ): Promise<SettingsSnapshot> {
+    return this.serialize(async () => {
+      const stored = await this.repository.load();
+      // Another replica may have changed them since we last heard: catch up first.
+      await this.applyStored(stored, 'remote');
+      if (stored.version !== expectedVersion) {
+        throw new ApiError(
+          412,
+          ErrorCode.VersionConflict,
+          `Settings are at version ${stored.version}, not ${expectedVersion}: reload them and apply your change again`,
+        );
+      }
+
+      const overrides = this.mergeOverrides(stored.overrides, patch);
+      const proposed = this.resolve(overrides, 'values');
+      const changes = diffLeaves(
+        this.snapshot.values as unknown as Json,
+        proposed as unknown as Json,
+      );
+      const changedKeys = Object.keys(changes);
+      if (changedKeys.length === 0) return this.snapshot;
+
+      await this.preflight(proposed, changedKeys);
+
+      const now = Date.now();
+      const persisted = await this.repository.compareAndSet({
+        expectedVersion,
+        overrides,
+        changedBy,
+        changes: maskSecrets(changes),
+        now,
+      });
+      if (!persisted) {
+        throw new ApiError(
+          412,
+          ErrorCode.VersionConflict,
+          `Settings changed while yours were checked: reload them and apply your change again`,
+        );
+      }
+      const next = deepFreeze({ version: expectedVersion + 1, values: proposed, updatedAt: now });
+      this.logger.log(
+        `Settings changed to version ${next.version} by ${changedBy ?? 'system'}: ${changedKeys.join(', ')}`,
+      );
+      await this.publish(next, changedKeys, 'local');
+      this.events.emit(SettingsEvent.Committed, { version: next.version });
+      return next;
+    });
+  }
+
+  /**
+   * Reloads from the database and applies a newer version, if there is one. Called when another
+   * replica announces a change, and by the periodic reconciliation; idempotent.
+   */
+  refresh(): Promise<SettingsSnapshot> {
+    return this.serialize(async () => {
+      await this.applyStored(await this.repository.load(), 'remote');
+      return this.snapshot;
+    });
+  }
+
+  private async applyStored(stored: StoredSettings, origin: 'local' | 'remote'): Promise<void> {
+    if (stored.version <= this.snapshot.version) return;
+    const next = this.toSnapshot(stored);
+    const changedKeys = Object.keys(
+      diffLeaves(this.snapshot.values as unknown as Json, next.values as unknown as Json),
+    );
+    await this.publish(next, changedKeys, origin);
+  }
+
+  /** Replaces the snapshot, then tells the listeners. A failing listener never undoes the change. */
+  private async publish(
+    next: SettingsSnapshot,
+    changedKeys: string[],
+    origin: SettingsChangedEvent['origin'],
+  ): Promise<void> {
+    const previous = this.snapshot;
+    this.snapshot = next;
+    const event: SettingsEventMap[typeof SettingsEvent.Changed] = {
+      previous,
+      next,
+      changedKeys,
+      origin,
+    };
+    try {
+      await this.events.emitAsync(SettingsEvent.Changed, event);
+    } catch (error) {
+      this.logger.error(
+        `A settings.changed listener failed for version ${next.version}; the change stays persisted: ${
+          error instanceof Error ? error.message : String(error)
+        }`,
+      );
+    }
+  }
+
+  private async preflight(proposed: RuntimeSettingsValues, changedKeys: string[]): Promise<void> {
+    const event: SettingsEventMap[typeof SettingsEvent.Preflight] = {
+      current: this.snapshot,
+      proposed,
+      changedKeys,
+    };
+    let verdicts: unknown[];
+    try {
+      verdicts = await this.events.emitAsync(SettingsEvent.Preflight, event);
+    } catch (error) {
+      if (error instanceof ApiError) throw error;
+      throw new ApiError(
+        422,
+        ErrorCode.BackendUnavailable,
+        `The change was refused: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+    const refusal = verdicts.find(
+      (verdict): verdict is PreflightRefusal =>
+        typeof verdict === 'object' &&
+        verdict !== null &&
+        (verdict as PreflightRefusal).refuse === true,
+    );
+    if (refusal) {
+      throw new ApiError(
+        refusal.status ?? 422,
+        refusal.code ?? ErrorCode.BackendUnavailable,
+        refusal.message,
+      );
+    }
+  }
+
+  private mergeOverrides(overrides: JsonObject, patch: unknown): JsonObject {
+    const fields: FieldError[] = [];
+    if (!isJsonObject(patch)) {
+      throw validationFailed([
+        { field: 'values', message: 'values must be an object (a JSON merge patch)' },
+      ]);
+    }
+    for (const path of findUnsafeKeys(patch)) {
+      fields.push({ field: `values.${path}`, message: `${path} is not an allowed key` });
+    }
+    for (const key of Object.keys(patch)) {
+      if (BOOTSTRAP_KEYS.has(key)) {
+        fields.push({
+          field: `values.${key}`,
+          message: `${key} is a bootstrap setting: it comes from the environment at start-up and cannot change at runtime`,
+        });
+      }
+    }
+    if (fields.length > 0) throw validationFailed(fields);
+    const merged = applyMergePatch(overrides, patch as Json);
+    return isJsonObject(merged) ? merged : {};
+  }
+
+  /** Defaults < overrides, validated by the schema classes. Throws 400 naming each bad field. */
+  private resolve(overrides: JsonObject, fieldPrefix: string): RuntimeSettingsValues {
+    const values = layer(DEFAULTS, overrides);
+    const instance = plainToInstance(RuntimeSettings, values);
+    const errors = validateSync(instance, {
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      forbidUnknownValues: true,
+    });
+    if (errors.length > 0) {
+      throw validationFailed(
+        toFieldErrors(errors).map((error) => ({
+          ...error,
+          field: `${fieldPrefix}.${error.field}`,
+        })),
+      );
+    }
+    return values as unknown as RuntimeSettingsValues;
+  }
+
+  private toSnapshot(stored: StoredSettings): SettingsSnapshot {
+    return deepFreeze({
+      version: stored.version,
+      values: this.resolve(stored.overrides, 'stored'),
+      updatedAt: stored.updatedAt,
+    });
+  }
+
+  private serialize<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work, work);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+function maskSecrets(
+  changes: Record<string, { from: unknown; to: unknown }>,
+): Record<string, { from: unknown; to: unknown }> {
+  return Object.fromEntries(
+    Object.entries(changes).map(([key, change]) =>
+      isSecretKey(key) ? [key, { from: '[masked]', to: '[masked]' }] : [key, change],
+    ),
+  );
+}

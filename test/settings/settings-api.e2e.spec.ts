@@ -1,0 +1,252 @@
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import request from 'supertest';
+import { SettingsEvent } from '../../src/settings/settings.events.js';
+import { createPostgresDatabase, POSTGRES_URL } from '../support/services.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
+
+const DEFAULT_VALUES = {
+  siteName: 'Keel',
+  sessionCache: { backend: 'memory' },
+  session: { idleTimeoutSeconds: 1800, absoluteTimeoutSeconds: 604800 },
+  auth: { loginMaxAttempts: 10 },
+};
+
+const dialects: ('sqlite' | 'postgres')[] = POSTGRES_URL ? ['sqlite', 'postgres'] : ['sqlite'];
+
+describe('settings API is admin only', () => {
+  it('denies GET and PATCH to a caller who is not an admin', async () => {
+    const keel = await startTestApp();
+    try {
+      await request(keel.url).get('/api/settings').expect(401);
+      await request(keel.url)
+        .patch('/api/settings')
+        .set('If-Match', '"0"')
+        .send({ values: { siteName: 'Owned' } })
+        .expect(401);
+    } finally {
+      await keel.close();
+    }
+  });
+});
+
+describe.each(dialects)('runtime settings on %s', (dialect) => {
+  let keel: TestApp;
+  beforeEach(async () => {
+    keel = await startTestApp({ dialect, allowAdmin: true });
+  });
+  afterEach(async () => {
+    await keel.close();
+  });
+
+  const get = () => request(keel.url).get('/api/settings');
+  const patch = (ifMatch: string | undefined, body: unknown) => {
+    const req = request(keel.url).patch('/api/settings');
+    if (ifMatch !== undefined) req.set('If-Match', ifMatch);
+    return req.send(body as object);
+  };
+  const history = async () =>
+    (await request(keel.url).get('/api/settings/history').expect(200)).body;
+
+  it('starts at version 0 with the defaults and an ETag', async () => {
+    const response = await get().expect(200);
+    expect(response.body).toEqual({ version: 0, values: DEFAULT_VALUES });
+    expect(response.headers.etag).toBe('"0"');
+    expect(await history()).toEqual([]);
+  });
+
+  it('applies a merge patch with the current If-Match and records it in history', async () => {
+    const response = await patch('"0"', {
+      values: { siteName: 'Acme', session: { idleTimeoutSeconds: 600 } },
+    }).expect(200);
+    expect(response.headers.etag).toBe('"1"');
+    expect(response.body).toEqual({
+      version: 1,
+      values: {
+        ...DEFAULT_VALUES,
+        siteName: 'Acme',
+        session: { idleTimeoutSeconds: 600, absoluteTimeoutSeconds: 604800 },
+      },
+    });
+    expect((await get()).body.version).toBe(1);
+    const [entry, ...rest] = await history();
+    expect(rest).toEqual([]);
+    expect(entry).toEqual({
+      version: 1,
+      changedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      changedBy: null,
+      changes: {
+        siteName: { from: 'Keel', to: 'Acme' },
+        'session.idleTimeoutSeconds': { from: 1800, to: 600 },
+      },
+    });
+  });
+
+  it('resets a key to its default with null', async () => {
+    await patch('"0"', { values: { siteName: 'Acme' } }).expect(200);
+    const response = await patch('"1"', { values: { siteName: null } }).expect(200);
+    expect(response.body.values.siteName).toBe('Keel');
+    expect(response.body.version).toBe(2);
+  });
+
+  it('requires If-Match (428) and refuses a stale one (412)', async () => {
+    const missing = await patch(undefined, { values: { siteName: 'X' } }).expect(428);
+    expect(missing.body.code).toBe('precondition_required');
+    await patch('"0"', { values: { siteName: 'First' } }).expect(200);
+    const stale = await patch('"0"', { values: { siteName: 'Second' } }).expect(412);
+    expect(stale.body.code).toBe('version_conflict');
+    const garbled = await patch('three', { values: { siteName: 'Third' } }).expect(412);
+    expect(garbled.body.code).toBe('version_conflict');
+    expect((await get()).body.values.siteName).toBe('First');
+  });
+
+  it.each([
+    [
+      'a wrong type',
+      { session: { idleTimeoutSeconds: '600' } },
+      'values.session.idleTimeoutSeconds',
+    ],
+    ['an out-of-range value', { auth: { loginMaxAttempts: 0 } }, 'values.auth.loginMaxAttempts'],
+    [
+      'an unknown backend',
+      { sessionCache: { backend: 'memcached' } },
+      'values.sessionCache.backend',
+    ],
+    ['an unknown key', { colour: 'blue' }, 'values.colour'],
+    ['an unknown nested key', { session: { forever: true } }, 'values.session.forever'],
+    ['a bootstrap key', { PORT: 8080 }, 'values.PORT'],
+    ['a bootstrap key in camelCase', { databaseUrl: 'postgres://x' }, 'values.databaseUrl'],
+    [
+      'idle longer than absolute',
+      { session: { idleTimeoutSeconds: 700000 } },
+      'values.session.idleTimeoutSeconds',
+    ],
+    ['a constructor key', { constructor: { x: 1 } }, 'constructor'],
+    ['a non-object section', { session: 5 }, 'values.session'],
+  ])('rejects %s with 400 naming the field, changing nothing', async (_what, values, field) => {
+    const response = await patch('"0"', { values }).expect(400);
+    expect(response.body).toMatchObject({ statusCode: 400, code: 'validation_failed' });
+    expect(response.body.fields.map((f: { field: string }) => f.field)).toContain(field);
+    expect((await get()).body).toEqual({ version: 0, values: DEFAULT_VALUES });
+    expect(await history()).toEqual([]);
+  });
+
+  it('rejects a body without values, or with unknown fields', async () => {
+    const noValues = await patch('"0"', {}).expect(400);
+    expect(noValues.body.fields.map((f: { field: string }) => f.field)).toContain('values');
+    const extra = await patch('"0"', { values: { siteName: 'X' }, force: true }).expect(400);
+    expect(extra.body.fields.map((f: { field: string }) => f.field)).toContain('force');
+    const proto = await request(keel.url)
+      .patch('/api/settings')
+      .set('If-Match', '"0"')
+      .set('Content-Type', 'application/json')
+      .send('{"values": {"__proto__": {"polluted": true}}}')
+      .expect(400);
+    expect(proto.body).toMatchObject({
+      code: 'validation_failed',
+      fields: [{ field: '__proto__' }],
+    });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect((await get()).body.version).toBe(0);
+  });
+
+  it('a preflight "no" leaves version, values and history untouched and emits nothing', async () => {
+    const events = keel.app.get(EventEmitter2);
+    const changed: unknown[] = [];
+    const onChanged = (event: unknown) => changed.push(event);
+    const refuse = () => ({ refuse: true, message: 'Redis at redis://x is unreachable' });
+    events.on(SettingsEvent.Changed, onChanged);
+    events.on(SettingsEvent.Preflight, refuse);
+    try {
+      const response = await patch('"0"', {
+        values: { sessionCache: { backend: 'redis' } },
+      }).expect(422);
+      expect(response.body).toEqual({
+        statusCode: 422,
+        code: 'backend_unavailable',
+        message: 'Redis at redis://x is unreachable',
+      });
+      expect((await get()).body).toEqual({ version: 0, values: DEFAULT_VALUES });
+      expect(await history()).toEqual([]);
+      expect(changed).toEqual([]);
+    } finally {
+      events.off(SettingsEvent.Preflight, refuse);
+    }
+    await patch('"0"', { values: { siteName: 'After' } }).expect(200);
+    expect(changed).toHaveLength(1);
+    expect(changed[0]).toMatchObject({
+      previous: { version: 0 },
+      next: { version: 1, values: { siteName: 'After' } },
+      changedKeys: ['siteName'],
+      origin: 'local',
+    });
+    events.off(SettingsEvent.Changed, onChanged);
+  });
+
+  it('20 concurrent PATCHes with one If-Match: exactly one wins, the rest get 412', async () => {
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => patch('"0"', { values: { siteName: `Racer ${i}` } })),
+    );
+    const statuses = responses.map((r) => r.status).sort();
+    expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 412)).toHaveLength(19);
+    const winner = responses.find((r) => r.status === 200)!.body.values.siteName;
+    expect((await get()).body).toMatchObject({ version: 1, values: { siteName: winner } });
+    const rows = await history();
+    expect(rows).toHaveLength(1);
+    expect(rows[0].changes.siteName.to).toBe(winner);
+  });
+
+  it('a restart keeps the last persisted settings', async () => {
+    await patch('"0"', { values: { siteName: 'Durable', auth: { loginMaxAttempts: 3 } } }).expect(
+      200,
+    );
+    const { dataDir, databaseUrl } = keel;
+    await keel.close({ keepData: true });
+    keel = await startTestApp({ dialect, allowAdmin: true, dataDir, databaseUrl });
+    const response = await get().expect(200);
+    expect(response.body).toMatchObject({
+      version: 1,
+      values: { siteName: 'Durable', auth: { loginMaxAttempts: 3 } },
+    });
+  });
+});
+
+(POSTGRES_URL ? describe : describe.skip)('settings on two replicas of one PostgreSQL', () => {
+  it('concurrent PATCHes across replicas: one winner; a stale replica catches up when asked', async () => {
+    const database = await createPostgresDatabase();
+    const a = await startTestApp({ allowAdmin: true, databaseUrl: database.url });
+    const b = await startTestApp({ allowAdmin: true, databaseUrl: database.url });
+    try {
+      const responses = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          request(i % 2 ? a.url : b.url)
+            .patch('/api/settings')
+            .set('If-Match', '"0"')
+            .send({ values: { siteName: `Replica racer ${i}` } }),
+        ),
+      );
+      expect(responses.filter((r) => r.status === 200)).toHaveLength(1);
+      expect(responses.filter((r) => r.status === 412)).toHaveLength(19);
+      const history = (await request(a.url).get('/api/settings/history').expect(200)).body;
+      expect(history).toHaveLength(1);
+      // A stale replica that is asked to change catches up first, and reports the conflict.
+      for (const replica of [a, b]) {
+        const stale = await request(replica.url)
+          .patch('/api/settings')
+          .set('If-Match', '"0"')
+          .send({ values: { siteName: 'late' } })
+          .expect(412);
+        expect(stale.body.message).toMatch(/version 1/);
+      }
+      const [fromA, fromB] = await Promise.all([
+        request(a.url).get('/api/settings'),
+        request(b.url).get('/api/settings'),
+      ]);
+      expect(fromA.body).toEqual(fromB.body);
+    } finally {
+      await a.close({ keepData: true });
+      await b.close({ keepData: true });
+      await database.drop();
+    }
+  });
+});
