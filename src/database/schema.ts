@@ -18,7 +18,34 @@ export interface SettingsHistoryTable {
   changes: string;
 }
 
+/** One row per session of the `database` session-cache backend; `data` is the session's JSON. */
+export interface SessionsTable {
+  sid: string;
+  data: string;
+  user_id: string | null;
+  expires_at: number;
+  updated_at: number;
+}
+
+/**
+ * One row per user. `username_normalized` (NFKC, lower-cased) is unique, so usernames are unique
+ * case-insensitively; `password_hash` is a self-describing scrypt string (src/users).
+ */
+export interface UsersTable {
+  id: string;
+  username: string;
+  username_normalized: string;
+  email: string | null;
+  role: 'admin' | 'member';
+  password_hash: string;
+  disabled: number;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface DatabaseSchema {
   settings: SettingsTable;
   settings_history: SettingsHistoryTable;
+  sessions: SessionsTable;
+  users: UsersTable;
 }

@@ -6,6 +6,7 @@ import {
   Logger,
 } from '@nestjs/common';
 import type { Response } from 'express';
+import { SessionStoreUnavailableError } from '../session-cache/session-backend.js';
 import { ApiError, type ErrorBody } from './api-error.js';
 import { DEFAULT_CODE_BY_STATUS, ErrorCode } from './error-codes.js';
 
@@ -31,6 +32,16 @@ export class HttpExceptionFilter implements ExceptionFilter {
   private toBody(exception: unknown): { body: ErrorBody; headers: Record<string, string> } {
     if (exception instanceof ApiError) {
       return { body: exception.toBody(), headers: exception.headers ?? {} };
+    }
+    if (exception instanceof SessionStoreUnavailableError) {
+      // The cause (host, driver message) goes to the log only.
+      this.logger.warn(exception.message);
+      const body = new ApiError(
+        503,
+        ErrorCode.SessionStoreUnavailable,
+        'The session store cannot be reached right now; try again shortly',
+      ).toBody();
+      return { body, headers: { 'Retry-After': '5' } };
     }
     if (exception instanceof HttpException) {
       const statusCode = exception.getStatus();

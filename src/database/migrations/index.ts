@@ -1,5 +1,7 @@
 import type { Migration } from 'kysely';
 import * as settings from './0001-settings.js';
+import * as sessions from './0002-sessions.js';
+import * as users from './0003-users.js';
 
 /**
  * Every migration, in order. Names sort lexically and never change once released;
@@ -7,4 +9,6 @@ import * as settings from './0001-settings.js';
  */
 export const MIGRATIONS: Record<string, Migration> = {
   '0001-settings': settings,
+  '0002-sessions': sessions,
+  '0003-users': users,
 };

@@ -1,0 +1,269 @@
+import { type Kysely, sql } from 'kysely';
+import type { DatabaseSchema } from '../../database/schema.js';
+import {
+  type SessionBackend,
+  SessionStoreUnavailableError,
+  type StoredSession,
+  withTimeout,
+} from '../session-backend.js';
+
+export interface DatabaseSessionBackendOptions {
+  /** Rows read per query by `entries()`. */
+  pageSize?: number;
+  /** How long `ping()` waits for an answer. */
+  pingTimeoutMs?: number;
+}
+
+type SessionRow = Pick<DatabaseSchema['sessions'], 'sid' | 'data' | 'user_id' | 'expires_at'>;
+
+/**
+ * Sessions in the `sessions` table of Keel's own database (SQLite or PostgreSQL), through the
+ * connection DatabaseService owns. Expired rows are invisible to every read (`expires_at > now`)
+ * and removed by `deleteExpired`, which the sweeper task calls.
+ */
+export class DatabaseSessionBackend implements SessionBackend {
+  readonly kind = 'database';
+  readonly shared = true;
+  private readonly pageSize: number;
+  private readonly pingTimeoutMs: number;
+
+  constructor(
+    private readonly db: Kysely<DatabaseSchema>,
+    options: DatabaseSessionBackendOptions = {},
+  ) {
+    this.pageSize = options.pageSize ?? 500;
+    this.pingTimeoutMs = options.pingTimeoutMs ?? 2000;
+  }
+
+  get(sid: string): Promise<StoredSession | undefined> {
+    return this.run(async () => {
+      const row = await this.db
+        .selectFrom('sessions')
+        .select(['sid', 'data', 'user_id', 'expires_at'])
+        .where('sid', '=', sid)
+        .where('expires_at', '>', Date.now())
+        .executeTakeFirst();
+      return row && toStoredSession(row);
+    });
+  }
+
+  set(session: StoredSession): Promise<void> {
+    return this.run(async () => {
+      const now = Date.now();
+      if (session.expiresAt <= now) {
+        await this.db.deleteFrom('sessions').where('sid', '=', session.sid).execute();
+        return;
+      }
+      const row = {
+        sid: session.sid,
+        data: session.data,
+        user_id: session.userId,
+        expires_at: session.expiresAt,
+        updated_at: now,
+      };
+      await this.db
+        .insertInto('sessions')
+        .values(row)
+        .onConflict((conflict) =>
+          conflict.column('sid').doUpdateSet({
+            data: row.data,
+            user_id: row.user_id,
+            expires_at: row.expires_at,
+            updated_at: row.updated_at,
+          }),
+        )
+        .execute();
+    });
+  }
+
+  touch(sid: string, expiresAt: number): Promise<void> {
+    return this.run(async () => {
+      const now = Date.now();
+      if (expiresAt <= now) {
+        await this.db.deleteFrom('sessions').where('sid', '=', sid).execute();
+        return;
+      }
+      // Only a live row: touching must not revive a session that has already expired.
+      await this.db
+        .updateTable('sessions')
+        .set({ expires_at: expiresAt, updated_at: now })
+        .where('sid', '=', sid)
+        .where('expires_at', '>', now)
+        .execute();
+    });
+  }
+
+  destroy(sid: string): Promise<void> {
+    return this.run(async () => {
+      await this.db.deleteFrom('sessions').where('sid', '=', sid).execute();
+    });
+  }
+
+  /** Keyset pagination on the primary key: each page is one bounded query, however many rows. */
+  async *entries(): AsyncIterable<StoredSession> {
+    let after: string | undefined;
+    for (;;) {
+      const cursor = after;
+      const page = await this.run(() => {
+        let query = this.db
+          .selectFrom('sessions')
+          .select(['sid', 'data', 'user_id', 'expires_at'])
+          .where('expires_at', '>', Date.now());
+        if (cursor !== undefined) query = query.where('sid', '>', cursor);
+        return query.orderBy('sid').limit(this.pageSize).execute();
+      });
+      for (const row of page) yield toStoredSession(row);
+      if (page.length < this.pageSize) return;
+      after = page[page.length - 1].sid;
+    }
+  }
+
+  length(): Promise<number> {
+    return this.run(async () => {
+      const { count } = await this.db
+        .selectFrom('sessions')
+        .select((eb) => eb.fn.countAll<number | string | bigint>().as('count'))
+        .where('expires_at', '>', Date.now())
+        .executeTakeFirstOrThrow();
+      return Number(count);
+    });
+  }
+
+  clear(): Promise<void> {
+    return this.run(async () => {
+      await this.db.deleteFrom('sessions').execute();
+    });
+  }
+
+  listByUser(userId: string): Promise<StoredSession[]> {
+    return this.run(async () => {
+      const rows = await this.db
+        .selectFrom('sessions')
+        .select(['sid', 'data', 'user_id', 'expires_at'])
+        .where('user_id', '=', userId)
+        .where('expires_at', '>', Date.now())
+        .execute();
+      return rows.map(toStoredSession);
+    });
+  }
+
+  destroyByUser(userId: string, exceptSid?: string): Promise<number> {
+    return this.run(async () => {
+      let query = this.db
+        .deleteFrom('sessions')
+        .where('user_id', '=', userId)
+        .where('expires_at', '>', Date.now());
+      if (exceptSid !== undefined) query = query.where('sid', '!=', exceptSid);
+      const result = await query.executeTakeFirst();
+      return Number(result.numDeletedRows);
+    });
+  }
+
+  /** Deletes rows expired at `now`; resolves to how many. Run periodically by the sweeper. */
+  deleteExpired(now = Date.now()): Promise<number> {
+    return this.run(async () => {
+      const result = await this.db
+        .deleteFrom('sessions')
+        .where('expires_at', '<=', now)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    });
+  }
+
+  async ping(): Promise<void> {
+    await withTimeout(
+      this.run(async () => {
+        await sql`select 1`.execute(this.db);
+      }),
+      this.pingTimeoutMs,
+      () =>
+        new SessionStoreUnavailableError('database', `no answer within ${this.pingTimeoutMs} ms`),
+    );
+  }
+
+  /** The connection belongs to DatabaseService, which closes it at shutdown: nothing to release. */
+  async close(): Promise<void> {}
+
+  /** Runs a query, turning "the database cannot be reached" into SessionStoreUnavailableError. */
+  private async run<T>(query: () => Promise<T>): Promise<T> {
+    try {
+      return await query();
+    } catch (error) {
+      if (isUnreachable(error)) {
+        throw new SessionStoreUnavailableError('database', describeError(error), { cause: error });
+      }
+      throw error;
+    }
+  }
+}
+
+function toStoredSession(row: SessionRow): StoredSession {
+  return {
+    sid: row.sid,
+    data: row.data,
+    userId: row.user_id,
+    expiresAt: Number(row.expires_at),
+  };
+}
+
+/** Network errors from the driver (node's socket codes). */
+const NETWORK_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
+
+/**
+ * PostgreSQL SQLSTATEs for a server that is there but will not serve: too many connections,
+ * shutting down, starting up. Class 08 (connection exceptions) is matched by prefix.
+ */
+const POSTGRES_UNAVAILABLE_STATES = new Set(['53300', '57P01', '57P02', '57P03']);
+
+/** SQLite cannot open the file, or it stayed locked past busy_timeout, or the disk failed. */
+const SQLITE_UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|CANTOPEN|IOERR)/;
+
+/** Messages pg and Kysely use for a lost or refused connection, which carry no code. */
+const UNREACHABLE_MESSAGES = [
+  'Connection terminated',
+  'timeout exceeded when trying to connect',
+  'Client has encountered a connection error',
+  'Cannot use a pool after calling end',
+  'driver has already been destroyed',
+];
+
+/**
+ * Whether `error` means the database cannot be reached, rather than a bad query. Checked by
+ * shape, not `instanceof Error`: socket errors can come from another realm (Node's internals
+ * under a VM-based test runner).
+ */
+export function isUnreachable(error: unknown, depth = 0): boolean {
+  if (typeof error !== 'object' || error === null || depth > 3) return false;
+  const { code, message, cause, errors } = error as {
+    code?: unknown;
+    message?: unknown;
+    cause?: unknown;
+    errors?: unknown;
+  };
+  if (typeof code === 'string') {
+    if (NETWORK_ERROR_CODES.has(code)) return true;
+    if (/^08[0-9A-Z]{3}$/.test(code) || POSTGRES_UNAVAILABLE_STATES.has(code)) return true;
+    if (SQLITE_UNAVAILABLE.test(code)) return true;
+  }
+  if (typeof message === 'string' && UNREACHABLE_MESSAGES.some((m) => message.includes(m))) {
+    return true;
+  }
+  // Node reports a refused connection to every address of a host as an AggregateError.
+  const nested = Array.isArray(errors) ? (errors as unknown[]) : [];
+  return [cause, ...nested].some((inner) => isUnreachable(inner, depth + 1));
+}
+
+function describeError(error: unknown): string {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof message === 'string' && message) return message;
+  return typeof code === 'string' ? code : String(error);
+}

@@ -1,0 +1,128 @@
+import { LRUCache } from 'lru-cache';
+import type { SessionBackend, StoredSession } from '../session-backend.js';
+
+export const DEFAULT_MEMORY_MAX_ENTRIES = 100_000;
+
+export interface MemorySessionBackendOptions {
+  /** Most sessions held; past it the least recently used one is evicted. */
+  maxEntries?: number;
+}
+
+/**
+ * Sessions in this process's heap, bounded: at most `maxEntries` sessions (least recently used
+ * evicted first), each dropped at its own expiry. Never express-session's MemoryStore, which
+ * grows without bound. Per process, so `shared` is false: replicas do not see each other's
+ * sessions.
+ */
+export class MemorySessionBackend implements SessionBackend {
+  readonly kind = 'memory';
+  readonly shared = false;
+  readonly maxEntries: number;
+  private readonly cache: LRUCache<string, StoredSession>;
+  /** userId -> sids. Kept in step with the cache by its dispose hook (eviction, expiry, replace, delete). */
+  private readonly sidsByUser = new Map<string, Set<string>>();
+
+  constructor(options: MemorySessionBackendOptions = {}) {
+    this.maxEntries = options.maxEntries ?? DEFAULT_MEMORY_MAX_ENTRIES;
+    this.cache = new LRUCache<string, StoredSession>({
+      max: this.maxEntries,
+      // No ttlAutopurge (a timer per entry): a stale entry is dropped when it is read, and it is
+      // the first to go when the cache is full, since nothing has used it since it went stale.
+      dispose: (session, sid) => this.unindex(session, sid),
+    });
+  }
+
+  async get(sid: string): Promise<StoredSession | undefined> {
+    const session = this.cache.get(sid);
+    if (!session) return undefined;
+    if (session.expiresAt <= Date.now()) {
+      this.cache.delete(sid);
+      return undefined;
+    }
+    return { ...session };
+  }
+
+  async set(session: StoredSession): Promise<void> {
+    this.put({ ...session });
+  }
+
+  async touch(sid: string, expiresAt: number): Promise<void> {
+    const current = this.cache.peek(sid);
+    if (!current || current.expiresAt <= Date.now()) return;
+    this.put({ ...current, expiresAt });
+  }
+
+  async destroy(sid: string): Promise<void> {
+    this.cache.delete(sid);
+  }
+
+  async *entries(): AsyncIterable<StoredSession> {
+    // A snapshot of the keys: the cache may change while the consumer awaits between items.
+    for (const sid of [...this.cache.keys()]) {
+      const session = this.peekLive(sid);
+      if (session) yield { ...session };
+    }
+  }
+
+  async length(): Promise<number> {
+    this.cache.purgeStale();
+    return this.cache.size;
+  }
+
+  async clear(): Promise<void> {
+    this.cache.clear();
+    this.sidsByUser.clear();
+  }
+
+  async listByUser(userId: string): Promise<StoredSession[]> {
+    const sessions: StoredSession[] = [];
+    for (const sid of this.sidsByUser.get(userId) ?? []) {
+      const session = this.peekLive(sid);
+      if (session?.userId === userId) sessions.push({ ...session });
+    }
+    return sessions;
+  }
+
+  async destroyByUser(userId: string, exceptSid?: string): Promise<number> {
+    const doomed = (await this.listByUser(userId)).filter((session) => session.sid !== exceptSid);
+    for (const session of doomed) this.cache.delete(session.sid);
+    return doomed.length;
+  }
+
+  async ping(): Promise<void> {}
+
+  /** Frees the memory: a closed memory backend has been swapped away from (or was never used). */
+  async close(): Promise<void> {
+    await this.clear();
+  }
+
+  private put(session: StoredSession): void {
+    const ttl = Math.ceil(session.expiresAt - Date.now());
+    if (ttl <= 0) {
+      this.cache.delete(session.sid);
+      return;
+    }
+    // Replacing an entry disposes the old value first (unindexing it), so the index follows
+    // the session when its user changes.
+    this.cache.set(session.sid, session, { ttl });
+    if (session.userId !== null) {
+      let sids = this.sidsByUser.get(session.userId);
+      if (!sids) this.sidsByUser.set(session.userId, (sids = new Set()));
+      sids.add(session.sid);
+    }
+  }
+
+  /** Looks without counting as a use, so listing and migrating do not reorder the LRU. */
+  private peekLive(sid: string): StoredSession | undefined {
+    const session = this.cache.peek(sid);
+    return session && session.expiresAt > Date.now() ? session : undefined;
+  }
+
+  private unindex(session: StoredSession, sid: string): void {
+    if (session.userId === null) return;
+    const sids = this.sidsByUser.get(session.userId);
+    if (!sids) return;
+    sids.delete(sid);
+    if (sids.size === 0) this.sidsByUser.delete(session.userId);
+  }
+}

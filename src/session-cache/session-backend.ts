@@ -1,0 +1,81 @@
+/** What a backend stores per session: the serialized express-session data plus the metadata Keel indexes. */
+export interface StoredSession {
+  sid: string;
+  /** JSON of the express-session session object (opaque to backends). */
+  data: string;
+  /** Set once the session is logged in; drives the per-user index. */
+  userId: string | null;
+  /** Epoch ms; the backend forgets the session at or after this instant. */
+  expiresAt: number;
+}
+
+export type SessionBackendKind = 'memory' | 'database' | 'redis';
+
+/**
+ * Where sessions live. Every implementation keeps the same contract
+ * (test/session-cache/session-store-contract.spec.ts runs it against each), so the swappable
+ * store and the hot swap can treat them alike.
+ */
+export interface SessionBackend {
+  readonly kind: SessionBackendKind;
+  /** False for memory: its sessions exist in one process only. */
+  readonly shared: boolean;
+  /** Undefined when missing or expired. */
+  get(sid: string): Promise<StoredSession | undefined>;
+  /** Insert or replace (also moves the user index). An expiry already past removes the session. */
+  set(session: StoredSession): Promise<void>;
+  /** Extends expiry only; no-op if missing. An expiry already past removes the session. */
+  touch(sid: string, expiresAt: number): Promise<void>;
+  destroy(sid: string): Promise<void>;
+  /**
+   * Every live session, read page by page (never everything at once on database/redis), for
+   * migrating 10k+ sessions during a swap. A session written during the walk may or may not be
+   * seen, and redis may yield one twice (SCAN's guarantee): consumers must be idempotent.
+   */
+  entries(): AsyncIterable<StoredSession>;
+  /** Live sessions. */
+  length(): Promise<number>;
+  /** Only this backend's own sessions (redis: only keys under its prefix). */
+  clear(): Promise<void>;
+  listByUser(userId: string): Promise<StoredSession[]>;
+  /** Destroys the user's live sessions except `exceptSid`; resolves to how many were destroyed. */
+  destroyByUser(userId: string, exceptSid?: string): Promise<number>;
+  /** Rejects with SessionStoreUnavailableError when the backend cannot be reached (bounded by a timeout). */
+  ping(): Promise<void>;
+  /** Releases connections; idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Thrown (or passed to express-session's callback) when the active backend cannot be reached.
+ * The HTTP layer answers it with `503 session_store_unavailable`: a request that needs its
+ * session must never be served as if logged out because the store was down.
+ */
+export class SessionStoreUnavailableError extends Error {
+  override readonly name = 'SessionStoreUnavailableError';
+
+  constructor(
+    readonly backend: SessionBackendKind,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`The ${backend} session store cannot be reached: ${reason}`, options);
+  }
+}
+
+/** Rejects with `onTimeout()` when `promise` has not settled within `timeoutMs`. */
+export async function withTimeout<T>(
+  promise: Promise<T>,
+  timeoutMs: number,
+  onTimeout: () => Error,
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), timeoutMs);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,126 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import session from 'express-session';
+import request from 'supertest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { MemorySessionBackend } from '../../src/session-cache/backends/memory-session.backend.js';
+import { RedisSessionBackend } from '../../src/session-cache/backends/redis-session.backend.js';
+import {
+  type SessionBackend,
+  SessionStoreUnavailableError,
+} from '../../src/session-cache/session-backend.js';
+import { KeelSessionStore } from '../../src/session-cache/session-store.js';
+import { freePort } from './support/redis-server.js';
+
+// The store under express-session itself, as Keel mounts it: the throttle and the error path
+// only matter if express-session behaves with them as the store expects.
+
+const HOUR = 3_600_000;
+
+/** The real memory backend, counting the writes express-session causes. */
+function countingWrites(backend: SessionBackend) {
+  const writes = { set: 0, touch: 0 };
+  const counted: SessionBackend = Object.assign(Object.create(backend) as SessionBackend, {
+    set: (stored: Parameters<SessionBackend['set']>[0]) => {
+      writes.set += 1;
+      return backend.set(stored);
+    },
+    touch: (sid: string, expiresAt: number) => {
+      writes.touch += 1;
+      return backend.touch(sid, expiresAt);
+    },
+  });
+  return { counted, writes };
+}
+
+function appWith(store: KeelSessionStore) {
+  const app = express();
+  app.use(
+    session({
+      store,
+      secret: 'test-secret-of-at-least-32-characters!',
+      name: 'sid',
+      resave: false,
+      saveUninitialized: false,
+    }),
+  );
+  app.post('/visit', (req, res) => {
+    const data = req.session as unknown as { visits?: number };
+    data.visits = (data.visits ?? 0) + 1;
+    res.json({ visits: data.visits });
+  });
+  app.get('/read', (req, res) => {
+    res.json({ visits: (req.session as unknown as { visits?: number }).visits ?? null });
+  });
+  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    res.status(error instanceof SessionStoreUnavailableError ? 503 : 500).json({});
+  });
+  return app;
+}
+
+describe('KeelSessionStore under express-session', () => {
+  const memory = new MemorySessionBackend();
+  afterAll(() => memory.close());
+
+  it('finds in the next request what one request saved, and stores no read-time field', async () => {
+    const store = new KeelSessionStore({
+      backend: () => memory,
+      idleTimeoutMs: () => HOUR,
+      absoluteTimeoutMs: () => 24 * HOUR,
+    });
+    const agent = request.agent(appWith(store));
+    await agent.post('/visit').expect(200, { visits: 1 });
+    await agent.post('/visit').expect(200, { visits: 2 });
+    await agent.get('/read').expect(200, { visits: 2 });
+
+    const stored: string[] = [];
+    for await (const entry of memory.entries()) stored.push(entry.data);
+    expect(stored).toHaveLength(1);
+    const data = JSON.parse(stored[0]) as Record<string, unknown>;
+    expect(data).toMatchObject({ visits: 2 });
+    expect(data).not.toHaveProperty('storedExpiresAt');
+  });
+
+  it('writes nothing for unmodified sessions within the touch throttle, then touches once', async () => {
+    const { counted, writes } = countingWrites(memory);
+    const store = new KeelSessionStore({
+      backend: () => counted,
+      idleTimeoutMs: () => HOUR,
+      absoluteTimeoutMs: () => 24 * HOUR,
+      touchThrottleMs: 800,
+    });
+    const agent = request.agent(appWith(store));
+    await agent.post('/visit').expect(200);
+    expect(writes).toEqual({ set: 1, touch: 0 });
+
+    for (let i = 0; i < 5; i++) await agent.get('/read').expect(200, { visits: 1 });
+    expect(writes).toEqual({ set: 1, touch: 0 });
+
+    await sleep(900);
+    await agent.get('/read').expect(200, { visits: 1 });
+    expect(writes).toEqual({ set: 1, touch: 1 });
+  });
+
+  it('answers 503 when the backend is unreachable, never a fresh logged-out session', async () => {
+    const unreachable = await RedisSessionBackend.connect(
+      `redis://127.0.0.1:${await freePort()}`,
+      'keel:',
+      { waitForConnection: false, logger: { log: () => undefined, warn: () => undefined } },
+    );
+    let active: SessionBackend = memory;
+    const store = new KeelSessionStore({
+      backend: () => active,
+      idleTimeoutMs: () => HOUR,
+      absoluteTimeoutMs: () => 24 * HOUR,
+    });
+    const agent = request.agent(appWith(store));
+    await agent.post('/visit').expect(200);
+
+    active = unreachable;
+    try {
+      const response = await agent.get('/read').expect(503);
+      expect(response.headers['set-cookie']).toBeUndefined();
+    } finally {
+      await unreachable.close();
+    }
+  });
+});
