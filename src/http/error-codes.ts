@@ -23,6 +23,7 @@ export const ErrorCode = {
   BackendNotShared: 'backend_not_shared',
   SessionStoreUnavailable: 'session_store_unavailable',
   LastAdmin: 'last_admin',
+  UsernameTaken: 'username_taken',
   Conflict: 'conflict',
   InternalError: 'internal_error',
 } as const;
