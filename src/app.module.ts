@@ -5,7 +5,9 @@ import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
 import { HttpModule } from './http/http.module.js';
 import { LoggingModule, type LoggingOptions } from './logging/logging.module.js';
+import { RuntimeStateModule } from './runtime-state/runtime-state.module.js';
 import { SettingsModule } from './settings/settings.module.js';
+import { UsersModule } from './users/users.module.js';
 
 export interface AppOptions {
   /** Bootstrap settings; the process environment (and `.env`) when unset. */
@@ -22,9 +24,11 @@ export class AppModule {
         KeelConfigModule.forRoot(options.env),
         LoggingModule.forRoot(options.logging),
         HttpModule,
+        RuntimeStateModule,
         EventEmitterModule.forRoot({ wildcard: false }),
         DatabaseModule,
         SettingsModule,
+        UsersModule,
         HealthModule,
       ],
     };

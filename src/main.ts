@@ -1,11 +1,10 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
-import { AppConfig } from './config/app-config.js';
 import { EnvironmentError } from './config/environment.js';
 import { configureApp } from './http/configure-app.js';
+import { serve } from './runtime-state/serve.js';
 
 async function bootstrap(): Promise<void> {
   let module;
@@ -25,13 +24,9 @@ async function bootstrap(): Promise<void> {
     abortOnError: false,
   });
   configureApp(app);
-  app.enableShutdownHooks();
-  const config = app.get(AppConfig);
-  await app.listen(config.port, config.host);
-  const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-  const address = app.getHttpServer().address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
-  app.get(Logger).log(`Keel listening on http://${shownHost}:${port}`, 'Bootstrap');
+  // Listens, marks the instance ready, and handles SIGTERM/SIGINT with a graceful drain that
+  // ends in app.close(); so no app.enableShutdownHooks() here (docs/operations.md).
+  await serve(app);
 }
 
 bootstrap().catch((error: unknown) => {

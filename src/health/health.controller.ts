@@ -1,9 +1,38 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Res } from '@nestjs/common';
+import { HealthCheck, type HealthCheckResult } from '@nestjs/terminus';
+import type { Response } from 'express';
+import { HealthProbes } from './health-probes.js';
 
+/**
+ * The Kubernetes probes (../shared/API.md, "Health"): no auth, no CSRF, no rate limit, never
+ * gated by setup, not logged per request. 200 when the probe passes, 503 otherwise; the body is
+ * terminus' `{status, info, error, details}` either way (the global error filter is bypassed:
+ * its error shape would drop the check names).
+ */
 @Controller('health')
 export class HealthController {
+  constructor(private readonly probes: HealthProbes) {}
+
   @Get('live')
-  live() {
-    return { status: 'ok', info: {}, error: {}, details: {} };
+  @HealthCheck()
+  async live(@Res({ passthrough: true }) response: Response): Promise<HealthCheckResult> {
+    return answer(response, await this.probes.live());
   }
+
+  @Get('ready')
+  @HealthCheck()
+  async ready(@Res({ passthrough: true }) response: Response): Promise<HealthCheckResult> {
+    return answer(response, await this.probes.ready());
+  }
+
+  @Get('startup')
+  @HealthCheck()
+  async startup(@Res({ passthrough: true }) response: Response): Promise<HealthCheckResult> {
+    return answer(response, await this.probes.startup());
+  }
+}
+
+function answer(response: Response, result: HealthCheckResult): HealthCheckResult {
+  response.status(HealthProbes.passed(result) ? 200 : 503);
+  return result;
 }

@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import { AppModule } from '../../src/app.module.js';
 import { AdminGuard } from '../../src/auth/admin.guard.js';
 import { configureApp } from '../../src/http/configure-app.js';
+import { RuntimeStateService } from '../../src/runtime-state/runtime-state.service.js';
 import { createPostgresDatabase, type TemporaryDatabase } from './services.js';
 
 export interface TestAppOptions {
@@ -19,6 +20,8 @@ export interface TestAppOptions {
   databaseUrl?: string;
   /** Let every request through admin-only routes (until auth exists, nothing else can). */
   allowAdmin?: boolean;
+  /** Providers to replace with a value (a cheaper hasher's options, a recording collaborator). */
+  overrideProviders?: { token: unknown; value: unknown }[];
 }
 
 export interface TestApp {
@@ -63,6 +66,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   if (options.allowAdmin) {
     builder = builder.overrideGuard(AdminGuard).useValue({ canActivate: () => true });
   }
+  for (const { token, value } of options.overrideProviders ?? []) {
+    builder = builder.overrideProvider(token).useValue(value);
+  }
   const moduleRef = await builder.compile();
   const app = moduleRef.createNestApplication<NestExpressApplication>({
     bodyParser: false,
@@ -71,6 +77,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   });
   configureApp(app);
   await app.listen(0, '127.0.0.1');
+  // As serve() does in main.ts: every bootstrap hook ran inside listen(), so start-up is over.
+  app.get(RuntimeStateService).markReady();
   const address = app.getHttpServer().address() as { port: number };
   return {
     app,

@@ -1,0 +1,113 @@
+import {
+  type INestApplication,
+  Injectable,
+  Logger,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import type { Server } from 'node:http';
+import { setTimeout as delay } from 'node:timers/promises';
+import { AppConfig } from '../config/app-config.js';
+import { DrainingConnections } from './draining-connections.js';
+import { RuntimeStateService } from './runtime-state.service.js';
+import { TaskSupervisor } from './task-supervisor.js';
+
+const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+type ShutdownSignal = (typeof SHUTDOWN_SIGNALS)[number];
+
+/**
+ * What happens on SIGTERM (Kubernetes deleting the pod) or SIGINT (Ctrl-C), in order:
+ *
+ * 1. The phase becomes `draining`: `/health/ready` answers 503 at once, every response carries
+ *    `Connection: close`, and the server keeps serving for `SHUTDOWN_DRAIN_MS`, because load
+ *    balancers take a few seconds to notice and keep sending traffic meanwhile.
+ * 2. The server stops accepting connections and closes idle ones; requests in flight get up to
+ *    `SHUTDOWN_GRACE_MS` to finish, then their sockets are destroyed.
+ * 3. Supervised tasks stop, then `app.close()` runs Nest's shutdown hooks, which close the
+ *    database and Redis clients.
+ * 4. The process exits 0 (1 if closing failed).
+ *
+ * A second signal while this runs exits at once (an impatient Ctrl-C). main.ts does not call
+ * `app.enableShutdownHooks()`: this is the shutdown path, and it ends in `app.close()`.
+ */
+@Injectable()
+export class GracefulShutdown implements OnApplicationShutdown {
+  private readonly logger = new Logger(GracefulShutdown.name);
+  private readonly handlers = new Map<ShutdownSignal, () => void>();
+  private inProgress = false;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly runtime: RuntimeStateService,
+    private readonly supervisor: TaskSupervisor,
+    private readonly connections: DrainingConnections,
+  ) {}
+
+  /** Installs the SIGTERM/SIGINT handlers of the real process (`serve()` calls it). */
+  installSignalHandlers(app: INestApplication): void {
+    for (const signal of SHUTDOWN_SIGNALS) {
+      if (this.handlers.has(signal)) continue;
+      const handler = () => this.onSignal(app, signal);
+      this.handlers.set(signal, handler);
+      process.on(signal, handler);
+    }
+  }
+
+  /** Drains and closes the app (steps 1-3 above) without exiting; resolves when closed. */
+  async drainAndClose(app: INestApplication, reason: string): Promise<void> {
+    const drainMs = this.config.shutdownDrainMs;
+    const graceMs = this.config.shutdownGraceMs;
+    this.runtime.markDraining();
+    this.connections.closeAfterResponse();
+    this.logger.log(
+      `${reason}: draining; readiness fails, serving ${drainMs} ms more, then finishing in-flight requests within ${graceMs} ms`,
+    );
+    await delay(drainMs);
+
+    const server = app.getHttpServer() as Server;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    this.logger.log(
+      `Stopped accepting connections; waiting for ${this.connections.inFlightCount} in-flight request(s)`,
+    );
+    const graceOver = new AbortController();
+    const finishedInTime = await Promise.race([
+      closed.then(() => true),
+      delay(graceMs, false, { signal: graceOver.signal }).catch(() => false),
+    ]);
+    graceOver.abort();
+    if (!finishedInTime) {
+      this.logger.warn(
+        `Grace period of ${graceMs} ms over: closing connections with ${this.connections.inFlightCount} request(s) still in flight`,
+      );
+      server.closeAllConnections();
+      await closed;
+    }
+
+    await this.supervisor.stopAll();
+    await app.close();
+    this.logger.log('Shutdown complete');
+  }
+
+  onApplicationShutdown(): void {
+    for (const [signal, handler] of this.handlers) process.off(signal, handler);
+    this.handlers.clear();
+  }
+
+  private onSignal(app: INestApplication, signal: ShutdownSignal): void {
+    if (this.inProgress) {
+      this.logger.warn(`${signal} again while shutting down: exiting now without finishing`);
+      process.exit(1);
+    }
+    this.inProgress = true;
+    this.drainAndClose(app, signal).then(
+      () => process.exit(0),
+      (error: unknown) => {
+        this.logger.error(
+          `Shutdown failed: ${error instanceof Error ? error.message : String(error)}`,
+          error instanceof Error ? error.stack : undefined,
+        );
+        process.exit(1);
+      },
+    );
+  }
+}

@@ -1,0 +1,34 @@
+import { Global, type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
+import { DrainingConnections, DrainingConnectionsMiddleware } from './draining-connections.js';
+import { GracefulShutdown } from './graceful-shutdown.js';
+import { ProcessCrashGuard } from './process-crash-guard.js';
+import { ReadinessRegistry } from './readiness-registry.js';
+import { RuntimeController } from './runtime.controller.js';
+import { RuntimeStateService } from './runtime-state.service.js';
+import { TaskSupervisor } from './task-supervisor.js';
+
+/**
+ * Per-process runtime state: the instance and its phase, supervised background tasks, the
+ * readiness checks other modules contribute, crash handling and graceful shutdown. Global, so
+ * any feature injects `RuntimeStateService`, `TaskSupervisor` or `ReadinessRegistry` without
+ * importing it; each is one singleton per app, never reached through process-wide state.
+ */
+@Global()
+@Module({
+  controllers: [RuntimeController],
+  providers: [
+    RuntimeStateService,
+    TaskSupervisor,
+    ReadinessRegistry,
+    ProcessCrashGuard,
+    GracefulShutdown,
+    DrainingConnections,
+  ],
+  // What features use; the process wiring (crash guard, shutdown) is reached by serve().
+  exports: [RuntimeStateService, TaskSupervisor, ReadinessRegistry],
+})
+export class RuntimeStateModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(DrainingConnectionsMiddleware).forRoutes('*');
+  }
+}

@@ -1,0 +1,148 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+
+/** `starting` until bootstrap finished, `ready` while serving, `draining` once shutdown began. */
+export type Phase = 'starting' | 'ready' | 'draining';
+
+export interface SessionCacheSwap {
+  readonly from: string;
+  readonly to: string;
+  /** ISO 8601. */
+  readonly at: string;
+  /** Sessions copied to the new backend. */
+  readonly migrated: number;
+  readonly durationMs: number;
+}
+
+/** What `/api/runtime` shows about the session cache; published whole by the session-cache module. */
+export interface SessionCacheStatus {
+  readonly backend: 'memory' | 'database' | 'redis';
+  readonly swapping: boolean;
+  readonly lastSwap: SessionCacheSwap | null;
+}
+
+export interface BrokenState {
+  readonly reason: string;
+  /** ISO 8601. */
+  readonly since: string;
+}
+
+export interface ListenerFailure {
+  /** Who reported it, e.g. `settings.changed`. */
+  readonly source: string;
+  readonly message: string;
+  /** ISO 8601. */
+  readonly at: string;
+}
+
+/** How many listener failures are kept: enough to see a pattern, bounded so a loop can't grow it. */
+export const LISTENER_FAILURES_KEPT = 20;
+
+const DEFAULT_SESSION_CACHE_STATUS: SessionCacheStatus = Object.freeze({
+  backend: 'memory',
+  swapping: false,
+  lastSwap: null,
+});
+
+/**
+ * This process's runtime state: who it is (`instanceId`, `startedAt`), where it is in its life
+ * (`phase`), whether it gave up on itself (`broken`), and what other modules published about
+ * themselves (session-cache status, listener failures).
+ *
+ * Concurrency model (docs/architecture.md, "Runtime state and concurrency"): everything here is
+ * per process; replicas share only what lives in the database or Redis. Node runs one callback
+ * at a time, so a reader never sees a half-made change as long as each value is replaced whole:
+ * published values are frozen snapshots, swapped by assignment and never mutated in place, so
+ * a reader that took one keeps a consistent (possibly just superseded) view.
+ */
+@Injectable()
+export class RuntimeStateService {
+  private readonly logger = new Logger(RuntimeStateService.name);
+  readonly instanceId: string = randomUUID();
+  readonly startedAt: Date = new Date();
+  private currentPhase: Phase = 'starting';
+  private bootstrapped = false;
+  private brokenState: BrokenState | null = null;
+  private sessionCache: SessionCacheStatus = DEFAULT_SESSION_CACHE_STATUS;
+  private failures: readonly ListenerFailure[] = Object.freeze([]);
+  private readonly readyListeners: (() => void)[] = [];
+
+  get phase(): Phase {
+    return this.currentPhase;
+  }
+
+  /** True once every `onApplicationBootstrap` hook finished and the server listens; stays true. */
+  get isBootstrapped(): boolean {
+    return this.bootstrapped;
+  }
+
+  /** Why the process gave up on itself (liveness fails), or null while it is healthy. */
+  get broken(): BrokenState | null {
+    return this.brokenState;
+  }
+
+  get sessionCacheStatus(): SessionCacheStatus {
+    return this.sessionCache;
+  }
+
+  /** The most recent failures reported through `reportListenerFailure`, oldest first. */
+  get listenerFailures(): readonly ListenerFailure[] {
+    return this.failures;
+  }
+
+  /**
+   * Start-up is over: every `onApplicationBootstrap` hook ran (migrations, settings load, cache
+   * configuration) and the server listens. Called by `serve()` (main.ts) and by the test app
+   * right after `listen()`, because Nest runs all bootstrap hooks inside `listen()`.
+   */
+  markReady(): void {
+    if (this.bootstrapped) return;
+    this.bootstrapped = true;
+    if (this.currentPhase === 'starting') this.currentPhase = 'ready';
+    for (const listener of this.readyListeners.splice(0)) listener();
+  }
+
+  /** Runs `listener` once the instance is ready (at once if it already is). */
+  onReady(listener: () => void): void {
+    if (this.bootstrapped) listener();
+    else this.readyListeners.push(listener);
+  }
+
+  /** Shutdown began: readiness fails from now on; there is no way back. */
+  markDraining(): void {
+    this.currentPhase = 'draining';
+  }
+
+  /**
+   * The process can no longer do its job and should be restarted: liveness answers 503 with
+   * `reason` from now on. The first reason is kept (it is the root cause); later ones are logged.
+   */
+  markBroken(reason: string): void {
+    this.logger.error(`Process marked broken, liveness now fails: ${reason}`);
+    if (this.brokenState) return;
+    this.brokenState = Object.freeze({ reason, since: new Date().toISOString() });
+  }
+
+  /**
+   * An event listener (e.g. the one applying `settings.changed`) failed on this replica. It is
+   * logged and kept in a short list shown by `/api/runtime`; it does not fail any probe.
+   */
+  reportListenerFailure(source: string, error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    this.logger.error(
+      `Listener ${source} failed: ${message}`,
+      error instanceof Error ? error.stack : undefined,
+    );
+    const failure = Object.freeze({ source, message, at: new Date().toISOString() });
+    this.failures = Object.freeze([...this.failures, failure].slice(-LISTENER_FAILURES_KEPT));
+  }
+
+  /** Published by the session-cache module whenever its backend or swap state changes. */
+  setSessionCacheStatus(status: SessionCacheStatus): void {
+    this.sessionCache = Object.freeze({
+      backend: status.backend,
+      swapping: status.swapping,
+      lastSwap: status.lastSwap ? Object.freeze({ ...status.lastSwap }) : null,
+    });
+  }
+}

@@ -1,0 +1,25 @@
+import type { INestApplication } from '@nestjs/common';
+import type { AddressInfo } from 'node:net';
+import { Logger } from 'nestjs-pino';
+import { AppConfig } from '../config/app-config.js';
+import { GracefulShutdown } from './graceful-shutdown.js';
+import { ProcessCrashGuard } from './process-crash-guard.js';
+import { RuntimeStateService } from './runtime-state.service.js';
+
+/**
+ * Runs a configured app as the real process: crash handlers, listen (which runs every
+ * `onApplicationBootstrap` hook first), phase `ready`, SIGTERM/SIGINT handling. main.ts uses
+ * it, and so does the drain test's server, so what is tested is what ships.
+ */
+export async function serve(app: INestApplication): Promise<AddressInfo> {
+  const config = app.get(AppConfig);
+  app.get(ProcessCrashGuard).install();
+  await app.listen(config.port, config.host);
+  app.get(RuntimeStateService).markReady();
+  app.get(GracefulShutdown).installSignalHandlers(app);
+
+  const address = app.getHttpServer().address() as AddressInfo;
+  const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  app.get(Logger).log(`Keel listening on http://${shownHost}:${address.port}`, 'Bootstrap');
+  return address;
+}

@@ -1,0 +1,319 @@
+import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { RuntimeStateService } from './runtime-state.service.js';
+
+/** Handed to a task's `run`. */
+export interface TaskContext {
+  /** Aborted when the task is stopped (app shutdown): stop work and return. */
+  readonly signal: AbortSignal;
+  /** "Still working": resets the stall clock. A periodic task's finished run counts as one. */
+  reportProgress(): void;
+}
+
+export interface RestartBudget {
+  /** Crashes tolerated (each followed by a restart) within `windowMs`; one more exhausts it. */
+  readonly maxCrashes: number;
+  readonly windowMs: number;
+}
+
+export interface Backoff {
+  /** Delay before the first restart; doubled after each further crash... */
+  readonly initialMs: number;
+  /** ...up to this. A successful run (or reported progress) resets it. */
+  readonly maxMs: number;
+}
+
+interface TaskOptions {
+  /** Unique; shown in `/api/runtime` and, for critical tasks, in `/health/live`. */
+  readonly name: string;
+  /**
+   * Critical: the process is no use without this task, so exhausting the restart budget marks
+   * the process broken (liveness 503, Kubernetes restarts the pod). Non-critical tasks keep
+   * being restarted at the capped backoff and never affect liveness.
+   */
+  readonly critical: boolean;
+  readonly restartBudget?: RestartBudget;
+  readonly backoff?: Backoff;
+}
+
+export interface PeriodicTaskOptions extends TaskOptions {
+  /** Pause between the end of one run and the start of the next. */
+  readonly intervalMs: number;
+  /** One unit of work. Runs never overlap; a throw or rejection is a crash. */
+  run(context: TaskContext): Promise<void>;
+}
+
+export interface LongLivedTaskOptions extends TaskOptions {
+  /**
+   * How often the task promises to call `reportProgress()`; it is `stalled` after
+   * `STALL_FACTOR` times this without a report. Omit for tasks that mostly wait (a subscriber).
+   */
+  readonly progressIntervalMs?: number;
+  /** Runs until `signal` aborts. Throwing, rejecting or returning early is a crash. */
+  run(context: TaskContext): Promise<void>;
+}
+
+export type TaskState =
+  /** Registered; starts when the instance is ready (after every bootstrap hook). */
+  | 'pending'
+  | 'running'
+  /** Running but silent for longer than `STALL_FACTOR` times its interval. */
+  | 'stalled'
+  /** Crashed; waiting for its backoff before the next restart. */
+  | 'backing-off'
+  /** A critical task that exhausted its restart budget: not restarted, the process is broken. */
+  | 'failed'
+  | 'stopped';
+
+/** One entry of `/api/runtime`'s `tasks`: a snapshot, never updated after it is made. */
+export interface TaskStatus {
+  readonly name: string;
+  readonly critical: boolean;
+  readonly state: TaskState;
+  /** Restarts after crashes since the process started. */
+  readonly restarts: number;
+  readonly lastError: { readonly message: string; readonly at: string } | null;
+}
+
+export interface SupervisedTaskHandle {
+  /** Stops the task (aborting its signal) and forgets it. */
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_RESTART_BUDGET: RestartBudget = Object.freeze({
+  maxCrashes: 5,
+  windowMs: 5 * 60_000,
+});
+export const DEFAULT_BACKOFF: Backoff = Object.freeze({ initialMs: 1000, maxMs: 60_000 });
+/** Slack on a task's stated interval before silence counts as a stall. */
+export const STALL_FACTOR = 3;
+/** How long shutdown waits for a task that ignores its abort signal. */
+const STOP_WAIT_MS = 2000;
+
+/**
+ * Runs other modules' background work (the session sweeper, a Redis subscriber...) so that
+ * nothing a task does can crash the process: every run is wrapped, a crash is logged with its
+ * error, counted and restarted with exponential backoff. Register in `onModuleInit` or
+ * `onApplicationBootstrap`; tasks start when the instance is ready (after migrations), or at
+ * once when registered later, and stop when the app closes.
+ */
+@Injectable()
+export class TaskSupervisor implements OnModuleDestroy {
+  private readonly logger = new Logger(TaskSupervisor.name);
+  private readonly tasks = new Map<string, SupervisedTask>();
+  private started = false;
+  private stopped = false;
+
+  constructor(private readonly runtime: RuntimeStateService) {
+    runtime.onReady(() => this.startAll());
+  }
+
+  registerPeriodic(options: PeriodicTaskOptions): SupervisedTaskHandle {
+    if (!(options.intervalMs > 0)) {
+      throw new Error(`Task "${options.name}": intervalMs must be positive`);
+    }
+    return this.add(new SupervisedTask('periodic', options, this.runtime, this.logger));
+  }
+
+  registerLongLived(options: LongLivedTaskOptions): SupervisedTaskHandle {
+    return this.add(new SupervisedTask('long-lived', options, this.runtime, this.logger));
+  }
+
+  /** Every task's current status, in registration order. */
+  statuses(): TaskStatus[] {
+    return [...this.tasks.values()].map((task) => task.status());
+  }
+
+  /** Stops every task; idempotent. Graceful shutdown calls it before closing connections. */
+  async stopAll(): Promise<void> {
+    this.stopped = true;
+    await Promise.all([...this.tasks.values()].map((task) => task.stop()));
+  }
+
+  /**
+   * The earliest shutdown hook, so tasks stop before any module closes a client in its
+   * `onApplicationShutdown` (the database does). Modules that close clients earlier, in
+   * `onModuleDestroy`, should stop their own task first through the handle `register*` returned.
+   */
+  async onModuleDestroy(): Promise<void> {
+    await this.stopAll();
+  }
+
+  private add(task: SupervisedTask): SupervisedTaskHandle {
+    if (this.tasks.has(task.name)) throw new Error(`A task named "${task.name}" already exists`);
+    if (this.stopped) throw new Error(`Task "${task.name}" registered after shutdown began`);
+    this.tasks.set(task.name, task);
+    if (this.started) task.start();
+    return {
+      stop: async () => {
+        await task.stop();
+        if (this.tasks.get(task.name) === task) this.tasks.delete(task.name);
+      },
+    };
+  }
+
+  private startAll(): void {
+    if (this.started || this.stopped) return;
+    this.started = true;
+    for (const task of this.tasks.values()) task.start();
+  }
+}
+
+type Kind = 'periodic' | 'long-lived';
+
+/** One task's supervision loop: run, and on a crash back off, count and restart. */
+class SupervisedTask {
+  readonly name: string;
+  private readonly critical: boolean;
+  private readonly budget: RestartBudget;
+  private readonly backoff: Backoff;
+  private readonly stallAfterMs: number | undefined;
+  private state: Exclude<TaskState, 'stalled'> = 'pending';
+  private restarts = 0;
+  private lastError: TaskStatus['lastError'] = null;
+  private crashTimes: number[] = [];
+  private nextBackoffMs: number;
+  private lastProgressAt = Date.now();
+  private timer: NodeJS.Timeout | undefined;
+  private current: Promise<void> | undefined;
+  private readonly abort = new AbortController();
+
+  constructor(
+    private readonly kind: Kind,
+    private readonly options: PeriodicTaskOptions | LongLivedTaskOptions,
+    private readonly runtime: RuntimeStateService,
+    private readonly logger: Logger,
+  ) {
+    this.name = options.name;
+    this.critical = options.critical;
+    this.budget = options.restartBudget ?? DEFAULT_RESTART_BUDGET;
+    this.backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.nextBackoffMs = this.backoff.initialMs;
+    const interval =
+      kind === 'periodic'
+        ? (options as PeriodicTaskOptions).intervalMs
+        : (options as LongLivedTaskOptions).progressIntervalMs;
+    this.stallAfterMs = interval === undefined ? undefined : interval * STALL_FACTOR;
+  }
+
+  start(): void {
+    if (this.state !== 'pending') return;
+    this.runOnce();
+  }
+
+  status(): TaskStatus {
+    const stalled =
+      this.state === 'running' &&
+      this.stallAfterMs !== undefined &&
+      Date.now() - this.lastProgressAt > this.stallAfterMs;
+    return Object.freeze({
+      name: this.name,
+      critical: this.critical,
+      state: stalled ? 'stalled' : this.state,
+      restarts: this.restarts,
+      lastError: this.lastError,
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.state === 'stopped') return;
+    this.state = 'stopped';
+    clearTimeout(this.timer);
+    this.abort.abort();
+    if (!this.current) return;
+    let waited: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<void>((resolve) => {
+      waited = setTimeout(() => {
+        this.logger.warn(`Task "${this.name}" ignored its abort signal; no longer waiting for it`);
+        resolve();
+      }, STOP_WAIT_MS);
+    });
+    await Promise.race([this.current, gaveUp]);
+    clearTimeout(waited);
+  }
+
+  private runOnce(): void {
+    this.timer = undefined;
+    if (this.state === 'stopped') return;
+    this.state = 'running';
+    this.lastProgressAt = Date.now();
+    const context: TaskContext = {
+      signal: this.abort.signal,
+      reportProgress: () => this.progressed(),
+    };
+    // Promise.resolve().then(...) turns a synchronous throw into a rejection, and both handlers
+    // below are attached at once: nothing the task does can escape as an unhandled rejection.
+    const run = Promise.resolve().then(() => this.options.run(context));
+    this.current = run.then(
+      () => this.finished(),
+      (error: unknown) => this.crashed(error),
+    );
+  }
+
+  private finished(): void {
+    this.current = undefined;
+    if (this.state === 'stopped') return;
+    if (this.kind === 'long-lived') {
+      this.crashed(new Error('returned while it should keep running'));
+      return;
+    }
+    this.progressed();
+    this.schedule((this.options as PeriodicTaskOptions).intervalMs);
+  }
+
+  private progressed(): void {
+    this.lastProgressAt = Date.now();
+    this.nextBackoffMs = this.backoff.initialMs;
+  }
+
+  private crashed(error: unknown): void {
+    this.current = undefined;
+    const message = error instanceof Error ? error.message : String(error);
+    const stack = error instanceof Error ? error.stack : undefined;
+    if (this.state === 'stopped') {
+      // Aborting a task commonly makes it throw; that is its way of stopping, not a crash.
+      this.logger.debug(`Task "${this.name}" ended during shutdown: ${message}`);
+      return;
+    }
+    const now = Date.now();
+    this.lastError = Object.freeze({ message, at: new Date(now).toISOString() });
+    this.crashTimes = [...this.crashTimes, now].filter((at) => now - at < this.budget.windowMs);
+    const crashes = this.crashTimes.length;
+    const overBudget = crashes > this.budget.maxCrashes;
+    const window = `${this.budget.windowMs / 1000} s`;
+
+    if (overBudget && this.critical) {
+      this.state = 'failed';
+      this.logger.error(
+        `Critical task "${this.name}" crashed ${crashes} times within ${window} (budget ${this.budget.maxCrashes}); not restarting it: ${message}`,
+        stack,
+      );
+      this.runtime.markBroken(
+        `critical task "${this.name}" crashed ${crashes} times within ${window}: ${message}`,
+      );
+      return;
+    }
+    // The first crash in a quiet window starts the backoff over, even for a task that never
+    // reports progress.
+    if (crashes === 1) this.nextBackoffMs = this.backoff.initialMs;
+    const delayMs = overBudget ? this.backoff.maxMs : this.nextBackoffMs;
+    this.nextBackoffMs = Math.min(this.nextBackoffMs * 2, this.backoff.maxMs);
+    this.logger.error(
+      `Task "${this.name}" crashed (${crashes} within ${window}); restarting in ${delayMs} ms: ${message}`,
+      stack,
+    );
+    this.state = 'backing-off';
+    this.schedule(delayMs, () => {
+      this.restarts += 1;
+    });
+  }
+
+  private schedule(delayMs: number, beforeRun?: () => void): void {
+    if (this.state === 'stopped') return;
+    this.timer = setTimeout(() => {
+      beforeRun?.();
+      this.runOnce();
+    }, delayMs);
+    // A supervised timer must never be what keeps the process alive (or a test's Jest worker).
+    this.timer.unref();
+  }
+}

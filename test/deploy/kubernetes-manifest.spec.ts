@@ -1,0 +1,203 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import request from 'supertest';
+import { ENVIRONMENT_VARIABLES, validateEnvironment } from '../../src/config/environment.js';
+import { DEFAULT_READINESS_TIMEOUT_MS } from '../../src/runtime-state/readiness-registry.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
+import { parseYamlDocuments } from './yaml-subset.js';
+
+// The manifests in deploy/kubernetes must describe the app that ships: every probe path
+// exists and answers as Kubernetes expects, the ports and names line up, and the shutdown
+// timings leave the drain room to finish before Kubernetes sends SIGKILL.
+
+const DIR = join(import.meta.dirname, '..', '..', 'deploy', 'kubernetes');
+
+interface K8sObject {
+  kind: string;
+  metadata: { name: string; labels?: Record<string, string> };
+  [field: string]: unknown;
+}
+
+interface Probe {
+  httpGet: { path: string; port: string | number; scheme?: string };
+  periodSeconds?: number;
+  timeoutSeconds?: number;
+  failureThreshold?: number;
+}
+
+interface Container {
+  name: string;
+  ports: { name?: string; containerPort: number }[];
+  envFrom: ({ configMapRef: { name: string } } | { secretRef: { name: string } })[];
+  resources: { requests?: Record<string, string>; limits?: Record<string, string> };
+  startupProbe?: Probe;
+  livenessProbe?: Probe;
+  readinessProbe?: Probe;
+}
+
+const objects = readdirSync(DIR)
+  .filter((file) => file.endsWith('.yaml'))
+  .flatMap((file) => parseYamlDocuments(readFileSync(join(DIR, file), 'utf8')) as K8sObject[]);
+
+function only<T extends K8sObject>(kind: string): T {
+  const found = objects.filter((object) => object.kind === kind);
+  if (found.length !== 1) throw new Error(`expected one ${kind} in ${DIR}, found ${found.length}`);
+  return found[0] as T;
+}
+
+const deployment = only<
+  K8sObject & {
+    spec: {
+      selector: { matchLabels: Record<string, string> };
+      template: {
+        metadata: { labels: Record<string, string> };
+        spec: { terminationGracePeriodSeconds: number; containers: Container[] };
+      };
+    };
+  }
+>('Deployment');
+const service = only<
+  K8sObject & {
+    spec: {
+      selector: Record<string, string>;
+      ports: { port: number; targetPort: string | number }[];
+    };
+  }
+>('Service');
+const configMap = only<K8sObject & { data: Record<string, string> }>('ConfigMap');
+const secret = only<K8sObject & { stringData: Record<string, string> }>('Secret');
+const podSpec = deployment.spec.template.spec;
+const container = podSpec.containers[0]!;
+const probes = (['startupProbe', 'livenessProbe', 'readinessProbe'] as const).map((kind) => ({
+  kind,
+  probe: container[kind],
+}));
+
+describe('deploy/kubernetes', () => {
+  it('has one Deployment with one container, a Service, a ConfigMap and a Secret example', () => {
+    expect(podSpec.containers).toHaveLength(1);
+    expect(deployment.spec.selector.matchLabels).toEqual(deployment.spec.template.metadata.labels);
+    expect(service.spec.selector).toEqual(deployment.spec.template.metadata.labels);
+  });
+
+  it('defines all three probes as HTTP GETs on a port the container listens on (PORT)', () => {
+    const port = Number(configMap.data.PORT);
+    for (const { kind, probe } of probes) {
+      expect([kind, probe?.httpGet.path]).toEqual([kind, expect.stringMatching(/^\/health\//)]);
+      const target = probe!.httpGet.port;
+      const containerPort =
+        typeof target === 'number'
+          ? target
+          : container.ports.find((entry) => entry.name === target)?.containerPort;
+      expect([kind, containerPort]).toEqual([kind, port]);
+      expect(probe!.httpGet.scheme ?? 'HTTP').toBe('HTTP');
+    }
+    const targetPort = service.spec.ports[0]!.targetPort;
+    expect(
+      container.ports.some(
+        (entry) => entry.name === targetPort || entry.containerPort === targetPort,
+      ),
+    ).toBe(true);
+  });
+
+  it('gives the drain and grace periods room before Kubernetes sends SIGKILL', () => {
+    const drainMs = Number(configMap.data.SHUTDOWN_DRAIN_MS);
+    const graceMs = Number(configMap.data.SHUTDOWN_GRACE_MS);
+    expect(drainMs).toBeGreaterThan(0);
+    // Closing the database and Redis after the grace period takes a moment too.
+    expect(podSpec.terminationGracePeriodSeconds * 1000).toBeGreaterThanOrEqual(
+      drainMs + graceMs + 5000,
+    );
+    // A load balancer polling readiness notices the drain before the server stops accepting.
+    const readiness = container.readinessProbe!;
+    expect(
+      (readiness.periodSeconds ?? 10) * (readiness.failureThreshold ?? 3) * 1000,
+    ).toBeLessThanOrEqual(drainMs);
+    // Each readiness check gives up (and says why) before Kubernetes stops waiting.
+    expect((readiness.timeoutSeconds ?? 1) * 1000).toBeGreaterThan(DEFAULT_READINESS_TIMEOUT_MS);
+  });
+
+  it('requests resources', () => {
+    expect(container.resources.requests).toEqual({
+      cpu: expect.any(String),
+      memory: expect.any(String),
+    });
+  });
+
+  it('takes its environment from the ConfigMap and the Secret, all of it valid once the placeholders are filled', () => {
+    const sources = container.envFrom.map((source) =>
+      'configMapRef' in source
+        ? `ConfigMap/${source.configMapRef.name}`
+        : `Secret/${source.secretRef.name}`,
+    );
+    expect(sources.sort()).toEqual([
+      `ConfigMap/${configMap.metadata.name}`,
+      `Secret/${secret.metadata.name}`,
+    ]);
+
+    const env = { ...configMap.data, ...secret.stringData };
+    for (const name of Object.keys(env)) {
+      expect(ENVIRONMENT_VARIABLES).toContain(name);
+    }
+    const filled = Object.fromEntries(
+      Object.entries(env).map(([name, value]) => [
+        name,
+        value.replace('REPLACE_ME', name === 'SESSION_SECRET' ? 'x'.repeat(48) : 'secret'),
+      ]),
+    );
+    expect(validateEnvironment(filled)).toMatchObject({ NODE_ENV: 'production', PORT: 3000 });
+    // Left unfilled, the example cannot boot: no deployment runs on a published secret.
+    expect(() => validateEnvironment(env)).toThrow(/SESSION_SECRET/);
+  });
+
+  describe('against the app', () => {
+    let keel: TestApp;
+    beforeAll(async () => {
+      keel = await startTestApp();
+    });
+    afterAll(async () => {
+      await keel.close();
+    });
+
+    it.each(probes.map(({ kind, probe }) => [kind, probe!.httpGet.path]))(
+      '%s %s exists and answers 200 on a healthy instance',
+      async (_kind, path) => {
+        const response = await request(keel.url).get(path);
+        expect(response.status).toBe(200);
+        expect(response.body.status).toBe('ok');
+      },
+    );
+  });
+});
+
+describe('the YAML subset parser', () => {
+  it('reads nested mappings, sequences under keys, quoted and plain scalars', () => {
+    const [document] = parseYamlDocuments(
+      [
+        'a: 1',
+        'b:',
+        '  c: "x # not a comment"',
+        '  d:',
+        '  - name: one',
+        '    port: 80',
+        '  - two',
+        'e: {}',
+        '# comment',
+        'f: true  # trailing comment',
+      ].join('\n'),
+    );
+    expect(document).toEqual({
+      a: 1,
+      b: { c: 'x # not a comment', d: [{ name: 'one', port: 80 }, 'two'] },
+      e: {},
+      f: true,
+    });
+  });
+
+  it('refuses what it does not understand instead of misreading it', () => {
+    expect(() => parseYamlDocuments('a: [1, 2]')).toThrow(/outside the YAML subset/);
+    expect(() => parseYamlDocuments('a: |\n  text')).toThrow(/outside the YAML subset/);
+    expect(() => parseYamlDocuments('a: 1\n   b: 2')).toThrow(/unexpected indentation/);
+    expect(() => parseYamlDocuments('a: 1\na: 2')).toThrow(/duplicate key/);
+  });
+});

@@ -1,0 +1,53 @@
+import pg from 'pg';
+import request from 'supertest';
+import { describeWithPostgres, POSTGRES_URL } from '../support/services.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
+
+// The database goes away under a running instance: readiness must say so by name (the load
+// balancer stops sending traffic), liveness must not (restarting pods cures no outage).
+// Real PostgreSQL: the app's database stops accepting connections and its sessions are killed.
+
+describeWithPostgres('database unreachable', () => {
+  let keel: TestApp;
+  let admin: pg.Client;
+  let databaseName: string;
+
+  beforeAll(async () => {
+    keel = await startTestApp({ dialect: 'postgres' });
+    databaseName = new URL(keel.databaseUrl!).pathname.slice(1);
+    admin = new pg.Client({ connectionString: POSTGRES_URL });
+    await admin.connect();
+  });
+  afterAll(async () => {
+    await admin.query(`ALTER DATABASE ${databaseName} ALLOW_CONNECTIONS true`);
+    await admin.end();
+    await keel.close();
+  });
+
+  it('fails readiness naming the database while liveness stays 200, and recovers', async () => {
+    await request(keel.url).get('/health/ready').expect(200);
+
+    await admin.query(`ALTER DATABASE ${databaseName} ALLOW_CONNECTIONS false`);
+    await admin.query(
+      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+      [databaseName],
+    );
+
+    const ready = await request(keel.url).get('/health/ready').expect(503);
+    expect(ready.body.status).toBe('error');
+    expect(Object.keys(ready.body.error)).toEqual(['database']);
+    expect(ready.body.error.database).toEqual({
+      status: 'down',
+      message: expect.stringMatching(/not currently accepting connections|terminat/),
+      responseTime: expect.any(Number),
+    });
+    expect(ready.body.info).toEqual({ phase: { status: 'up', phase: 'ready' } });
+
+    const live = await request(keel.url).get('/health/live').expect(200);
+    expect(live.body.status).toBe('ok');
+    await request(keel.url).get('/health/startup').expect(200);
+
+    await admin.query(`ALTER DATABASE ${databaseName} ALLOW_CONNECTIONS true`);
+    await request(keel.url).get('/health/ready').expect(200);
+  });
+});

@@ -1,0 +1,109 @@
+import request from 'supertest';
+import {
+  LISTENER_FAILURES_KEPT,
+  RuntimeStateService,
+} from '../../src/runtime-state/runtime-state.service.js';
+import { TaskSupervisor } from '../../src/runtime-state/task-supervisor.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
+
+describe('GET /api/runtime', () => {
+  let keel: TestApp;
+  beforeAll(async () => {
+    keel = await startTestApp({ allowAdmin: true });
+  });
+  afterAll(async () => {
+    await keel.close();
+  });
+
+  it('answers the contract: instance, phase, session cache, tasks, instances', async () => {
+    const response = await request(keel.url).get('/api/runtime').expect(200);
+    expect(response.body).toEqual({
+      instanceId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      startedAt: expect.any(String),
+      phase: 'ready',
+      sessionCache: { backend: 'memory', swapping: false, lastSwap: null },
+      tasks: expect.any(Array),
+      instances: [
+        {
+          instanceId: response.body.instanceId,
+          startedAt: response.body.startedAt,
+          phase: 'ready',
+        },
+      ],
+      listenerFailures: [],
+    });
+    expect(new Date(response.body.startedAt).getTime()).toBeLessThanOrEqual(Date.now());
+  });
+
+  it('shows tasks, the session cache and listener failures as their modules publish them', async () => {
+    const runtime = keel.app.get(RuntimeStateService);
+    keel.app.get(TaskSupervisor).registerLongLived({
+      name: 'settings-subscriber',
+      critical: true,
+      run: ({ signal }) =>
+        new Promise((resolve) => signal.addEventListener('abort', () => resolve())),
+    });
+    runtime.setSessionCacheStatus({
+      backend: 'redis',
+      swapping: false,
+      lastSwap: {
+        from: 'memory',
+        to: 'redis',
+        at: '2026-01-01T00:00:00.000Z',
+        migrated: 12,
+        durationMs: 40,
+      },
+    });
+    for (let n = 0; n < LISTENER_FAILURES_KEPT + 5; n += 1) {
+      runtime.reportListenerFailure('settings.changed', new Error(`apply failed #${n}`));
+    }
+
+    const response = await request(keel.url).get('/api/runtime').expect(200);
+    expect(response.body.tasks).toContainEqual({
+      name: 'settings-subscriber',
+      critical: true,
+      state: 'running',
+      restarts: 0,
+      lastError: null,
+    });
+    expect(response.body.sessionCache).toEqual({
+      backend: 'redis',
+      swapping: false,
+      lastSwap: {
+        from: 'memory',
+        to: 'redis',
+        at: '2026-01-01T00:00:00.000Z',
+        migrated: 12,
+        durationMs: 40,
+      },
+    });
+    // Bounded: the newest failures, oldest first.
+    expect(response.body.listenerFailures).toHaveLength(LISTENER_FAILURES_KEPT);
+    expect(response.body.listenerFailures.at(-1)).toEqual({
+      source: 'settings.changed',
+      message: `apply failed #${LISTENER_FAILURES_KEPT + 4}`,
+      at: expect.any(String),
+    });
+    // A listener failure is reported, not fatal.
+    await request(keel.url).get('/health/live').expect(200);
+  });
+});
+
+describe('GET /api/runtime without an admin', () => {
+  let keel: TestApp;
+  beforeAll(async () => {
+    keel = await startTestApp();
+  });
+  afterAll(async () => {
+    await keel.close();
+  });
+
+  it('is refused (admin only), with the contract error shape', async () => {
+    const response = await request(keel.url).get('/api/runtime');
+    expect([401, 403]).toContain(response.status);
+    expect(response.body).toEqual(
+      expect.objectContaining({ statusCode: response.status, code: expect.any(String) }),
+    );
+    expect(response.body.instanceId).toBeUndefined();
+  });
+});
