@@ -12,11 +12,15 @@ export interface SessionCacheSwap {
   /** Sessions copied to the new backend. */
   readonly migrated: number;
   readonly durationMs: number;
+  /** Set when the swap failed and the old backend stayed in force. */
+  readonly error?: string;
 }
 
 /** What `/api/runtime` shows about the session cache; published whole by the session-cache module. */
 export interface SessionCacheStatus {
   readonly backend: 'memory' | 'database' | 'redis';
+  /** False for a process-local backend (memory): sessions exist on this replica only. */
+  readonly shared: boolean;
   readonly swapping: boolean;
   readonly lastSwap: SessionCacheSwap | null;
 }
@@ -40,6 +44,7 @@ export const LISTENER_FAILURES_KEPT = 20;
 
 const DEFAULT_SESSION_CACHE_STATUS: SessionCacheStatus = Object.freeze({
   backend: 'memory',
+  shared: false,
   swapping: false,
   lastSwap: null,
 });
@@ -141,6 +146,7 @@ export class RuntimeStateService {
   setSessionCacheStatus(status: SessionCacheStatus): void {
     this.sessionCache = Object.freeze({
       backend: status.backend,
+      shared: status.shared,
       swapping: status.swapping,
       lastSwap: status.lastSwap ? Object.freeze({ ...status.lastSwap }) : null,
     });

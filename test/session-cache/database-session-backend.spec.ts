@@ -7,7 +7,7 @@ import { migrateToLatest } from '../../src/database/migrate.js';
 import type { DatabaseSchema } from '../../src/database/schema.js';
 import { DatabaseSessionBackend } from '../../src/session-cache/backends/database-session.backend.js';
 import { SessionStoreUnavailableError } from '../../src/session-cache/session-backend.js';
-import { freePort } from './support/redis-server.js';
+import { freePort } from '../support/redis-server.js';
 
 const HOUR = 3_600_000;
 

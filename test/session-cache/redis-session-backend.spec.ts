@@ -7,7 +7,7 @@ import {
 } from '../../src/session-cache/session-backend.js';
 import { KeelSessionStore } from '../../src/session-cache/session-store.js';
 import { describeWithRedis, REDIS_URL, uniqueName } from '../support/services.js';
-import { freePort, OwnRedisServer, REDIS_SERVER_AVAILABLE } from './support/redis-server.js';
+import { freePort, OwnRedisServer, REDIS_SERVER_AVAILABLE } from '../support/redis-server.js';
 import { sessionWith, storeCalls } from './support/session-fixtures.js';
 
 const HOUR = 3_600_000;

@@ -9,7 +9,7 @@ import {
   SessionStoreUnavailableError,
 } from '../../src/session-cache/session-backend.js';
 import { KeelSessionStore } from '../../src/session-cache/session-store.js';
-import { freePort } from './support/redis-server.js';
+import { freePort } from '../support/redis-server.js';
 
 // The store under express-session itself, as Keel mounts it: the throttle and the error path
 // only matter if express-session behaves with them as the store expects.

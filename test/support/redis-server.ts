@@ -27,12 +27,16 @@ async function accepts(port: number): Promise<boolean> {
 
 /**
  * A throwaway redis-server of the test's own on `port` (never the machine's shared one):
- * no persistence, stopped with SIGKILL to simulate a crash.
+ * no persistence unless asked, stopped with SIGKILL to simulate a crash.
  */
 export class OwnRedisServer {
   private process: ChildProcess | undefined;
 
-  constructor(readonly port: number) {}
+  /** With `persistDir`, every write is fsynced to an append-only file there, so a killed server restarts with its data. */
+  constructor(
+    readonly port: number,
+    private readonly persistDir?: string,
+  ) {}
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
@@ -41,7 +45,17 @@ export class OwnRedisServer {
   async start(): Promise<void> {
     const child = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        ...(this.persistDir
+          ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', this.persistDir]
+          : ['--appendonly', 'no']),
+      ],
       { stdio: 'ignore' },
     );
     this.process = child;
