@@ -1,11 +1,13 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { KeelConfigModule } from './config/config.module.js';
+import { AuthModule } from './auth/auth.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
 import { HttpModule } from './http/http.module.js';
 import { LoggingModule, type LoggingOptions } from './logging/logging.module.js';
 import { RuntimeStateModule } from './runtime-state/runtime-state.module.js';
+import { SessionCacheModule } from './session-cache/session-cache.module.js';
 import { SettingsModule } from './settings/settings.module.js';
 import { UsersModule } from './users/users.module.js';
 
@@ -28,7 +30,9 @@ export class AppModule {
         EventEmitterModule.forRoot({ wildcard: false }),
         DatabaseModule,
         SettingsModule,
+        SessionCacheModule,
         UsersModule,
+        AuthModule,
         HealthModule,
       ],
     };

@@ -2,6 +2,7 @@ import { Controller, Get, Res } from '@nestjs/common';
 import { HealthCheck, type HealthCheckResult } from '@nestjs/terminus';
 import type { Response } from 'express';
 import { HealthProbes } from './health-probes.js';
+import { Public } from '../auth/decorators.js';
 
 /**
  * The Kubernetes probes (../shared/API.md, "Health"): no auth, no CSRF, no rate limit, never
@@ -9,6 +10,7 @@ import { HealthProbes } from './health-probes.js';
  * terminus' `{status, info, error, details}` either way (the global error filter is bypassed:
  * its error shape would drop the check names).
  */
+@Public()
 @Controller('health')
 export class HealthController {
   constructor(private readonly probes: HealthProbes) {}

@@ -1,7 +1,10 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
+import { createSessionMiddleware, sessionErrorHandler } from '../auth/session-middleware.js';
+import { SessionSecrets } from '../auth/session-secrets.js';
 import { AppConfig } from '../config/app-config.js';
+import { SessionCacheService } from '../session-cache/session-cache.service.js';
 import { bodyErrorHandler, jsonBodyParser, requireJsonBody } from './body-parsing.js';
 
 /**
@@ -28,4 +31,8 @@ export function configureApp(app: NestExpressApplication): void {
     }),
   );
   app.use(requireJsonBody, jsonBodyParser, bodyErrorHandler);
+  app.use(
+    createSessionMiddleware(app.get(SessionCacheService), app.get(SessionSecrets)),
+    sessionErrorHandler,
+  );
 }

@@ -1,5 +1,5 @@
-import { Controller, Get, UseGuards } from '@nestjs/common';
-import { AdminGuard } from '../auth/admin.guard.js';
+import { Controller, Get } from '@nestjs/common';
+import { Roles } from '../auth/decorators.js';
 import {
   type ListenerFailure,
   type Phase,
@@ -24,7 +24,7 @@ export interface RuntimeReport extends InstanceSummary {
 }
 
 @Controller('api/runtime')
-@UseGuards(AdminGuard)
+@Roles('admin')
 export class RuntimeController {
   constructor(
     private readonly runtime: RuntimeStateService,

@@ -1,6 +1,6 @@
-import { Body, Controller, Get, Headers, Patch, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, Headers, Patch, Query, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { AdminGuard } from '../auth/admin.guard.js';
+import { Roles } from '../auth/decorators.js';
 import { ApiError } from '../http/api-error.js';
 import { ErrorCode } from '../http/error-codes.js';
 import { PatchSettingsDto, SettingsHistoryQueryDto } from './settings.dto.js';
@@ -11,7 +11,7 @@ import { SettingsService } from './settings.service.js';
 const ETAG_PATTERN = /^(?:W\/)?"(\d{1,15})"$/;
 
 @Controller('api/settings')
-@UseGuards(AdminGuard)
+@Roles('admin')
 export class SettingsController {
   constructor(
     private readonly settings: SettingsService,
@@ -49,7 +49,11 @@ export class SettingsController {
     // it, because class-transformer silently drops keys such as `constructor` that the
     // settings schema must see to reject.
     const patch = (req.body as { values: unknown }).values;
-    const next = await this.settings.update(patch, Number(match[1]), null);
+    const next = await this.settings.update(
+      patch,
+      Number(match[1]),
+      req.signedInUser?.username ?? null,
+    );
     return this.answer(next, res);
   }
 

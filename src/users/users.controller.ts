@@ -1,15 +1,5 @@
-import {
-  Body,
-  Controller,
-  Delete,
-  Get,
-  HttpCode,
-  Param,
-  Patch,
-  Post,
-  UseGuards,
-} from '@nestjs/common';
-import { AdminGuard } from '../auth/admin.guard.js';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
+import { Roles } from '../auth/decorators.js';
 import { validationFailed } from '../http/validation.js';
 import { type PublicUser, toPublicUser } from './user.js';
 import { CreateUserDto, UPDATE_USER_FIELDS, UpdateUserDto } from './users.dto.js';
@@ -17,7 +7,7 @@ import { UsersService } from './users.service.js';
 
 /** Admin user management (../shared/API.md, "Users"). Users are always shown as `PublicUser`. */
 @Controller('api/users')
-@UseGuards(AdminGuard)
+@Roles('admin')
 export class UsersController {
   constructor(private readonly users: UsersService) {}
 

@@ -46,6 +46,7 @@ describe('health probes over HTTP', () => {
     expect(response.body.details).toEqual({
       phase: { status: 'up', phase: 'ready' },
       database: { status: 'up', responseTime: expect.any(Number) },
+      sessionCache: { status: 'up', responseTime: expect.any(Number) },
     });
   });
 
@@ -61,7 +62,7 @@ describe('health probes over HTTP', () => {
 
   it('a readiness check another module registers fails readiness by name, not liveness', async () => {
     const readiness = keel.app.get(ReadinessRegistry);
-    const unregister = readiness.register('sessionCache', async () => {
+    const unregister = readiness.register('auditLog', async () => {
       throw new Error('redis://cache:6379 refused the connection');
     });
     try {
@@ -69,14 +70,14 @@ describe('health probes over HTTP', () => {
       expectTerminusShape(failing.body);
       expect(failing.body.status).toBe('error');
       expect(failing.body.error).toEqual({
-        sessionCache: {
+        auditLog: {
           status: 'down',
           message: 'redis://cache:6379 refused the connection',
           responseTime: expect.any(Number),
         },
       });
       // The healthy checks are still reported, so the operator sees what is and isn't wrong.
-      expect(Object.keys(failing.body.info)).toEqual(['phase', 'database']);
+      expect(Object.keys(failing.body.info)).toEqual(['phase', 'database', 'sessionCache']);
       await request(keel.url).get('/health/live').expect(200);
     } finally {
       unregister();

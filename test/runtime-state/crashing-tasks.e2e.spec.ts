@@ -12,7 +12,7 @@ interface Observation {
 }
 
 async function taskStatus(keel: TestApp, name: string): Promise<TaskStatus> {
-  const response = await request(keel.url).get('/api/runtime').expect(200);
+  const response = await keel.admin!.get('/api/runtime').expect(200);
   const task = (response.body.tasks as TaskStatus[]).find((entry) => entry.name === name);
   if (!task) throw new Error(`/api/runtime does not list ${name}`);
   return task;
@@ -21,7 +21,7 @@ async function taskStatus(keel: TestApp, name: string): Promise<TaskStatus> {
 describe('a critical task that keeps throwing', () => {
   let keel: TestApp;
   beforeAll(async () => {
-    keel = await startTestApp({ allowAdmin: true });
+    keel = await startTestApp({ admin: true });
   });
   afterAll(async () => {
     await keel.close();
@@ -29,7 +29,7 @@ describe('a critical task that keeps throwing', () => {
 
   it('is restarted with growing backoff, then fails liveness naming it while the rest still answers', async () => {
     keel.app.get(TaskSupervisor).registerPeriodic({
-      name: 'session-sweeper',
+      name: 'flaky-sweeper',
       critical: true,
       intervalMs: 60_000,
       backoff: { initialMs: 200, maxMs: 5000 },
@@ -45,7 +45,7 @@ describe('a critical task that keeps throwing', () => {
     let livenessWhileRestarting: number | undefined;
     const deadline = Date.now() + 8000;
     for (;;) {
-      const task = await taskStatus(keel, 'session-sweeper');
+      const task = await taskStatus(keel, 'flaky-sweeper');
       seen.push({ at: Date.now(), task });
       if (task.state === 'backing-off' && livenessWhileRestarting === undefined) {
         livenessWhileRestarting = (await request(keel.url).get('/health/live')).status;
@@ -57,7 +57,7 @@ describe('a critical task that keeps throwing', () => {
     expect(livenessWhileRestarting).toBe(200);
     const final = seen.at(-1)!.task;
     expect(final).toEqual({
-      name: 'session-sweeper',
+      name: 'flaky-sweeper',
       critical: true,
       state: 'failed',
       restarts: 3,
@@ -80,10 +80,10 @@ describe('a critical task that keeps throwing', () => {
     expect(live.body.error).toEqual({
       process: {
         status: 'down',
-        message: 'critical task "session-sweeper" crashed 4 times within 60 s: sweep query failed',
+        message: 'critical task "flaky-sweeper" crashed 4 times within 60 s: sweep query failed',
         since: expect.any(String),
       },
-      'task:session-sweeper': {
+      'task:flaky-sweeper': {
         status: 'down',
         state: 'failed',
         restarts: 3,
@@ -93,12 +93,12 @@ describe('a critical task that keeps throwing', () => {
 
     // Alive enough to report: readiness and the API still answer.
     await request(keel.url).get('/health/ready').expect(200);
-    const runtime = await request(keel.url).get('/api/runtime').expect(200);
+    const runtime = await keel.admin!.get('/api/runtime').expect(200);
     expect(runtime.body.phase).toBe('ready');
 
     // The crashes were logged with their error.
     const crashLines = keel.logs.filter(
-      (line) => line.context === 'TaskSupervisor' && /session-sweeper/.test(String(line.msg)),
+      (line) => line.context === 'TaskSupervisor' && /flaky-sweeper/.test(String(line.msg)),
     );
     expect(crashLines).toHaveLength(4);
     expect(crashLines.every((line) => /sweep query failed/.test(String(line.msg)))).toBe(true);
@@ -108,7 +108,7 @@ describe('a critical task that keeps throwing', () => {
 describe('a non-critical task that keeps throwing', () => {
   let keel: TestApp;
   beforeAll(async () => {
-    keel = await startTestApp({ allowAdmin: true });
+    keel = await startTestApp({ admin: true });
   });
   afterAll(async () => {
     await keel.close();

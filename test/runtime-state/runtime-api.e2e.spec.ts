@@ -4,24 +4,25 @@ import {
   RuntimeStateService,
 } from '../../src/runtime-state/runtime-state.service.js';
 import { TaskSupervisor } from '../../src/runtime-state/task-supervisor.js';
+import { createUser, signIn } from '../support/signed-in.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 describe('GET /api/runtime', () => {
   let keel: TestApp;
   beforeAll(async () => {
-    keel = await startTestApp({ allowAdmin: true });
+    keel = await startTestApp({ admin: true });
   });
   afterAll(async () => {
     await keel.close();
   });
 
   it('answers the contract: instance, phase, session cache, tasks, instances', async () => {
-    const response = await request(keel.url).get('/api/runtime').expect(200);
+    const response = await keel.admin!.get('/api/runtime').expect(200);
     expect(response.body).toEqual({
       instanceId: expect.stringMatching(/^[0-9a-f-]{36}$/),
       startedAt: expect.any(String),
       phase: 'ready',
-      sessionCache: { backend: 'memory', swapping: false, lastSwap: null },
+      sessionCache: { backend: 'memory', shared: false, swapping: false, lastSwap: null },
       tasks: expect.any(Array),
       instances: [
         {
@@ -45,6 +46,7 @@ describe('GET /api/runtime', () => {
     });
     runtime.setSessionCacheStatus({
       backend: 'redis',
+      shared: true,
       swapping: false,
       lastSwap: {
         from: 'memory',
@@ -58,7 +60,7 @@ describe('GET /api/runtime', () => {
       runtime.reportListenerFailure('settings.changed', new Error(`apply failed #${n}`));
     }
 
-    const response = await request(keel.url).get('/api/runtime').expect(200);
+    const response = await keel.admin!.get('/api/runtime').expect(200);
     expect(response.body.tasks).toContainEqual({
       name: 'settings-subscriber',
       critical: true,
@@ -68,6 +70,7 @@ describe('GET /api/runtime', () => {
     });
     expect(response.body.sessionCache).toEqual({
       backend: 'redis',
+      shared: true,
       swapping: false,
       lastSwap: {
         from: 'memory',
@@ -99,11 +102,22 @@ describe('GET /api/runtime without an admin', () => {
   });
 
   it('is refused (admin only), with the contract error shape', async () => {
-    const response = await request(keel.url).get('/api/runtime');
-    expect([401, 403]).toContain(response.status);
-    expect(response.body).toEqual(
-      expect.objectContaining({ statusCode: response.status, code: expect.any(String) }),
-    );
-    expect(response.body.instanceId).toBeUndefined();
+    const anonymous = await request(keel.url).get('/api/runtime').expect(401);
+    expect(anonymous.body).toEqual({
+      statusCode: 401,
+      code: 'unauthenticated',
+      message: expect.any(String),
+    });
+    await createUser(keel, 'member', 'member');
+    const member = await signIn(keel, 'member');
+    const forbidden = await member.get('/api/runtime').expect(403);
+    expect(forbidden.body).toEqual({
+      statusCode: 403,
+      code: 'forbidden',
+      message: expect.any(String),
+    });
+    for (const response of [anonymous, forbidden]) {
+      expect(response.body.instanceId).toBeUndefined();
+    }
   });
 });

@@ -2,6 +2,7 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import request from 'supertest';
 import { SettingsEvent } from '../../src/settings/settings.events.js';
 import { createPostgresDatabase, POSTGRES_URL } from '../support/services.js';
+import { createUser, signIn } from '../support/signed-in.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 const DEFAULT_VALUES = {
@@ -14,15 +15,40 @@ const DEFAULT_VALUES = {
 const dialects: ('sqlite' | 'postgres')[] = POSTGRES_URL ? ['sqlite', 'postgres'] : ['sqlite'];
 
 describe('settings API is admin only', () => {
-  it('denies GET and PATCH to a caller who is not an admin', async () => {
-    const keel = await startTestApp();
+  it('denies GET and PATCH to a caller who is not an admin, changing nothing', async () => {
+    const keel = await startTestApp({ admin: true });
     try {
-      await request(keel.url).get('/api/settings').expect(401);
-      await request(keel.url)
-        .patch('/api/settings')
-        .set('If-Match', '"0"')
-        .send({ values: { siteName: 'Owned' } })
-        .expect(401);
+      // Anonymous: 401 unauthenticated.
+      for (const response of [
+        await request(keel.url).get('/api/settings'),
+        await request(keel.url).get('/api/settings/history'),
+        await request(keel.url)
+          .patch('/api/settings')
+          .set('If-Match', '"0"')
+          .send({ values: { siteName: 'Owned' } }),
+      ]) {
+        expect(response.status).toBe(401);
+        expect(response.body).toMatchObject({ statusCode: 401, code: 'unauthenticated' });
+      }
+      // A signed-in member (with a valid CSRF token): 403 forbidden.
+      await createUser(keel, 'member', 'member');
+      const member = await signIn(keel, 'member');
+      for (const response of [
+        await member.get('/api/settings'),
+        await member.get('/api/settings/history'),
+        await member
+          .patch('/api/settings', { values: { siteName: 'Owned' } })
+          .set('If-Match', '"0"'),
+      ]) {
+        expect(response.status).toBe(403);
+        expect(response.body).toMatchObject({ statusCode: 403, code: 'forbidden' });
+      }
+      const admin = keel.admin!;
+      expect((await admin.get('/api/settings').expect(200)).body).toEqual({
+        version: 0,
+        values: DEFAULT_VALUES,
+      });
+      expect((await admin.get('/api/settings/history').expect(200)).body).toEqual([]);
     } finally {
       await keel.close();
     }
@@ -32,20 +58,19 @@ describe('settings API is admin only', () => {
 describe.each(dialects)('runtime settings on %s', (dialect) => {
   let keel: TestApp;
   beforeEach(async () => {
-    keel = await startTestApp({ dialect, allowAdmin: true });
+    keel = await startTestApp({ dialect, admin: true });
   });
   afterEach(async () => {
     await keel.close();
   });
 
-  const get = () => request(keel.url).get('/api/settings');
+  const get = () => keel.admin!.get('/api/settings');
   const patch = (ifMatch: string | undefined, body: unknown) => {
-    const req = request(keel.url).patch('/api/settings');
+    const req = keel.admin!.patch('/api/settings', body as object);
     if (ifMatch !== undefined) req.set('If-Match', ifMatch);
-    return req.send(body as object);
+    return req;
   };
-  const history = async () =>
-    (await request(keel.url).get('/api/settings/history').expect(200)).body;
+  const history = async () => (await keel.admin!.get('/api/settings/history').expect(200)).body;
 
   it('starts at version 0 with the defaults and an ETag', async () => {
     const response = await get().expect(200);
@@ -73,7 +98,7 @@ describe.each(dialects)('runtime settings on %s', (dialect) => {
     expect(entry).toEqual({
       version: 1,
       changedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
-      changedBy: null,
+      changedBy: 'admin',
       changes: {
         siteName: { from: 'Keel', to: 'Acme' },
         'session.idleTimeoutSeconds': { from: 1800, to: 600 },
@@ -135,8 +160,9 @@ describe.each(dialects)('runtime settings on %s', (dialect) => {
     expect(noValues.body.fields.map((f: { field: string }) => f.field)).toContain('values');
     const extra = await patch('"0"', { values: { siteName: 'X' }, force: true }).expect(400);
     expect(extra.body.fields.map((f: { field: string }) => f.field)).toContain('force');
-    const proto = await request(keel.url)
-      .patch('/api/settings')
+    const proto = await keel
+      .admin!.agent.patch('/api/settings')
+      .set('X-CSRF-Token', keel.admin!.csrfToken)
       .set('If-Match', '"0"')
       .set('Content-Type', 'application/json')
       .send('{"values": {"__proto__": {"polluted": true}}}')
@@ -153,17 +179,18 @@ describe.each(dialects)('runtime settings on %s', (dialect) => {
     const events = keel.app.get(EventEmitter2);
     const changed: unknown[] = [];
     const onChanged = (event: unknown) => changed.push(event);
-    const refuse = () => ({ refuse: true, message: 'Redis at redis://x is unreachable' });
+    const refuse = () => ({ refuse: true, message: 'The database session backend is unreachable' });
     events.on(SettingsEvent.Changed, onChanged);
     events.on(SettingsEvent.Preflight, refuse);
     try {
       const response = await patch('"0"', {
-        values: { sessionCache: { backend: 'redis' } },
+        // A backend the real preflight accepts, so this listener's "no" is the one answered.
+        values: { sessionCache: { backend: 'database' } },
       }).expect(422);
       expect(response.body).toEqual({
         statusCode: 422,
         code: 'backend_unavailable',
-        message: 'Redis at redis://x is unreachable',
+        message: 'The database session backend is unreachable',
       });
       expect((await get()).body).toEqual({ version: 0, values: DEFAULT_VALUES });
       expect(await history()).toEqual([]);
@@ -194,6 +221,7 @@ describe.each(dialects)('runtime settings on %s', (dialect) => {
     const rows = await history();
     expect(rows).toHaveLength(1);
     expect(rows[0].changes.siteName.to).toBe(winner);
+    expect(rows[0].changedBy).toBe('admin');
   });
 
   it('a restart keeps the last persisted settings', async () => {
@@ -202,7 +230,9 @@ describe.each(dialects)('runtime settings on %s', (dialect) => {
     );
     const { dataDir, databaseUrl } = keel;
     await keel.close({ keepData: true });
-    keel = await startTestApp({ dialect, allowAdmin: true, dataDir, databaseUrl });
+    // The admin user was persisted too: sign it in again (sessions were in memory).
+    keel = await startTestApp({ dialect, dataDir, databaseUrl });
+    keel.admin = await signIn(keel, 'admin');
     const response = await get().expect(200);
     expect(response.body).toMatchObject({
       version: 1,
@@ -214,33 +244,35 @@ describe.each(dialects)('runtime settings on %s', (dialect) => {
 (POSTGRES_URL ? describe : describe.skip)('settings on two replicas of one PostgreSQL', () => {
   it('concurrent PATCHes across replicas: one winner; a stale replica catches up when asked', async () => {
     const database = await createPostgresDatabase();
-    const a = await startTestApp({ allowAdmin: true, databaseUrl: database.url });
-    const b = await startTestApp({ allowAdmin: true, databaseUrl: database.url });
+    // One admin user in the shared database, signed in on each replica (memory sessions).
+    const a = await startTestApp({ admin: true, databaseUrl: database.url });
+    const b = await startTestApp({ databaseUrl: database.url });
     try {
+      const onA = a.admin!;
+      const onB = await signIn(b, 'admin');
       const responses = await Promise.all(
         Array.from({ length: 20 }, (_, i) =>
-          request(i % 2 ? a.url : b.url)
-            .patch('/api/settings')
-            .set('If-Match', '"0"')
-            .send({ values: { siteName: `Replica racer ${i}` } }),
+          (i % 2 ? onA : onB)
+            .patch('/api/settings', { values: { siteName: `Replica racer ${i}` } })
+            .set('If-Match', '"0"'),
         ),
       );
       expect(responses.filter((r) => r.status === 200)).toHaveLength(1);
       expect(responses.filter((r) => r.status === 412)).toHaveLength(19);
-      const history = (await request(a.url).get('/api/settings/history').expect(200)).body;
+      const history = (await onA.get('/api/settings/history').expect(200)).body;
       expect(history).toHaveLength(1);
+      expect(history[0].changedBy).toBe('admin');
       // A stale replica that is asked to change catches up first, and reports the conflict.
-      for (const replica of [a, b]) {
-        const stale = await request(replica.url)
-          .patch('/api/settings')
+      for (const client of [onA, onB]) {
+        const stale = await client
+          .patch('/api/settings', { values: { siteName: 'late' } })
           .set('If-Match', '"0"')
-          .send({ values: { siteName: 'late' } })
           .expect(412);
         expect(stale.body.message).toMatch(/version 1/);
       }
       const [fromA, fromB] = await Promise.all([
-        request(a.url).get('/api/settings'),
-        request(b.url).get('/api/settings'),
+        onA.get('/api/settings').expect(200),
+        onB.get('/api/settings').expect(200),
       ]);
       expect(fromA.body).toEqual(fromB.body);
     } finally {

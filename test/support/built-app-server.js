@@ -10,6 +10,7 @@ import { Controller, Get, HttpCode, Module, Post, Query } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { setTimeout as delay } from 'node:timers/promises';
 import { AppModule } from '../../dist/app.module.js';
+import { Public } from '../../dist/auth/decorators.js';
 import { configureApp } from '../../dist/http/configure-app.js';
 import { serve } from '../../dist/runtime-state/serve.js';
 
@@ -36,7 +37,9 @@ function decorateMethod(name, ...decorators) {
   const descriptor = Object.getOwnPropertyDescriptor(TestRoutesController.prototype, name);
   for (const decorator of decorators) decorator(TestRoutesController.prototype, name, descriptor);
 }
+// Test routes need no session, like the probes (the guards are global).
 Controller('test')(TestRoutesController);
+Public()(TestRoutesController);
 decorateMethod('slow', Get('slow'));
 Query('ms')(TestRoutesController.prototype, 'slow', 0);
 decorateMethod('unhandledRejection', Post('unhandled-rejection'), HttpCode(200));

@@ -23,7 +23,8 @@ export default async function globalSetup() {
   for (const [variable, name] of services) {
     const url = process.env[variable];
     if (!url) {
-      if (ci) throw new Error(`CI=true but ${variable} is not set: the ${name} suites must run on CI`);
+      if (ci)
+        throw new Error(`CI=true but ${variable} is not set: the ${name} suites must run on CI`);
       process.stdout.write(`\n${variable} not set: ${name} suites are skipped\n`);
       continue;
     }

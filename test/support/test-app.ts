@@ -5,10 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { AppModule } from '../../src/app.module.js';
-import { AdminGuard } from '../../src/auth/admin.guard.js';
 import { configureApp } from '../../src/http/configure-app.js';
 import { RuntimeStateService } from '../../src/runtime-state/runtime-state.service.js';
+import { PASSWORD_HASHER_OPTIONS } from '../../src/users/password-hasher.js';
 import { createPostgresDatabase, type TemporaryDatabase } from './services.js';
+import { signInAsAdmin, type SignedInClient } from './signed-in.js';
+
+/** scrypt at 2^10: fast enough for suites that sign in hundreds of times. */
+export const TEST_SCRYPT_PARAMETERS = { logN: 10 };
 
 export interface TestAppOptions {
   /** Which database the app runs on: a fresh SQLite file, or a fresh PostgreSQL database. */
@@ -18,8 +22,10 @@ export interface TestAppOptions {
   /** Reuse a data directory or database (a "restart"); the caller then owns their cleanup. */
   dataDir?: string;
   databaseUrl?: string;
-  /** Let every request through admin-only routes (until auth exists, nothing else can). */
-  allowAdmin?: boolean;
+  /** Hash passwords with the production (OWASP) scrypt parameters instead of cheap ones. */
+  realPasswordHashing?: boolean;
+  /** Create an admin and sign it in: `keel.admin` is then a signed-in client. */
+  admin?: boolean;
   /** Providers to replace with a value (a cheaper hasher's options, a recording collaborator). */
   overrideProviders?: { token: unknown; value: unknown }[];
 }
@@ -29,6 +35,8 @@ export interface TestApp {
   url: string;
   dataDir: string;
   databaseUrl?: string;
+  /** With `admin: true`: a signed-in admin client. */
+  admin?: SignedInClient;
   /** Every log line the app wrote, as parsed JSON. */
   logs: Record<string, unknown>[];
   /** Closes the app, then drops what it created (unless `keepData`). */
@@ -63,10 +71,11 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   let builder = Test.createTestingModule({
     imports: [AppModule.forRoot({ env, logging: { destination: destination as never } })],
   });
-  if (options.allowAdmin) {
-    builder = builder.overrideGuard(AdminGuard).useValue({ canActivate: () => true });
-  }
-  for (const { token, value } of options.overrideProviders ?? []) {
+  // Tests hash with cheap scrypt parameters; one users test runs the real OWASP ones.
+  const overrides = options.realPasswordHashing
+    ? []
+    : [{ token: PASSWORD_HASHER_OPTIONS, value: TEST_SCRYPT_PARAMETERS }];
+  for (const { token, value } of [...overrides, ...(options.overrideProviders ?? [])]) {
     builder = builder.overrideProvider(token).useValue(value);
   }
   const moduleRef = await builder.compile();
@@ -80,7 +89,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   // As serve() does in main.ts: every bootstrap hook ran inside listen(), so start-up is over.
   app.get(RuntimeStateService).markReady();
   const address = app.getHttpServer().address() as { port: number };
-  return {
+  const keel: TestApp = {
     app,
     url: `http://127.0.0.1:${address.port}`,
     dataDir,
@@ -93,4 +102,6 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
+  if (options.admin) keel.admin = await signInAsAdmin(keel);
+  return keel;
 }

@@ -1,18 +1,25 @@
 import request from 'supertest';
 import { DatabaseService } from '../../src/database/database.service.js';
-import { PASSWORD_HASHER_OPTIONS, PasswordHasher } from '../../src/users/password-hasher.js';
+import { ApiError } from '../../src/http/api-error.js';
+import { PasswordHasher } from '../../src/users/password-hasher.js';
 import {
   USER_SESSION_REVOKER,
   type UserSessionRevoker,
 } from '../../src/users/user-session-revoker.js';
 import { UsersService } from '../../src/users/users.service.js';
 import { POSTGRES_URL } from '../support/services.js';
+import {
+  createUser as createUserDirectly,
+  signIn,
+  type SignedInClient,
+  TEST_PASSWORD,
+} from '../support/signed-in.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 const dialects: ('sqlite' | 'postgres')[] = POSTGRES_URL ? ['sqlite', 'postgres'] : ['sqlite'];
 
-/** Cheap scrypt for speed; the OWASP defaults are exercised in "production wiring" below. */
-const CHEAP_HASHING = { logN: 10 };
+// startTestApp hashes with cheap scrypt (TEST_SCRYPT_PARAMETERS) for speed; the OWASP defaults
+// are exercised in "production wiring" below.
 const PASSWORD = 'a long enough passphrase';
 const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
 
@@ -42,17 +49,44 @@ interface PublicUserBody {
 }
 
 describe('users API is admin only', () => {
-  it('denies every route to a caller who is not an admin', async () => {
+  it('denies every route to a caller who is not an admin, changing nothing', async () => {
     const keel = await startTestApp();
     try {
-      await request(keel.url).get('/api/users').expect(401);
-      await request(keel.url)
-        .post('/api/users')
-        .send({ username: 'mallory', password: PASSWORD, role: 'admin' })
-        .expect(401);
-      await request(keel.url).patch(`/api/users/${UNKNOWN_ID}`).send({ role: 'admin' }).expect(401);
-      await request(keel.url).delete(`/api/users/${UNKNOWN_ID}`).expect(401);
-      expect(await keel.app.get(UsersService).list()).toEqual([]);
+      const memberId = await createUserDirectly(keel, 'member', 'member');
+      const users = keel.app.get(UsersService);
+      const before = await users.list();
+
+      const anonymous = [
+        await request(keel.url).get('/api/users'),
+        await request(keel.url)
+          .post('/api/users')
+          .send({ username: 'mallory', password: PASSWORD, role: 'admin' }),
+        await request(keel.url).patch(`/api/users/${memberId}`).send({ role: 'admin' }),
+        await request(keel.url).patch(`/api/users/${UNKNOWN_ID}`).send({ role: 'admin' }),
+        await request(keel.url).delete(`/api/users/${memberId}`),
+        await request(keel.url).delete(`/api/users/${UNKNOWN_ID}`),
+      ];
+      for (const response of anonymous) {
+        expect(response.status).toBe(401);
+        expect(response.body).toMatchObject({ statusCode: 401, code: 'unauthenticated' });
+      }
+
+      // A signed-in member, CSRF token and all, cannot promote or delete itself or anyone.
+      const member = await signIn(keel, 'member');
+      const asMember = [
+        await member.get('/api/users'),
+        await member.post('/api/users', { username: 'mallory', password: PASSWORD, role: 'admin' }),
+        await member.patch(`/api/users/${memberId}`, { role: 'admin' }),
+        await member.patch(`/api/users/${UNKNOWN_ID}`, { role: 'admin' }),
+        await member.delete(`/api/users/${memberId}`),
+        await member.delete(`/api/users/${UNKNOWN_ID}`),
+      ];
+      for (const response of asMember) {
+        expect(response.status).toBe(403);
+        expect(response.body).toMatchObject({ statusCode: 403, code: 'forbidden' });
+      }
+      expect(await users.list()).toEqual(before);
+      expect(before.map((user) => [user.username, user.role])).toEqual([['member', 'member']]);
     } finally {
       await keel.close();
     }
@@ -61,12 +95,11 @@ describe('users API is admin only', () => {
 
 describe('production wiring', () => {
   it('hashes with the OWASP parameters unless a test overrides them', async () => {
-    const keel = await startTestApp({ allowAdmin: true });
+    const keel = await startTestApp({ realPasswordHashing: true, admin: true });
     try {
       expect(keel.app.get(PasswordHasher).parameters).toMatchObject({ logN: 17, r: 8, p: 1 });
-      const created = await request(keel.url)
-        .post('/api/users')
-        .send({ username: 'owasp', password: PASSWORD, role: 'admin' })
+      const created = await keel
+        .admin!.post('/api/users', { username: 'owasp', password: PASSWORD, role: 'admin' })
         .expect(201);
       const row = await keel.app
         .get(DatabaseService)
@@ -87,20 +120,34 @@ describe.each(dialects)('users API on %s', (dialect) => {
   /** Every response body of the suite, to prove no hash ever left the server. */
   const bodies: string[] = [];
 
+  /** The acting admin (`keel.admin`): signed in, and an enabled admin at the start of each test. */
+  let admin: SignedInClient;
+  /** How `GET /api/users` shows the acting admin at the start of each test. */
+  let adminUser: PublicUserBody;
+
   beforeAll(async () => {
     keel = await startTestApp({
       dialect,
-      allowAdmin: true,
-      overrideProviders: [
-        { token: PASSWORD_HASHER_OPTIONS, value: CHEAP_HASHING },
-        { token: USER_SESSION_REVOKER, value: revoker },
-      ],
+      admin: true,
+      overrideProviders: [{ token: USER_SESSION_REVOKER, value: revoker }],
     });
+    admin = keel.admin!;
   });
   beforeEach(async () => {
-    await keel.app.get(DatabaseService).db.deleteFrom('users').execute();
+    // Everyone but the acting admin goes. Its row stays (the guard re-reads it on every
+    // request: without it the client would get 401), and is put back to an enabled admin.
+    const db = keel.app.get(DatabaseService).db;
+    await db.deleteFrom('users').where('id', '!=', admin.userId).execute();
+    await db
+      .updateTable('users')
+      .set({ role: 'admin', disabled: 0, email: null })
+      .where('id', '=', admin.userId)
+      .execute();
     revoker.calls.length = 0;
     revoker.failure = undefined;
+    adminUser = (await list()).find((user) => user.id === admin.userId)!;
+    expect(adminUser).toMatchObject({ username: 'admin', role: 'admin', disabled: false });
+    expect(await enabledAdmins()).toBe(1);
   });
   afterAll(async () => {
     await keel.close();
@@ -109,6 +156,7 @@ describe.each(dialects)('users API on %s', (dialect) => {
       expect(text).not.toContain('$scrypt$');
       expect(text).not.toMatch(/"password_?hash"\s*:/i);
       expect(text).not.toContain(PASSWORD);
+      expect(text).not.toContain(TEST_PASSWORD);
     }
   });
 
@@ -117,12 +165,11 @@ describe.each(dialects)('users API on %s', (dialect) => {
     return response;
   };
   const list = async () =>
-    record(await request(keel.url).get('/api/users').expect(200)).body as PublicUserBody[];
-  const create = async (body: object) =>
-    record(await request(keel.url).post('/api/users').send(body));
+    record(await admin.get('/api/users').expect(200)).body as PublicUserBody[];
+  const create = async (body: object) => record(await admin.post('/api/users', body));
   const patch = async (id: string, body: object) =>
-    record(await request(keel.url).patch(`/api/users/${id}`).send(body));
-  const remove = async (id: string) => record(await request(keel.url).delete(`/api/users/${id}`));
+    record(await admin.patch(`/api/users/${id}`, body));
+  const remove = async (id: string) => record(await admin.delete(`/api/users/${id}`));
   const createUser = async (username: string, role: 'admin' | 'member' = 'member') => {
     const response = await create({ username, password: PASSWORD, role });
     expect(response.status).toBe(201);
@@ -152,7 +199,7 @@ describe.each(dialects)('users API on %s', (dialect) => {
       updatedAt: created.body.createdAt,
     });
     const alice = created.body as PublicUserBody;
-    expect(await list()).toEqual([alice]);
+    expect(await list()).toEqual([adminUser, alice]);
 
     await new Promise((resolve) => setTimeout(resolve, 5));
     const patched = await patch(alice.id, { email: 'a@example.org', role: 'admin' });
@@ -165,17 +212,20 @@ describe.each(dialects)('users API on %s', (dialect) => {
     });
     expect(Date.parse(patched.body.updatedAt)).toBeGreaterThan(Date.parse(alice.createdAt));
     expect((await patch(alice.id, { email: null })).body.email).toBeNull();
-    expect((await list())[0]).toEqual({
-      ...patched.body,
-      email: null,
-      updatedAt: expect.any(String),
-    });
+    expect(await list()).toEqual([
+      adminUser,
+      {
+        ...patched.body,
+        email: null,
+        updatedAt: expect.any(String),
+      },
+    ]);
 
     await createUser('bob', 'admin');
     const deleted = await remove(alice.id);
     expect(deleted.status).toBe(204);
     expect(deleted.text).toBe('');
-    expect((await list()).map((user) => user.username)).toEqual(['bob']);
+    expect((await list()).map((user) => user.username)).toEqual(['admin', 'bob']);
   });
 
   it('stores only a scrypt hash, with the parameters it was made with', async () => {
@@ -206,6 +256,7 @@ describe.each(dialects)('users API on %s', (dialect) => {
     );
     expect(racers.map((r) => r.status).sort()).toEqual([201, 409, 409, 409, 409]);
     expect((await list()).map((user) => user.username.toLowerCase()).sort()).toEqual([
+      'admin',
       'alice',
       'carol',
     ]);
@@ -285,7 +336,7 @@ describe.each(dialects)('users API on %s', (dialect) => {
     expect(response.status).toBe(400);
     expect(response.body.code).toBe('validation_failed');
     expect(fieldsOf(response)).toContain(field);
-    expect(await list()).toEqual([]);
+    expect(await list()).toEqual([adminUser]);
   });
 
   it('PATCH refuses unknown fields, nulls that mean nothing, and an empty body', async () => {
@@ -304,7 +355,7 @@ describe.each(dialects)('users API on %s', (dialect) => {
       expect(response.body.code).toBe('validation_failed');
       expect(fieldsOf(response)).toContain(field);
     }
-    expect(await list()).toEqual([dave]);
+    expect(await list()).toEqual([adminUser, dave]);
   });
 
   it('answers 404 not_found for an id that names no user', async () => {
@@ -359,13 +410,15 @@ describe.each(dialects)('users API on %s', (dialect) => {
   });
 
   it('the last enabled admin cannot be deleted, demoted or disabled: 409 last_admin', async () => {
-    const root = await createUser('root', 'admin');
+    // The acting admin is the only admin: it is "root" here. Through the API the last enabled
+    // admin is always the caller (anyone else acting would be no admin).
+    const rootId = admin.userId;
     const member = await createUser('member');
     const attempts = [
-      () => remove(root.id),
-      () => patch(root.id, { role: 'member' }),
-      () => patch(root.id, { disabled: true }),
-      () => patch(root.id, { role: 'member', email: 'root@example.com' }),
+      () => remove(rootId),
+      () => patch(rootId, { role: 'member' }),
+      () => patch(rootId, { disabled: true }),
+      () => patch(rootId, { role: 'member', email: 'root@example.com' }),
     ];
     for (const attempt of attempts) {
       const response = await attempt();
@@ -375,44 +428,101 @@ describe.each(dialects)('users API on %s', (dialect) => {
     // A disabled admin does not count: root is still the last one who can sign in.
     const dormant = await createUser('dormant', 'admin');
     expect((await patch(dormant.id, { disabled: true })).status).toBe(200);
-    expect((await remove(root.id)).status).toBe(409);
-    expect(await list()).toEqual(expect.arrayContaining([{ ...root }, { ...member }]));
+    expect((await remove(rootId)).status).toBe(409);
+    expect(await list()).toEqual(expect.arrayContaining([adminUser, member]));
     expect(await enabledAdmins()).toBe(1);
     // Other changes to the last admin are fine, and so is removing them once there is another.
-    expect((await patch(root.id, { email: 'root@example.com' })).status).toBe(200);
+    expect((await patch(rootId, { email: 'root@example.com' })).status).toBe(200);
     expect((await patch(dormant.id, { disabled: false })).status).toBe(200);
-    expect((await patch(root.id, { role: 'member' })).status).toBe(200);
-    expect((await remove(dormant.id)).status).toBe(409);
+    expect((await patch(rootId, { role: 'member' })).status).toBe(200);
+    expect(await enabledAdmins()).toBe(1);
+    // Root is a member now, and the guard reads the role afresh: the admin routes are closed.
+    record(await admin.get('/api/users').expect(403));
+    // Now dormant is the last admin, and cannot remove itself either.
+    const last = await signIn(keel, 'dormant', PASSWORD);
+    const refused = record(await last.delete(`/api/users/${dormant.id}`));
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ statusCode: 409, code: 'last_admin' });
+    expect(await enabledAdmins()).toBe(1);
+  });
+
+  it('an admin cannot lock everyone out by deleting or demoting themselves as the last admin', async () => {
+    const member = await createUser('member');
+    for (const attempt of [
+      () => remove(admin.userId),
+      () => patch(admin.userId, { role: 'member' }),
+      () => patch(admin.userId, { disabled: true }),
+    ]) {
+      const response = await attempt();
+      expect(response.status).toBe(409);
+      expect(response.body).toMatchObject({ statusCode: 409, code: 'last_admin' });
+    }
+    // Still there, unchanged, still signed in, and nobody was signed out.
+    expect(await list()).toEqual([adminUser, member]);
+    expect(await enabledAdmins()).toBe(1);
+    expect(revoker.calls).toEqual([]);
+    const me = record(await admin.get('/api/auth/me').expect(200));
+    expect(me.body.user).toMatchObject({ id: admin.userId, role: 'admin' });
   });
 
   it('concurrent demotions and deletions of the only two admins leave one admin', async () => {
-    for (let round = 0; round < 5; round++) {
-      await keel.app.get(DatabaseService).db.deleteFrom('users').execute();
-      const a = await createUser(`admin-a-${round}`, 'admin');
-      const b = await createUser(`admin-b-${round}`, 'admin');
-      const responses = await Promise.all(
-        Array.from({ length: 10 }, (_, i) => {
-          const target = i % 2 ? a : b;
-          switch (i % 4) {
-            case 0:
-            case 1:
-              return patch(target.id, { role: 'member' });
-            case 2:
-              return patch(target.id, { disabled: true });
-            default:
-              return remove(target.id);
-          }
-        }),
-      );
-      const statuses = responses.map((r) => r.status);
-      expect(statuses.every((s) => [200, 204, 404, 409].includes(s))).toBe(true);
-      expect(statuses).toContain(409);
-      expect(await enabledAdmins()).toBe(1);
+    // The invariant lives in UsersService (one transaction with the admins locked), so the race
+    // is run there: through the API the callers would be admins too, and their own guard checks
+    // would decide some of the requests before the service sees them.
+    const users = keel.app.get(UsersService);
+    const db = keel.app.get(DatabaseService).db;
+    try {
+      for (let round = 0; round < 5; round++) {
+        await db.deleteFrom('users').where('id', '!=', admin.userId).execute();
+        const a = await users.create({
+          username: `admin-a-${round}`,
+          password: PASSWORD,
+          role: 'admin',
+        });
+        const b = await users.create({
+          username: `admin-b-${round}`,
+          password: PASSWORD,
+          role: 'admin',
+        });
+        // The acting admin steps aside, so that a and b are the only two enabled admins.
+        await users.update(admin.userId, { role: 'member' });
+        expect(await enabledAdmins()).toBe(2);
+        const outcomes = await Promise.allSettled(
+          Array.from({ length: 10 }, (_, i) => {
+            const target = i % 2 ? a : b;
+            switch (i % 4) {
+              case 0:
+              case 1:
+                return users.update(target.id, { role: 'member' });
+              case 2:
+                return users.update(target.id, { disabled: true });
+              default:
+                return users.delete(target.id);
+            }
+          }),
+        );
+        const statuses = outcomes.map((outcome) => {
+          if (outcome.status === 'fulfilled') return 200;
+          expect(outcome.reason).toBeInstanceOf(ApiError);
+          return (outcome.reason as ApiError).getStatus();
+        });
+        expect(statuses.every((s) => [200, 404, 409].includes(s))).toBe(true);
+        expect(statuses).toContain(409);
+        expect(await enabledAdmins()).toBe(1);
+        await users.update(admin.userId, { role: 'admin' });
+      }
+    } finally {
+      await db
+        .updateTable('users')
+        .set({ role: 'admin', disabled: 0 })
+        .where('id', '=', admin.userId)
+        .execute();
     }
+    record(await admin.get('/api/users').expect(200));
   });
 
   it('ends the sessions of a user who is deleted, demoted, disabled or given a new password', async () => {
-    await createUser('keeper', 'admin');
+    // The acting admin is the one who keeps the admin role throughout.
     const demoted = await createUser('demoted', 'admin');
     const disabled = await createUser('disabled');
     const deleted = await createUser('deleted');
@@ -431,16 +541,16 @@ describe.each(dialects)('users API on %s', (dialect) => {
     expect((await patch(untouched.id, { role: 'admin' })).status).toBe(200);
     expect((await patch(disabled.id, { disabled: false })).status).toBe(200);
     expect(revoker.calls).toEqual([]);
-    // A refused change signs nobody out either.
-    const keeper = (await list()).find((user) => user.username === 'keeper')!;
+    // A refused change signs nobody out either: with untouched demoted again, the acting admin
+    // is the last one.
     await patch(untouched.id, { role: 'member' });
     revoker.calls.length = 0;
-    expect((await remove(keeper.id)).status).toBe(409);
+    expect((await remove(admin.userId)).status).toBe(409);
     expect(revoker.calls).toEqual([]);
   });
 
   it('a session store that cannot be reached: 503, and the change stays saved', async () => {
-    await createUser('keeper', 'admin');
+    // The acting admin keeps the admin role, so the target can be disabled.
     const target = await createUser('target', 'admin');
     revoker.failure = new Error('connect ECONNREFUSED 127.0.0.1:6379');
     const response = await patch(target.id, { disabled: true });

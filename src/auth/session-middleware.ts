@@ -1,0 +1,59 @@
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
+import session from 'express-session';
+import { randomBytes } from 'node:crypto';
+import { ApiError } from '../http/api-error.js';
+import { ErrorCode } from '../http/error-codes.js';
+import { SessionStoreUnavailableError } from '../session-cache/session-backend.js';
+import type { SessionCacheService } from '../session-cache/session-cache.service.js';
+import { PLAIN_COOKIE_NAME, SECURE_COOKIE_NAME } from './session-cookie.js';
+import type { SessionSecrets } from './session-secrets.js';
+
+/** Machine paths that never need a session; they must answer even when the store is down. */
+const SESSIONLESS_PATHS = /^\/(health|metrics)(\/|$|\?)/;
+
+/**
+ * express-session over the session cache's one store. Two cookie variants share that store:
+ * requests over TLS get `__Host-keel.sid` (Secure), plain HTTP gets `keel.sid`; both HttpOnly,
+ * SameSite=Lax, Path=/, no Domain. Session ids are 256 random bits; an id the store does not
+ * know is never adopted (express-session starts a new session with a fresh id).
+ */
+export function createSessionMiddleware(
+  cache: SessionCacheService,
+  secrets: SessionSecrets,
+): RequestHandler {
+  const options = (name: string, secure: boolean): session.SessionOptions => ({
+    name,
+    store: cache.store,
+    secret: [...secrets.secrets],
+    resave: false,
+    saveUninitialized: false,
+    rolling: false,
+    unset: 'destroy',
+    genid: () => randomBytes(32).toString('base64url'),
+    cookie: { httpOnly: true, sameSite: 'lax', path: '/', secure },
+  });
+  const overTls = session(options(SECURE_COOKIE_NAME, true));
+  const plain = session(options(PLAIN_COOKIE_NAME, false));
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (SESSIONLESS_PATHS.test(req.path)) return next();
+    return (req.secure ? overTls : plain)(req, res, next);
+  };
+}
+
+/**
+ * express-session hands store errors to `next(err)`, outside Nest's filters. A store that cannot
+ * be reached answers `503 session_store_unavailable`: never a silent logged-out answer.
+ */
+export const sessionErrorHandler: ErrorRequestHandler = (error, _req, res, next) => {
+  if (!(error instanceof SessionStoreUnavailableError)) {
+    next(error);
+    return;
+  }
+  const apiError = new ApiError(
+    503,
+    ErrorCode.SessionStoreUnavailable,
+    'The session store cannot be reached; try again shortly',
+  );
+  res.setHeader('Retry-After', '5');
+  res.status(503).json(apiError.toBody());
+};
