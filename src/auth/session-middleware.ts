@@ -23,7 +23,7 @@ export function createSessionMiddleware(
 ): RequestHandler {
   const options = (name: string, secure: boolean): session.SessionOptions => ({
     name,
-    store: cache.store,
+    store: cache.createStore(),
     secret: [...secrets.secrets],
     resave: false,
     saveUninitialized: false,

@@ -49,8 +49,8 @@ export interface SessionCacheStatus {
 }
 
 /**
- * Owns the session cache: which backend is active, and the one express-session store that
- * delegates to it for the life of the process (so the middleware is never rebuilt).
+ * Owns the session cache: which backend is active, and the express-session stores that
+ * delegate to it for the life of the process (so the middleware is never rebuilt).
  *
  * A change of `sessionCache.backend` is checked in the settings preflight (the new backend must
  * answer, else the change is refused and nothing changes) and applied on `settings.changed` by a
@@ -66,7 +66,6 @@ export class SessionCacheService
   private lastSwap: SessionSwapOutcome | null = null;
   /** Swaps run one after another, in the order the settings changed. */
   private swaps: Promise<unknown> = Promise.resolve();
-  readonly store: KeelSessionStore;
 
   constructor(
     private readonly config: AppConfig,
@@ -78,7 +77,16 @@ export class SessionCacheService
   ) {
     // Replaced in onApplicationBootstrap by the backend the settings name; memory needs nothing.
     this.active = new MemorySessionBackend();
-    this.store = new KeelSessionStore({
+  }
+
+  /**
+   * An express-session store that delegates every call to the backend active at that moment,
+   * so the middleware built on it never has to be rebuilt when the backend changes. One per
+   * express-session middleware: express-session patches its own `generate` onto the store it is
+   * given, so two middlewares (plain and TLS cookies) must not share one.
+   */
+  createStore(): KeelSessionStore {
+    return new KeelSessionStore({
       backend: () => this.active,
       idleTimeoutMs: () => this.settings.current.values.session.idleTimeoutSeconds * 1000,
       absoluteTimeoutMs: () => this.settings.current.values.session.absoluteTimeoutSeconds * 1000,
