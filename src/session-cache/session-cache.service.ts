@@ -4,7 +4,7 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { OnEvent } from '@nestjs/event-emitter';
+import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
 import { AppConfig } from '../config/app-config.js';
 import { DatabaseService } from '../database/database.service.js';
 import { ReadinessRegistry } from '../runtime-state/readiness-registry.js';
@@ -30,6 +30,8 @@ const BACKEND_KEY = 'sessionCache.backend';
 /** How long a finished swap waits for calls still running on the old backend before closing it. */
 const DRAIN_TIMEOUT_MS = 5000;
 const SWEEP_INTERVAL_MS = 60_000;
+/** Sessions copied at once during a swap. */
+const COPY_CONCURRENCY = 64;
 
 export interface SessionSwapOutcome {
   from: SessionBackendKind;
@@ -40,6 +42,19 @@ export interface SessionSwapOutcome {
   /** Set when the swap failed and the old backend stayed in force. */
   error?: string;
 }
+
+/** Events of the session cache, by name, with their payloads. */
+export const SessionCacheEvent = {
+  /** After every swap this process ran, succeeded or failed (`error` set). */
+  Swapped: 'session-cache.swapped',
+} as const;
+
+export interface SessionCacheEventMap {
+  [SessionCacheEvent.Swapped]: SessionSwapOutcome;
+}
+
+/** Wraps the backend requests reach, e.g. to count calls (metrics); given the active one. */
+export type SessionBackendDecorator = (backend: SessionBackend) => SessionBackend;
 
 export interface SessionCacheStatus {
   backend: SessionBackendKind;
@@ -66,6 +81,9 @@ export class SessionCacheService
   private lastSwap: SessionSwapOutcome | null = null;
   /** Swaps run one after another, in the order the settings changed. */
   private swaps: Promise<unknown> = Promise.resolve();
+  private decorator: SessionBackendDecorator | undefined;
+  /** `active` as requests see it (decorated), rebuilt only when `active` changes. */
+  private served: { backend: SessionBackend; decorated: SessionBackend } | undefined;
 
   constructor(
     private readonly config: AppConfig,
@@ -74,6 +92,7 @@ export class SessionCacheService
     private readonly runtime: RuntimeStateService,
     private readonly readiness: ReadinessRegistry,
     private readonly tasks: TaskSupervisor,
+    private readonly events: EventEmitter2,
   ) {
     // Replaced in onApplicationBootstrap by the backend the settings name; memory needs nothing.
     this.active = new MemorySessionBackend();
@@ -87,7 +106,7 @@ export class SessionCacheService
    */
   createStore(): KeelSessionStore {
     return new KeelSessionStore({
-      backend: () => this.active,
+      backend: () => this.serving(),
       idleTimeoutMs: () => this.settings.current.values.session.idleTimeoutSeconds * 1000,
       absoluteTimeoutMs: () => this.settings.current.values.session.absoluteTimeoutSeconds * 1000,
     });
@@ -117,7 +136,7 @@ export class SessionCacheService
 
   /** Ends every session of a user (but `exceptSessionId`): the user index of the active backend. */
   revokeAll(userId: string, exceptSessionId?: string): Promise<number> {
-    return this.active.destroyByUser(userId, exceptSessionId);
+    return this.serving().destroyByUser(userId, exceptSessionId);
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -127,7 +146,16 @@ export class SessionCacheService
 
   /** The backend requests use now (during a swap: the migrating pair). */
   get backend(): SessionBackend {
-    return this.active;
+    return this.serving();
+  }
+
+  /**
+   * Every call requests make from now on (the stores, `backend`, `revokeAll`) goes through
+   * `decorator(active backend)`. Set once at start-up; the metrics module counts calls with it.
+   */
+  decorateBackend(decorator: SessionBackendDecorator): void {
+    this.decorator = decorator;
+    this.served = undefined;
   }
 
   status(): SessionCacheStatus {
@@ -218,29 +246,39 @@ export class SessionCacheService
       this.active = pair;
       this.publishStatus();
       if (origin === 'local' || !source.shared) {
-        for await (const session of source.entries()) {
-          if (await pair.migrate(session.sid)) migrated += 1;
-        }
+        migrated = await copyAll(source, pair);
       }
       this.active = target;
       this.lastSwap = outcome(migrated);
-      this.logger.log(
-        `Session cache swapped ${source.kind} -> ${kind}: ${migrated} sessions migrated in ${this.lastSwap.durationMs} ms`,
-      );
+      this.logger.log({
+        msg: `Session cache swapped ${source.kind} -> ${kind}: ${migrated} sessions migrated in ${this.lastSwap.durationMs} ms`,
+        ...swapLogFields(this.lastSwap, origin),
+      });
     } catch (error) {
       this.active = source;
       if (target) await target.close().catch(() => undefined);
       this.lastSwap = outcome(migrated, error);
-      this.logger.error(
-        `Session cache swap ${source.kind} -> ${kind} failed; ${source.kind} stays in force: ${describe(error)}`,
-      );
+      this.logger.error({
+        msg: `Session cache swap ${source.kind} -> ${kind} failed; ${source.kind} stays in force: ${describe(error)}`,
+        ...swapLogFields(this.lastSwap, origin),
+      });
       throw error;
     } finally {
       this.swapping = false;
       this.publishStatus();
+      const swapped: SessionCacheEventMap[typeof SessionCacheEvent.Swapped] | null = this.lastSwap;
+      if (swapped) this.events.emit(SessionCacheEvent.Swapped, swapped);
     }
     await pair?.drained(DRAIN_TIMEOUT_MS);
     await source.close();
+  }
+
+  private serving(): SessionBackend {
+    if (!this.decorator) return this.active;
+    if (this.served?.backend !== this.active) {
+      this.served = { backend: this.active, decorated: this.decorator(this.active) };
+    }
+    return this.served.decorated;
   }
 
   private publishStatus(): void {
@@ -268,6 +306,40 @@ export class SessionCacheService
       }
     }
   }
+}
+
+/** The fields of a swap's log line, for searching logs by outcome or backend. */
+function swapLogFields(swap: SessionSwapOutcome, origin: SettingsChangedEvent['origin']) {
+  return {
+    swap: {
+      from: swap.from,
+      to: swap.to,
+      origin,
+      migrated: swap.migrated,
+      durationMs: swap.durationMs,
+      outcome: swap.error === undefined ? 'success' : 'failure',
+      ...(swap.error === undefined ? {} : { error: swap.error }),
+    },
+  };
+}
+
+/**
+ * Copies every session of `source` through `pair.migrate`, `COPY_CONCURRENCY` at a time: one by
+ * one, network round trips would make a 10,000-session swap take minutes under load.
+ */
+async function copyAll(source: SessionBackend, pair: MigratingBackend): Promise<number> {
+  let migrated = 0;
+  let batch: Promise<boolean>[] = [];
+  const settle = async () => {
+    migrated += (await Promise.all(batch)).filter(Boolean).length;
+    batch = [];
+  };
+  for await (const session of source.entries()) {
+    batch.push(pair.migrate(session.sid));
+    if (batch.length >= COPY_CONCURRENCY) await settle();
+  }
+  await settle();
+  return migrated;
 }
 
 function describe(error: unknown): string {

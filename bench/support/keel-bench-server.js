@@ -1,0 +1,53 @@
+// Keel as main.ts runs it (dist/, through the same serve()), plus one thing only benchmarks
+// need: with BENCH_SEED_SESSIONS=N it creates a user and N signed-in sessions for it directly in
+// the active session backend (logging in 10,000 times would measure scrypt, not sessions), and
+// prints their cookies. Prints one line `BENCH_READY {...}` on stdout when it serves.
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { createHmac, randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { AppModule } from '../../dist/app.module.js';
+import { SessionSecrets } from '../../dist/auth/session-secrets.js';
+import { configureApp } from '../../dist/http/configure-app.js';
+import { serve } from '../../dist/runtime-state/serve.js';
+import { SessionCacheService } from '../../dist/session-cache/session-cache.service.js';
+import { UsersService } from '../../dist/users/users.service.js';
+
+const app = await NestFactory.create(AppModule.forRoot(), {
+  bufferLogs: true,
+  bodyParser: false,
+  abortOnError: false,
+});
+configureApp(app);
+const address = await serve(app);
+
+const seed = Number(process.env.BENCH_SEED_SESSIONS ?? 0);
+const users = app.get(UsersService);
+const password = 'bench password 123456';
+const admin = await users.create({ username: 'bench-admin', password, role: 'admin' });
+const member = await users.create({ username: 'bench-user', password, role: 'member' });
+
+const secret = app.get(SessionSecrets).signing;
+const backend = app.get(SessionCacheService).backend;
+const cookies = [];
+const now = Date.now();
+const week = 7 * 24 * 3600 * 1000;
+for (let i = 0; i < seed; i++) {
+  const sid = randomBytes(32).toString('base64url');
+  const data = {
+    cookie: { originalMaxAge: week, expires: new Date(now + week).toISOString(), httpOnly: true, path: '/', sameSite: 'lax', secure: false },
+    userId: member.id,
+    username: member.username,
+    csrfToken: randomBytes(32).toString('base64url'),
+    createdAt: now,
+    absoluteExpiresAt: now + week,
+    lastSeenAt: now,
+  };
+  await backend.set({ sid, data: JSON.stringify(data), userId: member.id, expiresAt: now + 1800 * 1000 });
+  const signature = createHmac('sha256', secret).update(sid).digest('base64').replace(/=+$/, '');
+  cookies.push(`keel.sid=${encodeURIComponent(`s:${sid}.${signature}`)}`);
+}
+if (process.env.BENCH_COOKIES_FILE) writeFileSync(process.env.BENCH_COOKIES_FILE, JSON.stringify(cookies));
+process.stdout.write(
+  `BENCH_READY ${JSON.stringify({ port: address.port, admin: { username: admin.username, password }, member: member.id })}\n`,
+);

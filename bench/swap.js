@@ -1,0 +1,146 @@
+// Live swap of the session cache under load: N live sessions on `memory`, clients hitting
+// GET /api/auth/me continuously, swap to `redis` through PATCH /api/settings. Reports the swap
+// duration, failed requests during it, and p99 latency during the swap against before it, with
+// a plain Express + express-session baseline measured in the same run.
+//
+//   node bench/swap.js [--sessions 10000] [--connections 50]      (after `npm run build`)
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createClient } from 'redis';
+import { load, median } from './support/load.js';
+import { pinSelf, startServer } from './support/processes.js';
+
+const { values: options } = parseArgs({
+  options: {
+    sessions: { type: 'string', default: '10000' },
+    connections: { type: 'string', default: '50' },
+    seconds: { type: 'string', default: '5' },
+    runs: { type: 'string', default: '3' },
+  },
+});
+const SESSIONS = Number(options.sessions);
+const CONNECTIONS = Number(options.connections);
+const SECONDS = Number(options.seconds);
+const RUNS = Number(options.runs);
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const here = import.meta.dirname;
+
+pinSelf(1);
+
+async function startWithSessions(script, env) {
+  const dir = mkdtempSync(join(tmpdir(), 'keel-bench-'));
+  const cookiesFile = join(dir, 'cookies.json');
+  const server = await startServer(script, {
+    env: { ...env, BENCH_SEED_SESSIONS: String(SESSIONS), BENCH_COOKIES_FILE: cookiesFile },
+  });
+  const cookies = JSON.parse(readFileSync(cookiesFile, 'utf8'));
+  return { server, cookies, dir, url: `http://127.0.0.1:${server.port}` };
+}
+
+async function signIn(url, username, password) {
+  const response = await fetch(`${url}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
+  if (response.status !== 200) throw new Error(`login failed: ${response.status}`);
+  const { csrfToken } = await response.json();
+  return { cookie: response.headers.getSetCookie()[0].split(';')[0], csrfToken };
+}
+
+async function swapTo(url, admin, backend) {
+  const current = await fetch(`${url}/api/settings`, { headers: { cookie: admin.cookie } });
+  const response = await fetch(`${url}/api/settings`, {
+    method: 'PATCH',
+    headers: {
+      cookie: admin.cookie,
+      'x-csrf-token': admin.csrfToken,
+      'if-match': current.headers.get('etag'),
+      'content-type': 'application/json',
+    },
+    body: JSON.stringify({ values: { sessionCache: { backend } } }),
+  });
+  if (response.status !== 200) throw new Error(`swap refused: ${response.status} ${await response.text()}`);
+  const runtime = await fetch(`${url}/api/runtime`, { headers: { cookie: admin.cookie } });
+  return (await runtime.json()).sessionCache.lastSwap;
+}
+
+async function countValid(url, cookies) {
+  let valid = 0;
+  for (let i = 0; i < cookies.length; i += 100) {
+    const answers = await Promise.all(
+      cookies.slice(i, i + 100).map((cookie) => fetch(`${url}/api/auth/me`, { headers: { cookie } })),
+    );
+    valid += answers.filter((answer) => answer.status === 200).length;
+    await Promise.all(answers.map((answer) => answer.arrayBuffer()));
+  }
+  return valid;
+}
+
+const results = { baseline: [], before: [], during: [], swaps: [] };
+
+// Baseline: Express + express-session (memory store), same sessions, same route.
+{
+  const { server, cookies, dir, url } = await startWithSessions(join(here, 'baseline/express-session-server.js'), {});
+  await load(url, { cookies, connections: CONNECTIONS, duration: 2 }); // warm-up
+  for (let run = 0; run < RUNS; run++) {
+    results.baseline.push(await load(url, { cookies, connections: CONNECTIONS, duration: SECONDS }));
+  }
+  await server.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+for (let run = 0; run < RUNS; run++) {
+  const prefix = `keel-bench-${process.pid}-${run}:`;
+  const { server, cookies, dir, url } = await startWithSessions(join(here, 'support/keel-bench-server.js'), {
+    DATA_DIR: mkdtempSync(join(tmpdir(), 'keel-bench-data-')),
+    REDIS_URL,
+    REDIS_PREFIX: prefix,
+    LOG_LEVEL: 'warn',
+    NODE_ENV: 'production',
+    SESSION_SECRET: 'bench-secret-'.padEnd(48, 'x'),
+  });
+  const admin = await signIn(url, server.admin.username, server.admin.password);
+  await load(url, { cookies, connections: CONNECTIONS, duration: 2 }); // warm-up
+  results.before.push(await load(url, { cookies, connections: CONNECTIONS, duration: SECONDS }));
+
+  const swap = swapTo(url, admin, 'redis');
+  const during = await load(url, { cookies, connections: CONNECTIONS, duration: 120, until: swap });
+  const lastSwap = await swap;
+  const valid = await countValid(url, cookies);
+  results.during.push(during);
+  results.swaps.push({ ...lastSwap, validAfter: valid });
+
+  await server.stop();
+  rmSync(dir, { recursive: true, force: true });
+  const redis = createClient({ url: REDIS_URL });
+  await redis.connect();
+  for await (const keys of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) {
+    if (keys.length) await redis.del(keys);
+  }
+  await redis.close();
+}
+
+const pick = (runs, key) => median(runs.map((r) => r[key]));
+const baselineRps = pick(results.baseline, 'rps');
+const baselineP99 = pick(results.baseline, 'p99');
+const row = (name, runs) =>
+  `| ${name} | ${pick(runs, 'rps')} | ${(pick(runs, 'rps') / baselineRps).toFixed(2)}x | ${pick(runs, 'p99')} | ${(pick(runs, 'p99') / baselineP99).toFixed(2)}x | ${runs.reduce((n, r) => n + r.non2xx + r.errors, 0)} |`;
+const lines = [
+  `Session-cache swap memory -> redis: ${SESSIONS} live sessions, ${CONNECTIONS} connections, median of ${RUNS} runs`,
+  '',
+  '| case | req/s | vs baseline | p99 ms | vs baseline | failed |',
+  '|---|---|---|---|---|---|',
+  row('Express + express-session (memory), baseline', results.baseline),
+  row('Keel me, memory, before the swap', results.before),
+  row('Keel me, during the swap', results.during),
+  '',
+  `swap duration: median ${median(results.swaps.map((s) => s.durationMs))} ms (runs: ${results.swaps.map((s) => s.durationMs).join(', ')})`,
+  `sessions migrated: ${results.swaps.map((s) => s.migrated).join(', ')}; valid after the swap: ${results.swaps.map((s) => s.validAfter).join(', ')} of ${SESSIONS}`,
+  `failed requests during the swap: ${results.during.map((r) => r.non2xx + r.errors).join(', ')}`,
+  `p99 during the swap vs before: ${(pick(results.during, 'p99') / pick(results.before, 'p99')).toFixed(2)}x`,
+];
+process.stdout.write(`${lines.join('\n')}\n`);
+process.stdout.write(`\nJSON ${JSON.stringify({ sessions: SESSIONS, connections: CONNECTIONS, ...results })}\n`);
