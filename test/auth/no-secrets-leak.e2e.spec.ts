@@ -26,7 +26,7 @@ describe('no password, hash, session id or CSRF token leaks into a response or a
       email: 'leaky@example.com',
       role: 'member',
     });
-    record('/api/users', created).status;
+    expect(record('/api/users', created).status).toBe(201);
     const agent = request.agent(keel.url);
     record(
       '/api/auth/login',
