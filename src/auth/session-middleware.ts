@@ -28,7 +28,10 @@ export function createSessionMiddleware(
     resave: false,
     saveUninitialized: false,
     rolling: false,
-    unset: 'destroy',
+    // Not 'destroy': when loading the session fails (store briefly unreachable) express-session
+    // leaves req.session unset, and 'destroy' would then delete the user's session at the end
+    // of that request. Logout destroys explicitly.
+    unset: 'keep',
     genid: () => randomBytes(32).toString('base64url'),
     cookie: { httpOnly: true, sameSite: 'lax', path: '/', secure },
   });

@@ -53,6 +53,11 @@ export function connectDatabase(
   // An idle client whose server connection drops emits 'error' on the pool; unheard, that
   // would crash the process. The pool replaces the client on the next checkout.
   pool.on('error', onPoolError);
+  // A client checked out of the pool has no error listener of pg-pool's: if the server ends
+  // its connection between two statements (a failover, pg_terminate_backend), the 'error'
+  // would be unhandled and crash the process. The query in flight fails on its own; the pool
+  // discards the broken client when it is released.
+  pool.on('connect', (client) => client.on('error', onPoolError));
   return {
     db: new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) }),
     dialect: 'postgres',

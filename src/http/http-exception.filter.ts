@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import type { Response } from 'express';
 import { SessionStoreUnavailableError } from '../session-cache/session-backend.js';
+import { isDatabaseUnreachable } from '../database/connection-errors.js';
 import { ApiError, type ErrorBody } from './api-error.js';
 import { DEFAULT_CODE_BY_STATUS, ErrorCode } from './error-codes.js';
 
@@ -43,6 +44,16 @@ export class HttpExceptionFilter implements ExceptionFilter {
       ).toBody();
       return { body, headers: { 'Retry-After': '5' } };
     }
+    if (isDatabaseUnreachable(exception)) {
+      // A lost connection (failover, restart) is not a bug in the request: say so, and when.
+      this.logger.warn(`Database unreachable: ${describe(exception)}`);
+      const body = new ApiError(
+        503,
+        ErrorCode.DatabaseUnavailable,
+        'The database cannot be reached right now; try again shortly',
+      ).toBody();
+      return { body, headers: { 'Retry-After': '2' } };
+    }
     if (exception instanceof HttpException) {
       const statusCode = exception.getStatus();
       const response = exception.getResponse();
@@ -69,4 +80,9 @@ export class HttpExceptionFilter implements ExceptionFilter {
       headers: {},
     };
   }
+}
+
+function describe(error: unknown): string {
+  const { message, code } = (error ?? {}) as { message?: unknown; code?: unknown };
+  return typeof message === 'string' ? message : String(code ?? error);
 }
