@@ -120,12 +120,40 @@ export class SettingsService implements OnApplicationBootstrap {
         );
       }
       const next = deepFreeze({ version: expectedVersion + 1, values: proposed, updatedAt: now });
-      this.logger.log(
-        `Settings changed to version ${next.version} by ${changedBy ?? 'system'}: ${changedKeys.join(', ')}`,
-      );
+      this.logger.log({
+        msg: `Settings changed to version ${next.version} by ${changedBy ?? 'system'}: ${changedKeys.join(', ')}`,
+        settings: {
+          version: next.version,
+          changedBy,
+          changedKeys,
+          // As the history row stores them: secret-looking keys as [masked].
+          changes: maskSecrets(changes),
+        },
+      });
       await this.publish(next, changedKeys, 'local');
       this.events.emit(SettingsEvent.Committed, { version: next.version });
       return next;
+    });
+  }
+
+  /**
+   * Checks `patch` as `update` would (merged over the stored overrides, validated by the schema,
+   * then the preflight listeners) and persists nothing. First-run setup calls it so that bad
+   * initial settings, or a backend that cannot be reached, are refused before it writes the
+   * admin. Field errors are named under `fieldPrefix` (`settings.siteName`).
+   */
+  check(patch: unknown, fieldPrefix = 'values'): Promise<void> {
+    return this.serialize(async () => {
+      const stored = await this.repository.load();
+      await this.applyStored(stored, 'remote');
+      const proposed = this.resolve(
+        this.mergeOverrides(stored.overrides, patch, fieldPrefix),
+        fieldPrefix,
+      );
+      const changedKeys = Object.keys(
+        diffLeaves(this.snapshot.values as unknown as Json, proposed as unknown as Json),
+      );
+      if (changedKeys.length > 0) await this.preflight(proposed, changedKeys);
     });
   }
 
@@ -206,20 +234,24 @@ export class SettingsService implements OnApplicationBootstrap {
     }
   }
 
-  private mergeOverrides(overrides: JsonObject, patch: unknown): JsonObject {
+  private mergeOverrides(
+    overrides: JsonObject,
+    patch: unknown,
+    fieldPrefix = 'values',
+  ): JsonObject {
     const fields: FieldError[] = [];
     if (!isJsonObject(patch)) {
       throw validationFailed([
-        { field: 'values', message: 'values must be an object (a JSON merge patch)' },
+        { field: fieldPrefix, message: `${fieldPrefix} must be an object (a JSON merge patch)` },
       ]);
     }
     for (const path of findUnsafeKeys(patch)) {
-      fields.push({ field: `values.${path}`, message: `${path} is not an allowed key` });
+      fields.push({ field: `${fieldPrefix}.${path}`, message: `${path} is not an allowed key` });
     }
     for (const key of Object.keys(patch)) {
       if (BOOTSTRAP_KEYS.has(key)) {
         fields.push({
-          field: `values.${key}`,
+          field: `${fieldPrefix}.${key}`,
           message: `${key} is a bootstrap setting: it comes from the environment at start-up and cannot change at runtime`,
         });
       }

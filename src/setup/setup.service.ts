@@ -1,0 +1,216 @@
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { LoginAttemptLimiter } from '../auth/login-attempts.js';
+import { AppConfig } from '../config/app-config.js';
+import { ApiError } from '../http/api-error.js';
+import { ErrorCode } from '../http/error-codes.js';
+import { SettingsService } from '../settings/settings.service.js';
+import { PasswordHasher } from '../users/password-hasher.js';
+import type { User } from '../users/user.js';
+import { hashSetupToken, setupTokenHashesMatch } from './setup-token.js';
+import { SetupTokens } from './setup-tokens.js';
+import { SetupRepository } from './setup.repository.js';
+import { readUnattendedPassword } from './unattended-admin.js';
+
+/** Failed token attempts are counted per client address under this scope (auth.loginMaxAttempts). */
+const LIMIT_SCOPE = 'setup';
+
+export type SetupStatus = { required: true } | { required: false; completedAt: string };
+
+export interface SetupRequest {
+  token: string | undefined;
+  admin: { username: string; password: string; email?: string | null };
+  /** A merge patch of the runtime settings, as `PATCH /api/settings` takes it; undefined: none. */
+  settings: unknown;
+  /** The client's address, for the attempt limit. */
+  ip: string;
+}
+
+/**
+ * First-run setup: whether it is done (the database says; once done it stays done, so this
+ * process remembers it and stops asking), completing it with the token (or unattended, from
+ * the environment), and the start-up work that gets a replica there.
+ */
+@Injectable()
+export class SetupService implements OnApplicationBootstrap {
+  private readonly logger = new Logger(SetupService.name);
+  /** Set once this process knows setup is complete; it never goes back. */
+  private completedAt: number | undefined;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly repository: SetupRepository,
+    private readonly tokens: SetupTokens,
+    private readonly hasher: PasswordHasher,
+    private readonly settings: SettingsService,
+    private readonly limiter: LoginAttemptLimiter,
+  ) {}
+
+  /**
+   * Runs after migrations and the settings load (this module imports theirs). Setup complete:
+   * nothing to do. Otherwise, KEEL_ADMIN_USERNAME completes it here; else a token is readied.
+   */
+  async onApplicationBootstrap(): Promise<void> {
+    const state = await this.repository.load();
+    if (state.completedAt !== null) {
+      this.learnCompleted(state.completedAt);
+      return;
+    }
+    if (this.config.unattendedAdmin) {
+      await this.completeUnattended(this.config.unattendedAdmin);
+      return;
+    }
+    await this.tokens.prepare(state);
+  }
+
+  /**
+   * True once setup is complete. While it is not, every call reads the database (one primary-key
+   * read), so this replica sees at once that another one completed it.
+   */
+  async isComplete(): Promise<boolean> {
+    return (await this.completionTime()) !== undefined;
+  }
+
+  async status(): Promise<SetupStatus> {
+    const completedAt = await this.completionTime();
+    return completedAt === undefined
+      ? { required: true }
+      : { required: false, completedAt: new Date(completedAt).toISOString() };
+  }
+
+  /**
+   * `POST /api/setup`: checks the token and the initial settings (schema and preflight) before
+   * writing anything, then creates the admin and marks setup complete in one transaction, then
+   * applies the settings through SettingsService (so the session cache swaps through the same
+   * `settings.changed` path as any change). Resolves to the new admin, for the caller to sign in.
+   * 409 `setup_completed` (whatever the token), 429 after too many bad tokens from this
+   * address, 401 `setup_token_invalid`, 400/422 from the settings.
+   */
+  async complete(request: SetupRequest): Promise<User> {
+    if (await this.isComplete()) throw setupCompleted();
+    // The limiter counts per username and per address; setup has no username, so both counts
+    // are the address's: one address cannot lock out the operator's.
+    await this.limiter.check(LIMIT_SCOPE, request.ip, request.ip);
+    const tokenHash = hashSetupToken(request.token ?? '');
+    const state = await this.repository.load();
+    if (state.completedAt !== null) {
+      this.learnCompleted(state.completedAt);
+      throw setupCompleted();
+    }
+    if (!request.token || !setupTokenHashesMatch(state.tokenHash, tokenHash)) {
+      await this.limiter.recordFailure(LIMIT_SCOPE, request.ip, request.ip);
+      throw setupTokenInvalid();
+    }
+    if (request.settings !== undefined) await this.settings.check(request.settings, 'settings');
+
+    // Hash before the transaction: scrypt takes a while, and the claim should not wait on it.
+    const admin = await this.newAdmin(request.admin);
+    const completedAt = Date.now();
+    const outcome = await this.repository.completeWithAdmin(admin, completedAt, tokenHash);
+    switch (outcome) {
+      case 'already-completed':
+        await this.isComplete();
+        throw setupCompleted();
+      case 'token-invalid':
+        throw setupTokenInvalid();
+      case 'username-taken':
+        throw new ApiError(
+          409,
+          ErrorCode.UsernameTaken,
+          `The username "${admin.username}" is taken (usernames ignore letter case): choose another`,
+        );
+    }
+    this.learnCompleted(completedAt);
+    this.logger.log(`Setup complete: first admin ${admin.id} (${admin.username}) created`);
+    if (request.settings !== undefined) await this.applyInitialSettings(request.settings, admin);
+    return admin;
+  }
+
+  private async completeUnattended(
+    unattended: NonNullable<AppConfig['unattendedAdmin']>,
+  ): Promise<void> {
+    const admin = await this.newAdmin({
+      username: unattended.username,
+      password: readUnattendedPassword(unattended),
+    });
+    const completedAt = Date.now();
+    const outcome = await this.repository.completeWithAdmin(admin, completedAt);
+    if (outcome === 'username-taken') {
+      throw new Error(
+        `KEEL_ADMIN_USERNAME: a user named "${admin.username}" exists already; choose another name`,
+      );
+    }
+    if (outcome === 'completed') {
+      this.learnCompleted(completedAt);
+      this.logger.log(
+        `Setup completed unattended: first admin ${admin.id} (${admin.username}) created from KEEL_ADMIN_USERNAME`,
+      );
+    } else {
+      // Another replica started with the same variables and got there first.
+      await this.isComplete();
+      this.logger.log('Setup was completed meanwhile by another replica');
+    }
+  }
+
+  /**
+   * The settings passed the schema and the preflight moments ago, and the admin is committed:
+   * setup stands either way. If applying fails now (the backend went away in between), the
+   * admin hears it in the log and changes them through /api/settings.
+   */
+  private async applyInitialSettings(patch: unknown, admin: User): Promise<void> {
+    try {
+      const current = await this.settings.refresh();
+      await this.settings.update(patch, current.version, admin.username);
+    } catch (error) {
+      this.logger.error(
+        `Setup is complete, but its initial settings could not be applied; change them with PATCH /api/settings: ${
+          error instanceof Error ? error.message : String(error)
+        }`,
+      );
+    }
+  }
+
+  private async newAdmin(input: SetupRequest['admin']): Promise<User> {
+    const passwordHash = await this.hasher.hash(input.password);
+    const now = Date.now();
+    return {
+      id: randomUUID(),
+      username: input.username,
+      email: input.email ?? null,
+      role: 'admin',
+      disabled: false,
+      passwordHash,
+      createdAt: now,
+      updatedAt: now,
+    };
+  }
+
+  private async completionTime(): Promise<number | undefined> {
+    if (this.completedAt !== undefined) return this.completedAt;
+    const { completedAt } = await this.repository.load();
+    if (completedAt !== null) this.learnCompleted(completedAt);
+    return this.completedAt;
+  }
+
+  private learnCompleted(at: number): void {
+    if (this.completedAt !== undefined) return;
+    this.completedAt = at;
+    this.tokens.forget();
+  }
+}
+
+function setupCompleted(): ApiError {
+  return new ApiError(
+    409,
+    ErrorCode.SetupCompleted,
+    'Setup is already complete: sign in at POST /api/auth/login',
+  );
+}
+
+function setupTokenInvalid(): ApiError {
+  return new ApiError(
+    401,
+    ErrorCode.SetupTokenInvalid,
+    'The setup token is missing or wrong: use the token from the server log or DATA_DIR/setup-token (or SETUP_TOKEN)',
+  );
+}
