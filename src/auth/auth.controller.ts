@@ -1,16 +1,33 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
+import {
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { ApiError } from '../http/api-error.js';
 import { ErrorCode } from '../http/error-codes.js';
+import { ApiAccess } from '../openapi/access.js';
+import { ApiErrors } from '../openapi/error-responses.js';
 import { toUserSummary } from '../users/user.js';
 import { UsersService } from '../users/users.service.js';
-import { ChangePasswordDto, LoginDto } from './auth.dto.js';
+import {
+  ChangePasswordDto,
+  CsrfTokenResponse,
+  LoginDto,
+  MeResponse,
+  OwnSessionResponse,
+  SignedInResponse,
+} from './auth.dto.js';
 import { AuthSessions } from './auth-sessions.service.js';
 import { Public } from './decorators.js';
 import { signedInUser } from './guards.js';
 import { LoginAttemptLimiter } from './login-attempts.js';
 import { cookieNameFor } from './session-cookie.js';
 
+@ApiTags('auth')
 @Controller('api/auth')
 export class AuthController {
   constructor(
@@ -21,6 +38,12 @@ export class AuthController {
 
   @Public()
   @Get('csrf')
+  @ApiOperation({
+    summary: 'Get the CSRF token of your session',
+    description: 'Starts an anonymous session if there is none. Answers before setup, too.',
+  })
+  @ApiOkResponse({ type: CsrfTokenResponse })
+  @ApiAccess('public', { beforeSetup: true })
   async csrf(@Req() req: Request) {
     return { csrfToken: await this.sessions.csrfToken(req) };
   }
@@ -28,6 +51,13 @@ export class AuthController {
   @Public()
   @Post('login')
   @HttpCode(200)
+  @ApiOperation({
+    summary: 'Sign in',
+    description: 'Starts a new session (a new session id) and returns its CSRF token.',
+  })
+  @ApiOkResponse({ type: SignedInResponse, description: 'Signed in; the session cookie is set.' })
+  @ApiAccess('public', { jsonBody: true })
+  @ApiErrors(ErrorCode.InvalidCredentials, ErrorCode.TooManyRequests)
   async login(@Req() req: Request, @Body() body: LoginDto) {
     const ip = req.ip ?? 'unknown';
     await this.limiter.check('login', body.username, ip);
@@ -44,6 +74,9 @@ export class AuthController {
   @Public()
   @Post('logout')
   @HttpCode(204)
+  @ApiOperation({ summary: 'Sign out: ends the session and clears the cookie' })
+  @ApiNoContentResponse({ description: 'Signed out (also when there was no session).' })
+  @ApiAccess('public', { unsafe: true })
   async logout(@Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<void> {
     await this.sessions.end(req);
     res.clearCookie(cookieNameFor(req), {
@@ -55,12 +88,22 @@ export class AuthController {
   }
 
   @Get('me')
+  @ApiOperation({ summary: 'The signed-in user' })
+  @ApiOkResponse({ type: MeResponse })
+  @ApiAccess('signedIn')
   me(@Req() req: Request) {
     return { user: toUserSummary(signedInUser(req)) };
   }
 
   @Post('password')
   @HttpCode(204)
+  @ApiOperation({
+    summary: 'Change your password',
+    description: 'Every other session of yours ends; this one continues.',
+  })
+  @ApiNoContentResponse({ description: 'Changed.' })
+  @ApiAccess('signedIn', { jsonBody: true })
+  @ApiErrors(ErrorCode.TooManyRequests)
   async changePassword(@Req() req: Request, @Body() body: ChangePasswordDto): Promise<void> {
     const userId = req.session.userId!;
     const ip = req.ip ?? 'unknown';
@@ -83,12 +126,20 @@ export class AuthController {
   }
 
   @Get('sessions')
+  @ApiOperation({ summary: 'Your sessions' })
+  @ApiOkResponse({ type: [OwnSessionResponse] })
+  @ApiAccess('signedIn')
   sessionsOfCaller(@Req() req: Request) {
     return this.sessions.list(signedInUser(req).id, req.sessionID);
   }
 
   @Delete('sessions/:id')
   @HttpCode(204)
+  @ApiOperation({ summary: 'End one of your sessions', description: 'It stops working at once.' })
+  @ApiParam({ name: 'id', description: 'The handle from `GET /api/auth/sessions`.' })
+  @ApiNoContentResponse({ description: 'Ended.' })
+  @ApiAccess('signedIn', { unsafe: true })
+  @ApiErrors(ErrorCode.NotFound)
   async revokeSession(@Req() req: Request, @Param('id') id: string): Promise<void> {
     if (!(await this.sessions.revoke(signedInUser(req).id, id))) {
       throw new ApiError(404, ErrorCode.NotFound, 'You have no session with this id');

@@ -4,8 +4,10 @@ import { Logger } from 'nestjs-pino';
 import { createSessionMiddleware, sessionErrorHandler } from '../auth/session-middleware.js';
 import { SessionSecrets } from '../auth/session-secrets.js';
 import { AppConfig } from '../config/app-config.js';
+import { setupOpenApi } from '../openapi/openapi.js';
 import { SessionCacheService } from '../session-cache/session-cache.service.js';
 import { bodyErrorHandler, jsonBodyParser, requireJsonBody } from './body-parsing.js';
+import { answerClientErrors } from './client-errors.js';
 
 /**
  * The express-level middleware that must run before Nest's router. Shared by main.ts and the
@@ -16,6 +18,7 @@ export function configureApp(app: NestExpressApplication): void {
   app.useLogger(app.get(Logger));
   app.set('trust proxy', config.trustProxy);
   app.disable('x-powered-by');
+  answerClientErrors(app.getHttpServer());
   app.use(
     helmet({
       // The API answers JSON; the only HTML is the setup page, which needs nothing external.
@@ -30,6 +33,8 @@ export function configureApp(app: NestExpressApplication): void {
       },
     }),
   );
+  // Before the body parser and the session: the docs are static and public (src/openapi/).
+  setupOpenApi(app);
   app.use(requireJsonBody, jsonBodyParser, bodyErrorHandler);
   app.use(
     createSessionMiddleware(app.get(SessionCacheService), app.get(SessionSecrets)),

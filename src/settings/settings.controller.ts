@@ -1,15 +1,33 @@
 import { Body, Controller, Get, Headers, Patch, Query, Req, Res } from '@nestjs/common';
+import { ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { Roles } from '../auth/decorators.js';
 import { ApiError } from '../http/api-error.js';
 import { ErrorCode } from '../http/error-codes.js';
-import { PatchSettingsDto, SettingsHistoryQueryDto } from './settings.dto.js';
+import { ApiAccess } from '../openapi/access.js';
+import { ApiErrors } from '../openapi/error-responses.js';
+import {
+  PatchSettingsDto,
+  SettingsHistoryEntryResponse,
+  SettingsHistoryQueryDto,
+  SettingsResponse,
+} from './settings.dto.js';
 import type { SettingsSnapshot } from './settings.events.js';
 import { SettingsRepository, type SettingsHistoryEntry } from './settings.repository.js';
 import { SettingsService } from './settings.service.js';
 
 const ETAG_PATTERN = /^(?:W\/)?"(\d{1,15})"$/;
 
+const ETAG_HEADER = {
+  headers: {
+    ETag: {
+      description: 'The version, quoted: `"N"`.',
+      schema: { type: 'string', example: '"3"' },
+    },
+  },
+};
+
+@ApiTags('settings')
 @Controller('api/settings')
 @Roles('admin')
 export class SettingsController {
@@ -19,11 +37,31 @@ export class SettingsController {
   ) {}
 
   @Get()
+  @ApiOperation({ summary: 'The runtime settings in force' })
+  @ApiOkResponse({ type: SettingsResponse, ...ETAG_HEADER })
+  @ApiAccess('admin')
   get(@Res({ passthrough: true }) res: Response) {
     return this.answer(this.settings.current, res);
   }
 
   @Patch()
+  @ApiOperation({
+    summary: 'Change runtime settings',
+    description:
+      'A JSON merge patch of the values, applied only if the settings are still the version you read. A change of backend is checked first (preflight): if it fails, nothing changes.',
+  })
+  @ApiHeader({
+    name: 'If-Match',
+    required: true,
+    description: 'The ETag of the settings you read (`GET /api/settings`), e.g. `"3"`.',
+  })
+  @ApiOkResponse({ type: SettingsResponse, description: 'The new version.', ...ETAG_HEADER })
+  @ApiAccess('admin', { jsonBody: true })
+  @ApiErrors(
+    ErrorCode.PreconditionRequired,
+    ErrorCode.VersionConflict,
+    ErrorCode.BackendUnavailable,
+  )
   async patch(
     @Headers('if-match') ifMatch: string | undefined,
     @Body() _body: PatchSettingsDto,
@@ -58,6 +96,10 @@ export class SettingsController {
   }
 
   @Get('history')
+  @ApiOperation({ summary: 'Settings changes, newest first' })
+  @ApiOkResponse({ type: [SettingsHistoryEntryResponse] })
+  @ApiAccess('admin')
+  @ApiErrors(ErrorCode.ValidationFailed)
   history(@Query() query: SettingsHistoryQueryDto): Promise<SettingsHistoryEntry[]> {
     return this.repository.history(query.limit ?? 100);
   }

@@ -1,3 +1,4 @@
+import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   IsIn,
@@ -17,6 +18,7 @@ export const SESSION_CACHE_BACKENDS = ['memory', 'database', 'redis'] as const;
 export type SessionCacheBackendName = (typeof SESSION_CACHE_BACKENDS)[number];
 
 export class SessionCacheSettings {
+  @ApiProperty({ enum: SESSION_CACHE_BACKENDS, enumName: 'SessionCacheBackend', default: 'memory' })
   @IsIn(SESSION_CACHE_BACKENDS, { message: 'backend must be one of memory, database, redis' })
   backend: SessionCacheBackendName = 'memory';
 }
@@ -35,12 +37,20 @@ class IdleWithinAbsolute implements ValidatorConstraintInterface {
 const ONE_YEAR_SECONDS = 366 * 24 * 3600;
 
 export class SessionSettings {
+  @ApiProperty({
+    type: 'integer',
+    minimum: 1,
+    maximum: ONE_YEAR_SECONDS,
+    default: 1800,
+    description: 'At most absoluteTimeoutSeconds.',
+  })
   @IsInt({ message: 'idleTimeoutSeconds must be an integer number of seconds' })
   @Min(1, { message: 'idleTimeoutSeconds must be at least 1' })
   @Max(ONE_YEAR_SECONDS, { message: `idleTimeoutSeconds must be at most ${ONE_YEAR_SECONDS}` })
   @Validate(IdleWithinAbsolute)
   idleTimeoutSeconds = 1800;
 
+  @ApiProperty({ type: 'integer', minimum: 1, maximum: ONE_YEAR_SECONDS, default: 604800 })
   @IsInt({ message: 'absoluteTimeoutSeconds must be an integer number of seconds' })
   @Min(1, { message: 'absoluteTimeoutSeconds must be at least 1' })
   @Max(ONE_YEAR_SECONDS, { message: `absoluteTimeoutSeconds must be at most ${ONE_YEAR_SECONDS}` })
@@ -48,6 +58,13 @@ export class SessionSettings {
 }
 
 export class AuthSettings {
+  @ApiProperty({
+    type: 'integer',
+    minimum: 1,
+    maximum: 10000,
+    default: 10,
+    description: 'Failed sign-ins allowed per 15 minutes, per username and per address.',
+  })
   @IsInt({ message: 'loginMaxAttempts must be an integer' })
   @Min(1, { message: 'loginMaxAttempts must be at least 1' })
   @Max(10000, { message: 'loginMaxAttempts must be at most 10000' })
@@ -60,18 +77,22 @@ export class AuthSettings {
  * database has passed this one gate. Defaults are the field initialisers.
  */
 export class RuntimeSettings {
+  @ApiProperty({ type: String, minLength: 1, maxLength: 100, default: 'Keel' })
   @IsString({ message: 'siteName must be a string' })
   @Length(1, 100, { message: 'siteName must be 1 to 100 characters' })
   siteName = 'Keel';
 
+  @ApiProperty({ type: () => SessionCacheSettings })
   @ValidateNested()
   @Type(() => SessionCacheSettings)
   sessionCache: SessionCacheSettings = new SessionCacheSettings();
 
+  @ApiProperty({ type: () => SessionSettings })
   @ValidateNested()
   @Type(() => SessionSettings)
   session: SessionSettings = new SessionSettings();
 
+  @ApiProperty({ type: () => AuthSettings })
   @ValidateNested()
   @Type(() => AuthSettings)
   auth: AuthSettings = new AuthSettings();

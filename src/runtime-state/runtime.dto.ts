@@ -1,0 +1,139 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import type { LiveInstance } from './instance-registry.js';
+import type { InstanceSummary, RuntimeReport } from './runtime.controller.js';
+import type {
+  ListenerFailure,
+  Phase,
+  SessionCacheStatus,
+  SessionCacheSwap,
+} from './runtime-state.service.js';
+import type { TaskState, TaskStatus } from './task-supervisor.js';
+
+// The shapes of `GET /api/runtime`, for the OpenAPI document only. Each implements the type
+// the code returns, so the two cannot drift apart unnoticed.
+
+// Written as records so that a new phase or task state does not compile until it is listed.
+const PHASES = Object.keys({ starting: 1, ready: 1, draining: 1 } satisfies Record<Phase, 1>);
+const TASK_STATES = Object.keys({
+  pending: 1,
+  running: 1,
+  stalled: 1,
+  'backing-off': 1,
+  failed: 1,
+  stopped: 1,
+} satisfies Record<TaskState, 1>);
+
+export class InstanceSummaryResponse implements InstanceSummary {
+  @ApiProperty({ format: 'uuid', description: 'Random per process; new after every restart.' })
+  instanceId!: string;
+
+  @ApiProperty({ format: 'date-time' })
+  startedAt!: string;
+
+  @ApiProperty({ enum: PHASES, enumName: 'Phase' })
+  phase!: Phase;
+}
+
+export class LiveInstanceResponse extends InstanceSummaryResponse implements LiveInstance {
+  @ApiProperty({ description: 'Host name of the process (the pod name on Kubernetes).' })
+  host!: string;
+
+  @ApiProperty()
+  pid!: number;
+
+  @ApiProperty({ description: 'Keel version the replica runs.', example: '0.1.0' })
+  version!: string;
+
+  @ApiProperty({ enum: ['memory', 'database', 'redis'] })
+  sessionBackend!: 'memory' | 'database' | 'redis';
+
+  @ApiProperty({ format: 'date-time', description: 'Last heartbeat, by the database clock.' })
+  heartbeatAt!: string;
+}
+
+export class SessionCacheSwapResponse implements SessionCacheSwap {
+  @ApiProperty()
+  from!: string;
+
+  @ApiProperty()
+  to!: string;
+
+  @ApiProperty({ format: 'date-time' })
+  at!: string;
+
+  @ApiProperty({ description: 'Sessions copied to the new backend.' })
+  migrated!: number;
+
+  @ApiProperty()
+  durationMs!: number;
+
+  @ApiPropertyOptional({ description: 'Set when the swap failed and the old backend stayed.' })
+  error?: string;
+}
+
+export class SessionCacheStatusResponse implements SessionCacheStatus {
+  @ApiProperty({ enum: ['memory', 'database', 'redis'] })
+  backend!: 'memory' | 'database' | 'redis';
+
+  @ApiProperty({ description: 'False for memory: its sessions exist on this replica only.' })
+  shared!: boolean;
+
+  @ApiProperty()
+  swapping!: boolean;
+
+  @ApiProperty({ type: () => SessionCacheSwapResponse, nullable: true })
+  lastSwap!: SessionCacheSwapResponse | null;
+}
+
+class TaskErrorResponse {
+  @ApiProperty()
+  message!: string;
+
+  @ApiProperty({ format: 'date-time' })
+  at!: string;
+}
+
+export class TaskStatusResponse implements TaskStatus {
+  @ApiProperty()
+  name!: string;
+
+  @ApiProperty({ description: 'A critical task past its restart budget fails liveness.' })
+  critical!: boolean;
+
+  @ApiProperty({ enum: TASK_STATES, enumName: 'TaskState' })
+  state!: TaskState;
+
+  @ApiProperty({ description: 'Restarts after crashes since the process started.' })
+  restarts!: number;
+
+  @ApiProperty({ type: () => TaskErrorResponse, nullable: true })
+  lastError!: TaskErrorResponse | null;
+}
+
+export class ListenerFailureResponse implements ListenerFailure {
+  @ApiProperty({ example: 'settings.changed' })
+  source!: string;
+
+  @ApiProperty()
+  message!: string;
+
+  @ApiProperty({ format: 'date-time' })
+  at!: string;
+}
+
+export class RuntimeReportResponse extends InstanceSummaryResponse implements RuntimeReport {
+  @ApiProperty({ type: () => SessionCacheStatusResponse })
+  sessionCache!: SessionCacheStatusResponse;
+
+  @ApiProperty({ type: () => [TaskStatusResponse] })
+  tasks!: TaskStatusResponse[];
+
+  @ApiProperty({
+    type: () => [LiveInstanceResponse],
+    description: 'Live replicas (heartbeat younger than 3 intervals), this one included.',
+  })
+  instances!: LiveInstanceResponse[];
+
+  @ApiProperty({ type: () => [ListenerFailureResponse] })
+  listenerFailures!: ListenerFailureResponse[];
+}

@@ -1,0 +1,337 @@
+import { RequestMethod } from '@nestjs/common';
+import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
+import { ModulesContainer, Reflector } from '@nestjs/core';
+import { METHODS } from 'node:http';
+import request from 'supertest';
+import { IS_PUBLIC, ROLES, type Role } from '../../src/auth/decorators.js';
+import { ErrorCode } from '../../src/http/error-codes.js';
+import { DOCS_JSON_PATH, DOCS_PATH } from '../../src/openapi/openapi.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
+
+// The OpenAPI document must list exactly the routes the app serves, each with what a client
+// generator needs: a summary, a success response, its errors as ErrorBody, and the session and
+// CSRF requirements the global guards enforce. A route added without documentation fails here.
+
+interface Operation {
+  summary?: string;
+  tags?: string[];
+  security?: Record<string, string[]>[];
+  parameters?: { name: string; in: string; required?: boolean }[];
+  requestBody?: { content: Record<string, { schema: { $ref?: string } }> };
+  responses: Record<
+    string,
+    {
+      content?: Record<
+        string,
+        { schema?: { $ref?: string }; examples?: Record<string, { value: { code: string } }> }
+      >;
+    }
+  >;
+}
+
+interface Schema {
+  type?: string;
+  properties?: Record<string, { $ref?: string; allOf?: { $ref: string }[]; enum?: string[] }>;
+  required?: string[];
+  enum?: string[];
+}
+
+interface Document {
+  info: { title: string; version: string };
+  paths: Record<string, Record<string, Operation>>;
+  components: { schemas: Record<string, Schema>; securitySchemes: Record<string, unknown> };
+}
+
+const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch', 'options', 'head', 'trace'];
+const UNSAFE_METHODS = new Set(['post', 'put', 'patch', 'delete']);
+const ERROR_BODY_REF = '#/components/schemas/ErrorBody';
+/** Routes served for tests only, never shipped (none today). */
+const TEST_ONLY_ROUTES = new Set<string>();
+
+/** `GET /api/users/{id}`: the form the document uses. */
+function routeKey(method: string, path: string): string {
+  const openApiPath = path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+  return `${method.toUpperCase()} ${openApiPath}`;
+}
+
+interface ExpressLayer {
+  route?: { path: string | string[]; methods: Record<string, boolean> };
+  handle?: { stack?: unknown[] };
+  name?: string;
+}
+
+/**
+ * Express 5's `all()` registers a route for every method: that is how Nest mounts middleware
+ * (`forRoutes('*')`), not an endpoint. A controller's `@All()` would look the same, so the test
+ * also checks that no controller has one.
+ */
+function isAllMethodsRoute(methods: Record<string, boolean>): boolean {
+  return METHODS.every((method) => methods[method.toLowerCase()]);
+}
+
+/** Every route Express will serve, read from its router: what a client can actually call. */
+function servedRoutes(keel: TestApp): string[] {
+  const express = keel.app.getHttpAdapter().getInstance() as { router: { stack: ExpressLayer[] } };
+  const routes: string[] = [];
+  for (const layer of express.router.stack) {
+    if (Array.isArray(layer.handle?.stack)) {
+      // A mounted Router: its routes would be invisible to the loop below.
+      throw new Error(`a router (${layer.name}) is mounted: teach this test to read its routes`);
+    }
+    if (!layer.route || isAllMethodsRoute(layer.route.methods)) continue;
+    const paths = Array.isArray(layer.route.path) ? layer.route.path : [layer.route.path];
+    for (const path of paths) {
+      if (path === DOCS_PATH || path.startsWith(`${DOCS_PATH}/`)) continue;
+      for (const [method, enabled] of Object.entries(layer.route.methods)) {
+        if (!enabled) continue;
+        if (method === '_all') throw new Error(`${path} answers every method: document each`);
+        const key = routeKey(method, path);
+        if (!TEST_ONLY_ROUTES.has(key)) routes.push(key);
+      }
+    }
+  }
+  return [...new Set(routes)].sort();
+}
+
+interface NestRoute {
+  isPublic: boolean;
+  roles: Role[];
+}
+
+/** Each controller route with the access metadata the global guards read. */
+function nestRoutes(keel: TestApp): Map<string, NestRoute> {
+  const reflector = new Reflector();
+  const routes = new Map<string, NestRoute>();
+  for (const module of keel.app.get(ModulesContainer).values()) {
+    for (const wrapper of module.controllers.values()) {
+      const controller = wrapper.metatype as (new (...args: never[]) => object) | null;
+      if (!controller) continue;
+      const base = String(Reflect.getMetadata(PATH_METADATA, controller) ?? '');
+      const prototype = controller.prototype as Record<string, unknown>;
+      for (const name of Object.getOwnPropertyNames(prototype)) {
+        const handler = prototype[name];
+        if (typeof handler !== 'function' || name === 'constructor') continue;
+        const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
+        const subPaths = Reflect.getMetadata(PATH_METADATA, handler) as
+          string | string[] | undefined;
+        if (method === undefined || subPaths === undefined) continue;
+        for (const subPath of Array.isArray(subPaths) ? subPaths : [subPaths]) {
+          const path = `/${[base, subPath].filter(Boolean).join('/')}`
+            .replace(/\/+/g, '/')
+            .replace(/(.)\/$/, '$1');
+          const targets = [handler, controller];
+          routes.set(routeKey(RequestMethod[method], path), {
+            isPublic: reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets) ?? false,
+            roles: reflector.getAllAndOverride<Role[]>(ROLES, targets) ?? [],
+          });
+        }
+      }
+    }
+  }
+  return routes;
+}
+
+function operations(document: Document): [string, string, Operation][] {
+  return Object.entries(document.paths).flatMap(([path, item]) =>
+    Object.entries(item)
+      .filter(([method]) => HTTP_METHODS.includes(method))
+      .map(([method, operation]): [string, string, Operation] => [
+        routeKey(method, path),
+        method,
+        operation,
+      ]),
+  );
+}
+
+/** The error codes an operation documents for one status (the examples are keyed by code). */
+function documentedCodes(operation: Operation, status: number): string[] {
+  const examples = operation.responses[String(status)]?.content?.['application/json']?.examples;
+  return Object.keys(examples ?? {});
+}
+
+describe('OpenAPI document', () => {
+  let keel: TestApp;
+  let document: Document;
+
+  beforeAll(async () => {
+    // A fresh install: the docs answer before first-run setup, like /api/setup itself.
+    keel = await startTestApp({ completeSetup: false });
+    const response = await request(keel.url).get(DOCS_JSON_PATH).expect(200);
+    expect(response.headers['content-type']).toMatch(/^application\/json/);
+    document = JSON.parse(response.text) as Document;
+  });
+
+  afterAll(() => keel?.close());
+
+  it('is served without a session, and sets no cookie', async () => {
+    const response = await request(keel.url).get(DOCS_JSON_PATH).expect(200);
+    expect(response.headers['set-cookie']).toBeUndefined();
+    expect(document.info.title).toBe('Keel');
+    expect(document.components.securitySchemes).toEqual(
+      expect.objectContaining({
+        session: expect.objectContaining({ type: 'apiKey', in: 'cookie', name: 'keel.sid' }),
+        secureSession: expect.objectContaining({
+          type: 'apiKey',
+          in: 'cookie',
+          name: '__Host-keel.sid',
+        }),
+      }),
+    );
+  });
+
+  it('lists exactly the routes the app serves', () => {
+    expect([...nestRoutes(keel).keys()].filter((key) => key.startsWith('ALL '))).toEqual([]);
+    const served = servedRoutes(keel);
+    const documented = operations(document)
+      .map(([key]) => key)
+      .sort();
+    expect(served.length).toBeGreaterThan(10);
+    expect(documented).toEqual(served);
+  });
+
+  it('gives every operation a summary, a tag and a success response', () => {
+    for (const [key, , operation] of operations(document)) {
+      expect({ key, summary: operation.summary?.trim() || undefined }).toEqual({
+        key,
+        summary: expect.any(String),
+      });
+      expect({ key, tags: operation.tags?.length ?? 0 }).toEqual({ key, tags: 1 });
+      const statuses = Object.keys(operation.responses);
+      expect({ key, success: statuses.some((status) => /^2\d\d$/.test(status)) }).toEqual({
+        key,
+        success: true,
+      });
+    }
+  });
+
+  it('documents the errors of every non-probe operation as ErrorBody', () => {
+    for (const [key, , operation] of operations(document)) {
+      if (key.startsWith('GET /health/')) {
+        // Probes answer terminus' {status, info, error, details}, also with 503.
+        expect({ key, probeFailure: Boolean(operation.responses['503']?.content) }).toEqual({
+          key,
+          probeFailure: true,
+        });
+        continue;
+      }
+      const errors = Object.entries(operation.responses).filter(
+        ([status]) => Number(status) >= 400,
+      );
+      expect({ key, errors: errors.length > 0 }).toEqual({ key, errors: true });
+      // A route that takes input or needs credentials can be the client's fault. One that takes
+      // neither (GET /api/auth/csrf, GET /api/setup, the setup page) can fail only with a 5xx.
+      const takesInput = Boolean(operation.requestBody) || (operation.parameters ?? []).length > 0;
+      if (takesInput || (operation.security ?? []).length > 0) {
+        expect({ key, has4xx: errors.some(([status]) => status.startsWith('4')) }).toEqual({
+          key,
+          has4xx: true,
+        });
+      }
+      for (const [status, response] of errors) {
+        const content = response.content?.['application/json'];
+        expect({ key, status, schema: content?.schema?.$ref }).toEqual({
+          key,
+          status,
+          schema: ERROR_BODY_REF,
+        });
+        expect({ key, status, codes: Object.keys(content?.examples ?? {}).length > 0 }).toEqual({
+          key,
+          status,
+          codes: true,
+        });
+      }
+    }
+  });
+
+  it('documents the session, role and CSRF requirements the guards enforce', () => {
+    const nest = nestRoutes(keel);
+    for (const [key, method, operation] of operations(document)) {
+      const route = nest.get(key);
+      expect({ key, controllerRoute: Boolean(route) }).toEqual({ key, controllerRoute: true });
+      if (!route) continue;
+      const needsSession = !route.isPublic;
+      const sessionSchemes = (operation.security ?? [])
+        .flatMap((requirement) => Object.keys(requirement))
+        .filter((scheme) => scheme === 'session' || scheme === 'secureSession')
+        .sort();
+      expect({ key, sessionSchemes }).toEqual({
+        key,
+        sessionSchemes: needsSession ? ['secureSession', 'session'] : [],
+      });
+      if (needsSession) {
+        expect({ key, codes401: documentedCodes(operation, 401) }).toEqual({
+          key,
+          codes401: expect.arrayContaining([ErrorCode.Unauthenticated]),
+        });
+      }
+      const adminOnly = route.roles.includes('admin');
+      expect({
+        key,
+        forbidden: documentedCodes(operation, 403).includes(ErrorCode.Forbidden),
+      }).toEqual({ key, forbidden: adminOnly });
+      const unsafe = UNSAFE_METHODS.has(method);
+      const csrfHeader = operation.parameters?.find(
+        (parameter) => parameter.in === 'header' && parameter.name === 'X-CSRF-Token',
+      );
+      expect({ key, csrfHeader: Boolean(csrfHeader) }).toEqual({ key, csrfHeader: unsafe });
+      expect({
+        key,
+        csrfFailed: documentedCodes(operation, 403).includes(ErrorCode.CsrfFailed),
+      }).toEqual({ key, csrfFailed: unsafe });
+    }
+  });
+
+  it('describes the error body and every error code', () => {
+    const { schemas } = document.components;
+    const errorBody = schemas.ErrorBody;
+    expect(Object.keys(errorBody.properties ?? {}).sort()).toEqual(
+      ['code', 'fields', 'message', 'statusCode'].sort(),
+    );
+    expect(errorBody.required?.sort()).toEqual(['code', 'message', 'statusCode']);
+    const code = errorBody.properties?.code;
+    const ref = code?.$ref ?? code?.allOf?.[0]?.$ref;
+    const codes = ref ? schemas[ref.split('/').pop()!].enum : code?.enum;
+    expect(codes?.sort()).toEqual(Object.values(ErrorCode).sort());
+  });
+
+  it('describes every request body by its DTO, with its properties', () => {
+    const { schemas } = document.components;
+    const bodies = operations(document).filter(([, , operation]) => operation.requestBody);
+    expect(bodies.length).toBeGreaterThanOrEqual(5);
+    for (const [key, , operation] of bodies) {
+      const ref = operation.requestBody?.content['application/json']?.schema.$ref;
+      const schema = ref ? schemas[ref.split('/').pop()!] : undefined;
+      expect({ key, properties: Object.keys(schema?.properties ?? {}).length > 0 }).toEqual({
+        key,
+        properties: true,
+      });
+    }
+    const properties = (name: string) => Object.keys(schemas[name]?.properties ?? {}).sort();
+    expect(properties('LoginDto')).toEqual(['password', 'username']);
+    expect(schemas.LoginDto.required?.sort()).toEqual(['password', 'username']);
+    expect(properties('ChangePasswordDto')).toEqual(['currentPassword', 'newPassword']);
+    expect(properties('CreateUserDto')).toEqual(['email', 'password', 'role', 'username']);
+    expect(properties('UpdateUserDto')).toEqual(['disabled', 'email', 'password', 'role']);
+    expect(properties('PatchSettingsDto')).toEqual(['values']);
+    expect(properties('RuntimeSettings')).toEqual(['auth', 'session', 'sessionCache', 'siteName']);
+  });
+
+  it('serves Swagger UI as HTML under a CSP that keeps scripts same-origin', async () => {
+    const page = await request(keel.url).get(DOCS_PATH).expect(200);
+    expect(page.headers['content-type']).toMatch(/^text\/html/);
+    expect(page.text).toContain('swagger-ui-bundle.js');
+    expect(page.headers['set-cookie']).toBeUndefined();
+    const csp = String(page.headers['content-security-policy']);
+    expect(csp).toMatch(/script-src 'self'(;|$)/);
+    expect(csp).toMatch(/style-src 'self' 'unsafe-inline'/);
+    await request(keel.url)
+      .get(`${DOCS_PATH}/swagger-ui-bundle.js`)
+      .expect(200)
+      .expect('content-type', /javascript/);
+    await request(keel.url).get(`${DOCS_PATH}/swagger-ui-init.js`).expect(200);
+
+    // Everywhere else the policy stays strict.
+    const elsewhere = await request(keel.url).get('/health/live');
+    expect(String(elsewhere.headers['content-security-policy'])).toMatch(/style-src 'self'(;|$)/);
+  });
+});
