@@ -6,6 +6,9 @@ import type { DestinationStream } from 'pino';
 import type { Options as PinoHttpOptions } from 'pino-http';
 import { AppConfig } from '../config/app-config.js';
 
+/** What SessionGuard sets on a request it let through (src/auth/guards.ts). */
+type SignedInRequest = IncomingMessage & { signedInUser?: { id: string } };
+
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Paths polled by machines; logging each poll at info would drown the log. */
@@ -60,6 +63,13 @@ export class LoggingModule {
                 return id;
               },
               autoLogging: { ignore: (req: IncomingMessage) => QUIET_PATHS.test(req.url ?? '') },
+              // pino-http calls this when the request arrives and again when its line is
+              // written (response finished): by then SessionGuard has set `signedInUser` on a
+              // route that needs a session. Only the user id: never the session id or cookie.
+              customProps: (req: IncomingMessage) => {
+                const userId = (req as SignedInRequest).signedInUser?.id;
+                return userId ? { userId } : {};
+              },
               customLogLevel: (_req: IncomingMessage, res: ServerResponse, error?: Error) =>
                 error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
               serializers: {
