@@ -6,9 +6,12 @@ import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
 import { HttpModule } from './http/http.module.js';
 import { LoggingModule, type LoggingOptions } from './logging/logging.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { RuntimeStateModule } from './runtime-state/runtime-state.module.js';
+import { ScaleOutModule } from './scale-out/scale-out.module.js';
 import { SessionCacheModule } from './session-cache/session-cache.module.js';
 import { SettingsModule } from './settings/settings.module.js';
+import { SetupModule } from './setup/setup.module.js';
 import { UsersModule } from './users/users.module.js';
 
 export interface AppOptions {
@@ -31,9 +34,13 @@ export class AppModule {
         DatabaseModule,
         SettingsModule,
         SessionCacheModule,
+        ScaleOutModule,
         UsersModule,
+        // Before AuthModule: global guards run in module order, and the setup gate goes first.
+        SetupModule,
         AuthModule,
         HealthModule,
+        MetricsModule,
       ],
     };
   }

@@ -13,6 +13,11 @@ import { serve } from '../../dist/runtime-state/serve.js';
 import { SessionCacheService } from '../../dist/session-cache/session-cache.service.js';
 import { UsersService } from '../../dist/users/users.service.js';
 
+// First-run setup completes unattended, as in an automated install.
+const password = 'bench password 123456';
+process.env.KEEL_ADMIN_USERNAME ??= 'bench-admin';
+process.env.KEEL_ADMIN_PASSWORD ??= password;
+
 const app = await NestFactory.create(AppModule.forRoot(), {
   bufferLogs: true,
   bodyParser: false,
@@ -23,8 +28,7 @@ const address = await serve(app);
 
 const seed = Number(process.env.BENCH_SEED_SESSIONS ?? 0);
 const users = app.get(UsersService);
-const password = 'bench password 123456';
-const admin = await users.create({ username: 'bench-admin', password, role: 'admin' });
+const admin = await users.findByUsername(process.env.KEEL_ADMIN_USERNAME);
 const member = await users.create({ username: 'bench-user', password, role: 'member' });
 
 const secret = app.get(SessionSecrets).signing;
@@ -49,5 +53,5 @@ for (let i = 0; i < seed; i++) {
 }
 if (process.env.BENCH_COOKIES_FILE) writeFileSync(process.env.BENCH_COOKIES_FILE, JSON.stringify(cookies));
 process.stdout.write(
-  `BENCH_READY ${JSON.stringify({ port: address.port, admin: { username: admin.username, password }, member: member.id })}\n`,
+  `BENCH_READY ${JSON.stringify({ port: address.port, admin: { username: admin.username, password: process.env.KEEL_ADMIN_PASSWORD }, member: member.id })}\n`,
 );

@@ -13,9 +13,13 @@ export function pinSelf(core) {
  * Starts `node script` on `core` and resolves once it prints `readyPrefix {json}` on stdout,
  * with that JSON and a stop() that sends SIGTERM and waits for the exit.
  */
-export async function startServer(script, { env = {}, core = 0, readyPrefix = 'BENCH_READY', args = [] } = {}) {
+export async function startServer(
+  script,
+  { env = {}, core = 0, readyPrefix = 'BENCH_READY', args = [], nodeArgs = [] } = {},
+) {
   const command = HAS_TASKSET ? 'taskset' : process.execPath;
-  const argv = HAS_TASKSET ? ['-c', String(core), process.execPath, script, ...args] : [script, ...args];
+  const node = [...nodeArgs, script, ...args];
+  const argv = HAS_TASKSET ? ['-c', String(core), process.execPath, ...node] : node;
   const child = spawn(command, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += chunk));

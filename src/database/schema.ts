@@ -43,9 +43,42 @@ export interface UsersTable {
   updated_at: number;
 }
 
+/**
+ * First-run setup (one row, id 1). `completed_at` is null until setup created the first admin;
+ * `token_hash` is the SHA-256 (base64url) of the setup token while setup is required, null after.
+ */
+export interface SetupStateTable {
+  id: number;
+  token_hash: string | null;
+  token_created_at: number | null;
+  completed_at: number | null;
+  admin_user_id: string | null;
+}
+
+/**
+ * The instance registry: one row per running process (src/runtime-state/instance-registry.ts).
+ * `heartbeat_at` is the database's clock, so replicas on hosts with skewed clocks still agree
+ * on who is live. `session_cache_version` is the settings version whose session-cache backend
+ * the process serves (a swap across replicas waits until every live one has reached it).
+ */
+export interface InstancesTable {
+  instance_id: string;
+  host: string;
+  pid: number;
+  started_at: number;
+  /** Keel's version (package.json) the process runs. */
+  version: string;
+  phase: 'starting' | 'ready' | 'draining';
+  session_backend: 'memory' | 'database' | 'redis';
+  session_cache_version: number;
+  heartbeat_at: number;
+}
+
 export interface DatabaseSchema {
   settings: SettingsTable;
   settings_history: SettingsHistoryTable;
   sessions: SessionsTable;
   users: UsersTable;
+  setup_state: SetupStateTable;
+  instances: InstancesTable;
 }

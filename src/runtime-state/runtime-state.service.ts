@@ -103,7 +103,7 @@ export class RuntimeStateService {
   markReady(): void {
     if (this.bootstrapped) return;
     this.bootstrapped = true;
-    if (this.currentPhase === 'starting') this.currentPhase = 'ready';
+    if (this.currentPhase === 'starting') this.changePhase('ready');
     for (const listener of this.readyListeners.splice(0)) listener();
   }
 
@@ -115,7 +115,7 @@ export class RuntimeStateService {
 
   /** Shutdown began: readiness fails from now on; there is no way back. */
   markDraining(): void {
-    this.currentPhase = 'draining';
+    this.changePhase('draining');
   }
 
   /**
@@ -140,6 +140,14 @@ export class RuntimeStateService {
     );
     const failure = Object.freeze({ source, message, at: new Date().toISOString() });
     this.failures = Object.freeze([...this.failures, failure].slice(-LISTENER_FAILURES_KEPT));
+  }
+
+  /** One structured line per phase change, for operators following an instance's life. */
+  private changePhase(phase: Phase): void {
+    const previous = this.currentPhase;
+    if (previous === phase) return;
+    this.currentPhase = phase;
+    this.logger.log({ msg: `Phase ${previous} -> ${phase}`, phase, previousPhase: previous });
   }
 
   /** Published by the session-cache module whenever its backend or swap state changes. */

@@ -1,5 +1,13 @@
 import type { SessionBackend, SessionBackendKind, StoredSession } from './session-backend.js';
 
+/** Reads of the source that must agree before a mirrored session is taken as settled. */
+const MIRROR_ATTEMPTS = 3;
+
+function sameSession(a: StoredSession | undefined, b: StoredSession | undefined): boolean {
+  if (!a || !b) return a === b;
+  return a.data === b.data && a.userId === b.userId && a.expiresAt === b.expiresAt;
+}
+
 /**
  * The active backend while a swap copies sessions from `source` to `target`.
  *
@@ -7,14 +15,23 @@ import type { SessionBackend, SessionBackendKind, StoredSession } from './sessio
  * - writes (set, touch, destroy) go to both, so `source` stays complete and current until the
  *   copy has finished and whoever still reads it (a request that started before the swap, a
  *   late replica) sees the latest data;
- * - reads try `target` first and fall back to `source`, so a session not yet copied is found;
+ * - reads try `target` first and fall back to `source` (but see `readFrom`), so a session not
+ *   yet copied is found;
  * - the copy of one session and a write to the same session never interleave (a per-session
  *   lock): a copy reads `source` after any earlier write finished, and never overwrites what a
  *   newer write put in `target`. Newer data wins; expiry is copied as it is.
+ *
+ * With several replicas, `readFrom` is `source` while some replica may not have switched yet:
+ * that replica writes the old backend only, so the old one (which every replica writes) is the
+ * complete and current one until all have switched, and reads use it alone: falling back to
+ * the target would bring back a session a late replica destroyed in the old backend only
+ * (docs/architecture.md, "A swap across replicas").
  */
 export class MigratingBackend implements SessionBackend {
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** `target`: reads try the target, then the source; `source`: reads use the source alone. */
+  readFrom: 'source' | 'target' = 'target';
 
   constructor(
     readonly source: SessionBackend,
@@ -30,7 +47,10 @@ export class MigratingBackend implements SessionBackend {
   }
 
   get(sid: string): Promise<StoredSession | undefined> {
-    const read = (async () => (await this.target.get(sid)) ?? (await this.source.get(sid)))();
+    const read =
+      this.readFrom === 'source'
+        ? this.source.get(sid)
+        : (async () => (await this.target.get(sid)) ?? (await this.source.get(sid)))();
     this.inFlight.add(read);
     void read.then(
       () => this.inFlight.delete(read),
@@ -40,28 +60,60 @@ export class MigratingBackend implements SessionBackend {
   }
 
   set(session: StoredSession): Promise<void> {
-    return this.locked(session.sid, async () => {
-      await Promise.all([this.target.set(session), this.source.set(session)]);
-    });
+    return this.locked(session.sid, () =>
+      this.both(
+        () => this.source.set(session),
+        () => this.target.set(session),
+      ),
+    );
   }
 
   touch(sid: string, expiresAt: number): Promise<void> {
     return this.locked(sid, async () => {
       // A session not copied yet is copied now, so the touch is not lost on the target.
       await this.copyOne(sid);
-      await Promise.all([this.target.touch(sid, expiresAt), this.source.touch(sid, expiresAt)]);
+      await this.both(
+        () => this.source.touch(sid, expiresAt),
+        () => this.target.touch(sid, expiresAt),
+      );
     });
   }
 
   destroy(sid: string): Promise<void> {
-    return this.locked(sid, async () => {
-      await Promise.all([this.target.destroy(sid), this.source.destroy(sid)]);
-    });
+    return this.locked(sid, () =>
+      this.both(
+        () => this.source.destroy(sid),
+        () => this.target.destroy(sid),
+      ),
+    );
   }
 
   /** Copies one session unless the target already holds it (then the target's is newer). */
   migrate(sid: string): Promise<boolean> {
     return this.locked(sid, () => this.copyOne(sid));
+  }
+
+  /**
+   * Makes the target hold what the source holds for `sid`, present or not: for a session this
+   * replica wrote to the source alone before it switched (its writes after the other replicas'
+   * copy, a destroy included), while the source is still the backend every replica writes.
+   * Resolves to whether the target changed to a present session.
+   */
+  resync(sid: string): Promise<boolean> {
+    return this.locked(sid, async () => {
+      const current = await this.source.get(sid);
+      return (await this.mirror(sid, current)) !== undefined;
+    });
+  }
+
+  /** `resync` for every session either backend indexes under `userId`. */
+  async resyncUser(userId: string): Promise<void> {
+    const [fromTarget, fromSource] = await Promise.all([
+      this.target.listByUser(userId),
+      this.source.listByUser(userId),
+    ]);
+    const sids = new Set([...fromTarget, ...fromSource].map((session) => session.sid));
+    await Promise.all([...sids].map((sid) => this.resync(sid)));
   }
 
   async *entries(): AsyncIterable<StoredSession> {
@@ -86,6 +138,7 @@ export class MigratingBackend implements SessionBackend {
   }
 
   async listByUser(userId: string): Promise<StoredSession[]> {
+    if (this.readFrom === 'source') return this.source.listByUser(userId);
     const [fromTarget, fromSource] = await Promise.all([
       this.target.listByUser(userId),
       this.source.listByUser(userId),
@@ -113,8 +166,53 @@ export class MigratingBackend implements SessionBackend {
     if (await this.target.get(sid)) return false;
     const current = await this.source.get(sid);
     if (!current) return false;
-    await this.target.set(current);
-    return true;
+    return (await this.mirror(sid, current)) !== undefined;
+  }
+
+  /**
+   * Writes `current` (what the source held; undefined: nothing) to the target. With a shared
+   * source, another replica may change or end the session between that read and this write,
+   * and the per-session lock here does not reach it: so the source is read again afterwards,
+   * and a change is mirrored too, until two reads agree (bounded). Together with `both` writing
+   * the source first, a destroy on another replica is never undone here: either the read after
+   * the write sees it, or the write came before the destroy reached the target. Resolves to
+   * what the target now holds.
+   */
+  private async mirror(
+    sid: string,
+    current: StoredSession | undefined,
+  ): Promise<StoredSession | undefined> {
+    let written = current;
+    for (let attempt = 1; ; attempt += 1) {
+      if (written) await this.target.set(written);
+      else await this.target.destroy(sid);
+      if (!this.source.shared) return written;
+      const again = await this.source.get(sid);
+      if (sameSession(again, written)) return written;
+      if (!again) {
+        // Ended meanwhile: its destroy may have reached the target before this write did.
+        await this.target.destroy(sid);
+        return undefined;
+      }
+      // Still changing: whoever changes it writes both backends (or carries it over later).
+      if (attempt >= MIRROR_ATTEMPTS) return written;
+      written = again;
+    }
+  }
+
+  /**
+   * A write to both backends. With a shared source (other replicas read and write it), the source
+   * first, then the target: a replica mirroring the source into the target then either sees the
+   * write in the source or writes before it reaches the target (see `mirror`). Otherwise both at
+   * once.
+   */
+  private async both(toSource: () => Promise<void>, toTarget: () => Promise<void>): Promise<void> {
+    if (this.source.shared) {
+      await toSource();
+      await toTarget();
+    } else {
+      await Promise.all([toTarget(), toSource()]);
+    }
   }
 
   /**

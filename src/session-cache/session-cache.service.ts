@@ -1,13 +1,22 @@
 import {
+  type BeforeApplicationShutdown,
+  Inject,
   Injectable,
   Logger,
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
+import { setTimeout as delay } from 'node:timers/promises';
 import { AppConfig } from '../config/app-config.js';
 import { DatabaseService } from '../database/database.service.js';
+import { InstanceRegistry } from '../runtime-state/instance-registry.js';
 import { ReadinessRegistry } from '../runtime-state/readiness-registry.js';
+import {
+  handoverLimitMs,
+  REPLICA_TIMINGS,
+  type ReplicaTimings,
+} from '../runtime-state/replica-timings.js';
 import { RuntimeStateService } from '../runtime-state/runtime-state.service.js';
 import { TaskSupervisor } from '../runtime-state/task-supervisor.js';
 import type { UserSessionRevoker } from '../users/user-session-revoker.js';
@@ -23,6 +32,7 @@ import { DatabaseSessionBackend } from './backends/database-session.backend.js';
 import { MemorySessionBackend } from './backends/memory-session.backend.js';
 import { RedisSessionBackend } from './backends/redis-session.backend.js';
 import { MigratingBackend } from './migrating-backend.js';
+import { JournaledBackend, RecentWrites, type RecentWritesTaken } from './recent-writes.js';
 import type { SessionBackend, SessionBackendKind } from './session-backend.js';
 import { KeelSessionStore } from './session-store.js';
 
@@ -32,6 +42,16 @@ const DRAIN_TIMEOUT_MS = 5000;
 const SWEEP_INTERVAL_MS = 60_000;
 /** Sessions copied at once during a swap. */
 const COPY_CONCURRENCY = 64;
+/** How often a swap in handover asks the registry whether every replica has switched. */
+const HANDOVER_POLL_MS = 200;
+/**
+ * After every replica switched, how long the old backend keeps getting writes while reads
+ * already prefer the new one: longer than a poll, so every replica has stopped reading the old
+ * one first before any stops writing it.
+ */
+const HANDOVER_SETTLE_MS = 5 * HANDOVER_POLL_MS;
+/** Clock difference tolerated between the replica that accepted a change and this one. */
+const CLOCK_SKEW_ALLOWANCE_MS = 60_000;
 
 export interface SessionSwapOutcome {
   from: SessionBackendKind;
@@ -73,7 +93,11 @@ export interface SessionCacheStatus {
  */
 @Injectable()
 export class SessionCacheService
-  implements OnApplicationBootstrap, OnApplicationShutdown, UserSessionRevoker
+  implements
+    OnApplicationBootstrap,
+    BeforeApplicationShutdown,
+    OnApplicationShutdown,
+    UserSessionRevoker
 {
   private readonly logger = new Logger(SessionCacheService.name);
   private active: SessionBackend;
@@ -84,6 +108,10 @@ export class SessionCacheService
   private decorator: SessionBackendDecorator | undefined;
   /** `active` as requests see it (decorated), rebuilt only when `active` changes. */
   private served: { backend: SessionBackend; decorated: SessionBackend } | undefined;
+  /** The sessions this replica wrote lately: carried over when it switches after another copied. */
+  private readonly recentWrites = new RecentWrites();
+  /** Aborted at shutdown: a handover in progress stops waiting for other replicas. */
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly config: AppConfig,
@@ -93,6 +121,8 @@ export class SessionCacheService
     private readonly readiness: ReadinessRegistry,
     private readonly tasks: TaskSupervisor,
     private readonly events: EventEmitter2,
+    private readonly registry: InstanceRegistry,
+    @Inject(REPLICA_TIMINGS) private readonly timings: ReplicaTimings,
   ) {
     // Replaced in onApplicationBootstrap by the backend the settings name; memory needs nothing.
     this.active = new MemorySessionBackend();
@@ -131,6 +161,7 @@ export class SessionCacheService
       },
     });
     this.publishStatus();
+    void this.registry.reportSessionCache(kind, this.settings.current.version);
     this.logger.log(`Session cache backend: ${kind}`);
   }
 
@@ -139,7 +170,13 @@ export class SessionCacheService
     return this.serving().destroyByUser(userId, exceptSessionId);
   }
 
+  /** A handover still waiting for other replicas ends now (this one is leaving anyway). */
+  beforeApplicationShutdown(): void {
+    this.stopping.abort();
+  }
+
   async onApplicationShutdown(): Promise<void> {
+    this.stopping.abort();
     await this.swaps;
     await this.active.close();
   }
@@ -176,6 +213,10 @@ export class SessionCacheService
   async preflight(event: SettingsPreflightEvent): Promise<PreflightVerdict> {
     if (!event.changedKeys.includes(BACKEND_KEY)) return undefined;
     const kind = event.proposed.sessionCache.backend;
+    // One swap at a time across the replicas: the previous one first finishes everywhere (its
+    // handover waits for every live replica, within the handover limit), so no replica can
+    // skip a backend another one is still handing over.
+    await this.swaps;
     try {
       const candidate = await this.build(kind, { waitForConnection: true });
       try {
@@ -199,7 +240,10 @@ export class SessionCacheService
   @OnEvent(SettingsEvent.Changed, { suppressErrors: false })
   async onSettingsChanged(event: SettingsChangedEvent): Promise<void> {
     if (!event.changedKeys.includes(BACKEND_KEY)) return;
-    await this.swap(event.next.values.sessionCache.backend, event.origin);
+    await this.swap(event.next.values.sessionCache.backend, event.origin, {
+      version: event.next.version,
+      changedAt: event.next.updatedAt,
+    });
   }
 
   /**
@@ -211,16 +255,39 @@ export class SessionCacheService
    * 3. copy every live session of the old backend across (newer data wins, expiry kept);
    * 4. make the new backend active alone, and close the old one once in-flight calls are done.
    * A failure midway reverts to the old backend, which writes kept complete and current.
+   *
+   * With other live replicas, step 4 waits (in the background: the caller's promise resolves
+   * after step 3) until every replica has switched: see `handOver`. A replica told of the change
+   * by another (origin `remote`) does not empty or copy a shared backend; it carries over only
+   * what it wrote to the old backend alone lately (`RecentWrites`).
    */
-  swap(kind: SessionBackendKind, origin: SettingsChangedEvent['origin'] = 'local'): Promise<void> {
-    const run = this.swaps.then(() => this.runSwap(kind, origin));
-    this.swaps = run.catch(() => undefined);
-    return run;
+  swap(
+    kind: SessionBackendKind,
+    origin: SettingsChangedEvent['origin'] = 'local',
+    change: { version: number; changedAt: number } = {
+      version: this.settings.current.version,
+      changedAt: this.settings.current.updatedAt,
+    },
+  ): Promise<void> {
+    const run = this.swaps.then(() => this.runSwap(kind, origin, change));
+    // The next swap waits for this one's handover too; the caller only for the copy.
+    this.swaps = run.then(
+      ({ handover }) => handover,
+      () => undefined,
+    );
+    return run.then(() => undefined);
   }
 
-  private async runSwap(kind: SessionBackendKind, origin: SettingsChangedEvent['origin']) {
+  private async runSwap(
+    kind: SessionBackendKind,
+    origin: SettingsChangedEvent['origin'],
+    change: { version: number; changedAt: number },
+  ): Promise<{ handover?: Promise<void> }> {
     const source = this.active;
-    if (source.kind === kind) return;
+    if (source.kind === kind) {
+      await this.report(kind, change.version);
+      return {};
+    }
     const started = Date.now();
     const outcome = (migrated: number, error?: unknown): SessionSwapOutcome => ({
       from: source.kind,
@@ -239,21 +306,29 @@ export class SessionCacheService
     try {
       target = await this.build(kind, { waitForConnection: true });
       await target.ping();
-      // Only the process that accepted the change copies; the others (told of it later) just
-      // switch, reading through to the old shared backend for sessions not there yet.
-      if (origin === 'local') await target.clear();
+      // Only the process that accepted the change empties and copies; the others (told of it
+      // later) switch and carry over what they alone wrote since (below).
+      if (origin === 'local' && !(await this.servedElsewhere(kind))) await target.clear();
       pair = new MigratingBackend(source, target);
+      // A shared old backend is the one every replica writes until all have switched (the
+      // late ones write nothing else), so until then it is the one to read first.
+      if (source.shared) pair.readFrom = 'source';
       this.active = pair;
+      // From here every write goes to both; what this replica wrote before, to `source` alone:
+      const written = this.recentWrites.take(change.changedAt - CLOCK_SKEW_ALLOWANCE_MS);
       this.publishStatus();
       if (origin === 'local' || !source.shared) {
         migrated = await copyAll(source, pair);
+      } else {
+        await this.recentWrites.settled(DRAIN_TIMEOUT_MS);
+        migrated = await resyncAll(written, pair);
       }
-      this.active = target;
       this.lastSwap = outcome(migrated);
       this.logger.log({
         msg: `Session cache swapped ${source.kind} -> ${kind}: ${migrated} sessions migrated in ${this.lastSwap.durationMs} ms`,
         ...swapLogFields(this.lastSwap, origin),
       });
+      this.publishStatus();
     } catch (error) {
       this.active = source;
       if (target) await target.close().catch(() => undefined);
@@ -262,21 +337,128 @@ export class SessionCacheService
         msg: `Session cache swap ${source.kind} -> ${kind} failed; ${source.kind} stays in force: ${describe(error)}`,
         ...swapLogFields(this.lastSwap, origin),
       });
-      throw error;
-    } finally {
       this.swapping = false;
       this.publishStatus();
-      const swapped: SessionCacheEventMap[typeof SessionCacheEvent.Swapped] | null = this.lastSwap;
-      if (swapped) this.events.emit(SessionCacheEvent.Swapped, swapped);
+      this.events.emit(SessionCacheEvent.Swapped, this.lastSwap);
+      throw error;
     }
-    await pair?.drained(DRAIN_TIMEOUT_MS);
+    await this.report(kind, change.version);
+    const others = await this.otherLiveReplicas();
+    if (others === 0) {
+      await this.finishSwap(pair, source, target);
+      return {};
+    }
+    // Queued by `swap`, not awaited by the settings change: the other replicas hear of the
+    // change only after it is applied here. It never rejects.
+    const handover = this.handOver(pair, source, target, change.version).catch((error: unknown) =>
+      this.logger.error(`Session cache handover failed: ${describe(error)}`),
+    );
+    return { handover };
+  }
+
+  /**
+   * The old backend stays in use until every live replica serves `version` (or the handover
+   * limit passes): until then some replica may still read and write the old backend alone, so
+   * this one keeps writing both and reads the old one first. Then reads prefer the new backend
+   * (which by now got the copy, every replica's dual writes and their carried-over writes), the
+   * old one still gets writes for a moment so no replica reading it first misses one, and the
+   * new backend is used alone.
+   */
+  private async handOver(
+    pair: MigratingBackend,
+    source: SessionBackend,
+    target: SessionBackend,
+    version: number,
+  ): Promise<void> {
+    const deadline = Date.now() + handoverLimitMs(this.timings);
+    let late: string[] = [];
+    while (!this.stopping.signal.aborted) {
+      late = await this.replicasBehind(version);
+      if (late.length === 0 || Date.now() >= deadline) break;
+      await delay(HANDOVER_POLL_MS, undefined, { signal: this.stopping.signal }).catch(() => {});
+    }
+    if (late.length > 0 && !this.stopping.signal.aborted) {
+      this.logger.warn(
+        `Session cache handover to ${target.kind}: ${late.join(', ')} did not switch within ${handoverLimitMs(this.timings)} ms; no longer writing ${source.kind} for them`,
+      );
+    }
+    pair.readFrom = 'target';
+    await delay(HANDOVER_SETTLE_MS, undefined, { signal: this.stopping.signal }).catch(() => {});
+    await this.finishSwap(pair, source, target);
+    this.logger.log(`Session cache handover ${source.kind} -> ${target.kind} complete`);
+  }
+
+  /** The new backend alone from now; the old one is closed once calls still on it end. */
+  private async finishSwap(
+    pair: MigratingBackend,
+    source: SessionBackend,
+    target: SessionBackend,
+  ): Promise<void> {
+    if (this.active === pair) this.active = target;
+    this.swapping = false;
+    this.publishStatus();
+    if (this.lastSwap) this.events.emit(SessionCacheEvent.Swapped, this.lastSwap);
+    await pair.drained(DRAIN_TIMEOUT_MS);
     await source.close();
   }
 
+  /** Tells the registry (and so the other replicas) which backend this one serves, at which version. */
+  private async report(kind: SessionBackendKind, version: number): Promise<void> {
+    await this.registry.reportSessionCache(kind, version).catch((error: unknown) => {
+      this.logger.warn(`Could not record the session backend in the registry: ${describe(error)}`);
+    });
+  }
+
+  /**
+   * Whether another live replica serves `kind` now: then it holds live sessions, not stale
+   * ones, and must not be emptied (only after a replica failed to follow an earlier swap).
+   */
+  private async servedElsewhere(kind: SessionBackendKind): Promise<boolean> {
+    if (kind === 'memory') return false;
+    try {
+      const live = await this.registry.live();
+      return live.some(
+        (instance) =>
+          instance.instanceId !== this.runtime.instanceId && instance.sessionBackend === kind,
+      );
+    } catch {
+      return false;
+    }
+  }
+
+  /** Live replicas besides this one; unknown (the registry can't be read) counts as some. */
+  private async otherLiveReplicas(): Promise<number> {
+    try {
+      const live = await this.registry.live();
+      return live.filter((instance) => instance.instanceId !== this.runtime.instanceId).length;
+    } catch {
+      return Number.POSITIVE_INFINITY;
+    }
+  }
+
+  /** Live replicas (by host and instance) not yet serving `version`; on a read error, "unknown". */
+  private async replicasBehind(version: number): Promise<string[]> {
+    try {
+      const live = await this.registry.live();
+      return live
+        .filter(
+          (instance) =>
+            instance.instanceId !== this.runtime.instanceId &&
+            instance.sessionCacheVersion < version,
+        )
+        .map((instance) => `${instance.host}/${instance.instanceId}`);
+    } catch (error) {
+      return [`(the instance registry could not be read: ${describe(error)})`];
+    }
+  }
+
   private serving(): SessionBackend {
-    if (!this.decorator) return this.active;
     if (this.served?.backend !== this.active) {
-      this.served = { backend: this.active, decorated: this.decorator(this.active) };
+      const journaled = new JournaledBackend(this.active, this.recentWrites);
+      this.served = {
+        backend: this.active,
+        decorated: this.decorator ? this.decorator(journaled) : journaled,
+      };
     }
     return this.served.decorated;
   }
@@ -340,6 +522,20 @@ async function copyAll(source: SessionBackend, pair: MigratingBackend): Promise<
   }
   await settle();
   return migrated;
+}
+
+/**
+ * Carries over what this replica wrote to the old backend alone (sessions and whole users'
+ * sessions) into the new one, `COPY_CONCURRENCY` at a time. Resolves to the sessions copied.
+ */
+async function resyncAll(written: RecentWritesTaken, pair: MigratingBackend): Promise<number> {
+  let copied = 0;
+  for (let start = 0; start < written.sids.length; start += COPY_CONCURRENCY) {
+    const batch = written.sids.slice(start, start + COPY_CONCURRENCY);
+    copied += (await Promise.all(batch.map((sid) => pair.resync(sid)))).filter(Boolean).length;
+  }
+  for (const userId of written.userIds) await pair.resyncUser(userId);
+  return copied;
 }
 
 function describe(error: unknown): string {

@@ -48,14 +48,33 @@ function only<T extends K8sObject>(kind: string): T {
 const deployment = only<
   K8sObject & {
     spec: {
+      replicas: number;
       selector: { matchLabels: Record<string, string> };
+      strategy: { rollingUpdate: { maxUnavailable: number; maxSurge: number } };
       template: {
         metadata: { labels: Record<string, string> };
-        spec: { terminationGracePeriodSeconds: number; containers: Container[] };
+        spec: {
+          terminationGracePeriodSeconds: number;
+          containers: Container[];
+          securityContext: { runAsNonRoot: boolean; runAsUser: number };
+          topologySpreadConstraints?: {
+            topologyKey: string;
+            labelSelector: { matchLabels: Record<string, string> };
+          }[];
+        };
       };
     };
   }
 >('Deployment');
+const disruptionBudget = only<
+  K8sObject & {
+    spec: {
+      maxUnavailable?: number;
+      minAvailable?: number;
+      selector: { matchLabels: Record<string, string> };
+    };
+  }
+>('PodDisruptionBudget');
 const service = only<
   K8sObject & {
     spec: {
@@ -74,7 +93,7 @@ const probes = (['startupProbe', 'livenessProbe', 'readinessProbe'] as const).ma
 }));
 
 describe('deploy/kubernetes', () => {
-  it('has one Deployment with one container, a Service, a ConfigMap and a Secret example', () => {
+  it('has one Deployment with one container, a Service, a ConfigMap, a PodDisruptionBudget and a Secret example', () => {
     expect(podSpec.containers).toHaveLength(1);
     expect(deployment.spec.selector.matchLabels).toEqual(deployment.spec.template.metadata.labels);
     expect(service.spec.selector).toEqual(deployment.spec.template.metadata.labels);
@@ -115,6 +134,43 @@ describe('deploy/kubernetes', () => {
     ).toBeLessThanOrEqual(drainMs);
     // Each readiness check gives up (and says why) before Kubernetes stops waiting.
     expect((readiness.timeoutSeconds ?? 1) * 1000).toBeGreaterThan(DEFAULT_READINESS_TIMEOUT_MS);
+  });
+
+  it('runs several replicas on shared PostgreSQL and Redis, from the Secret', () => {
+    expect(deployment.spec.replicas).toBeGreaterThanOrEqual(3);
+    // Several replicas cannot share a SQLite file or a process-local cache: both URLs must be
+    // secrets of the Deployment, pointing at PostgreSQL and Redis.
+    expect(secret.stringData.DATABASE_URL).toMatch(/^postgres(ql)?:\/\//);
+    expect(secret.stringData.REDIS_URL).toMatch(/^rediss?:\/\//);
+    expect(configMap.data.DATABASE_URL).toBeUndefined();
+    expect(configMap.data.REDIS_URL).toBeUndefined();
+    // Rolling updates and voluntary disruptions never take more than one replica at a time.
+    expect(deployment.spec.strategy.rollingUpdate.maxUnavailable).toBe(0);
+    expect(disruptionBudget.spec.selector.matchLabels).toEqual(
+      deployment.spec.template.metadata.labels,
+    );
+    const unavailable =
+      disruptionBudget.spec.maxUnavailable ??
+      deployment.spec.replicas - (disruptionBudget.spec.minAvailable ?? 0);
+    expect(unavailable).toBeGreaterThanOrEqual(1);
+    expect(unavailable).toBeLessThan(deployment.spec.replicas);
+    // Spread over nodes, selecting this Deployment's own pods.
+    for (const constraint of podSpec.topologySpreadConstraints ?? []) {
+      expect(constraint.labelSelector.matchLabels).toEqual(
+        deployment.spec.template.metadata.labels,
+      );
+    }
+    expect(podSpec.topologySpreadConstraints?.length).toBeGreaterThan(0);
+  });
+
+  it('runs the image the Dockerfile builds: non-root, DATA_DIR writable', () => {
+    const dockerfile = readFileSync(join(DIR, '..', '..', 'Dockerfile'), 'utf8');
+    expect(podSpec.securityContext.runAsNonRoot).toBe(true);
+    expect(dockerfile).toMatch(new RegExp(`^USER ${podSpec.securityContext.runAsUser}:`, 'm'));
+    expect(dockerfile).toMatch(new RegExp(`DATA_DIR=${configMap.data.DATA_DIR}\\b`));
+    const mounts = (container as Container & { volumeMounts: { mountPath: string }[] })
+      .volumeMounts;
+    expect(mounts.map((mount) => mount.mountPath)).toContain(configMap.data.DATA_DIR);
   });
 
   it('requests resources', () => {

@@ -47,6 +47,7 @@ describe('health probes over HTTP', () => {
       phase: { status: 'up', phase: 'ready' },
       database: { status: 'up', responseTime: expect.any(Number) },
       sessionCache: { status: 'up', responseTime: expect.any(Number) },
+      sessionCacheShared: { status: 'up', responseTime: expect.any(Number) },
     });
   });
 
@@ -77,7 +78,12 @@ describe('health probes over HTTP', () => {
         },
       });
       // The healthy checks are still reported, so the operator sees what is and isn't wrong.
-      expect(Object.keys(failing.body.info)).toEqual(['phase', 'database', 'sessionCache']);
+      expect(Object.keys(failing.body.info)).toEqual([
+        'phase',
+        'database',
+        'sessionCache',
+        'sessionCacheShared',
+      ]);
       await request(keel.url).get('/health/live').expect(200);
     } finally {
       unregister();

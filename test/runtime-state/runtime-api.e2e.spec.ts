@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import request from 'supertest';
 import {
   LISTENER_FAILURES_KEPT,
@@ -29,6 +30,11 @@ describe('GET /api/runtime', () => {
           instanceId: response.body.instanceId,
           startedAt: response.body.startedAt,
           phase: 'ready',
+          host: hostname(),
+          pid: process.pid,
+          version: expect.stringMatching(/^\d+\.\d+\.\d+/),
+          sessionBackend: 'memory',
+          heartbeatAt: expect.any(String),
         },
       ],
       listenerFailures: [],

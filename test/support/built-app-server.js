@@ -4,15 +4,20 @@
 //   POST /test/unhandled-rejection   leaves a promise rejection nobody handles
 //   POST /test/uncaught-exception    throws outside any request handler
 // Plain JavaScript, so it runs with `node` and no build step of its own. Configuration comes
-// from the environment, as for dist/main.js.
+// from the environment, as for dist/main.js, plus two test-only knobs read here (never by Keel):
+//   KEEL_TEST_REPLICA_TIMINGS   JSON for the REPLICA_TIMINGS provider (short heartbeats)
+//   KEEL_TEST_SCRYPT_LOG_N      cheap password hashing, for suites that sign in many times
 import 'reflect-metadata';
 import { Controller, Get, HttpCode, Module, Post, Query } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { Test } from '@nestjs/testing';
 import { setTimeout as delay } from 'node:timers/promises';
 import { AppModule } from '../../dist/app.module.js';
 import { Public } from '../../dist/auth/decorators.js';
 import { configureApp } from '../../dist/http/configure-app.js';
+import { REPLICA_TIMINGS } from '../../dist/runtime-state/replica-timings.js';
 import { serve } from '../../dist/runtime-state/serve.js';
+import { PASSWORD_HASHER_OPTIONS } from '../../dist/users/password-hasher.js';
 
 class TestRoutesController {
   async slow(ms) {
@@ -50,10 +55,22 @@ Module({ imports: [AppModule.forRoot()], controllers: [TestRoutesController] })(
   ServerWithTestRoutes,
 );
 
-const app = await NestFactory.create(ServerWithTestRoutes, {
-  bufferLogs: true,
-  bodyParser: false,
-  abortOnError: false,
-});
+const appOptions = { bufferLogs: true, bodyParser: false, abortOnError: false };
+const overrides = [];
+if (process.env.KEEL_TEST_REPLICA_TIMINGS) {
+  overrides.push([REPLICA_TIMINGS, JSON.parse(process.env.KEEL_TEST_REPLICA_TIMINGS)]);
+}
+if (process.env.KEEL_TEST_SCRYPT_LOG_N) {
+  overrides.push([PASSWORD_HASHER_OPTIONS, { logN: Number(process.env.KEEL_TEST_SCRYPT_LOG_N) }]);
+}
+let app;
+if (overrides.length === 0) {
+  app = await NestFactory.create(ServerWithTestRoutes, appOptions);
+} else {
+  // Providers can only be replaced through the testing module; the app is otherwise the same.
+  let builder = Test.createTestingModule({ imports: [ServerWithTestRoutes] });
+  for (const [token, value] of overrides) builder = builder.overrideProvider(token).useValue(value);
+  app = (await builder.compile()).createNestApplication(appOptions);
+}
 configureApp(app);
 await serve(app);

@@ -5,11 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { AppModule } from '../../src/app.module.js';
+import { DatabaseService } from '../../src/database/database.service.js';
 import { configureApp } from '../../src/http/configure-app.js';
 import { RuntimeStateService } from '../../src/runtime-state/runtime-state.service.js';
 import { PASSWORD_HASHER_OPTIONS } from '../../src/users/password-hasher.js';
+import { UsersService } from '../../src/users/users.service.js';
+// The reset nestjs-pino exports for tests, which its package `exports` map does not list.
+import { __resetOutOfContextForTests as resetPinoRootLogger } from '../../node_modules/nestjs-pino/dist/esm/PinoLogger.js';
 import { createPostgresDatabase, type TemporaryDatabase } from './services.js';
-import { signInAsAdmin, type SignedInClient } from './signed-in.js';
+import { createUser, signIn, type SignedInClient, TEST_PASSWORD } from './signed-in.js';
 
 /** scrypt at 2^10: fast enough for suites that sign in hundreds of times. */
 export const TEST_SCRYPT_PARAMETERS = { logN: 10 };
@@ -24,8 +28,18 @@ export interface TestAppOptions {
   databaseUrl?: string;
   /** Hash passwords with the production (OWASP) scrypt parameters instead of cheap ones. */
   realPasswordHashing?: boolean;
-  /** Create an admin and sign it in: `keel.admin` is then a signed-in client. */
+  /**
+   * Create the admin `admin` (password TEST_PASSWORD) and sign it in: `keel.admin` is then a
+   * signed-in client. The admin is made by unattended first-run setup, as an install would.
+   */
   admin?: boolean;
+  /**
+   * Whether setup is complete when the app is handed over (default true): with `admin`, by
+   * unattended setup; without, setup is recorded as done and no user is made (as for an install
+   * whose users predate setup), for suites that create their own. `false`: a fresh install,
+   * where `/api/*` but setup answers 503 until setup is done.
+   */
+  completeSetup?: boolean;
   /** Providers to replace with a value (a cheaper hasher's options, a recording collaborator). */
   overrideProviders?: { token: unknown; value: unknown }[];
 }
@@ -61,13 +75,21 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       callback();
     },
   });
+  const completeSetup = options.completeSetup ?? true;
+  if (options.admin && !completeSetup) throw new Error('admin: true needs completeSetup');
   const env: Record<string, string> = {
     NODE_ENV: 'test',
     DATA_DIR: dataDir,
     LOG_LEVEL: 'info',
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+    ...(options.admin ? { KEEL_ADMIN_USERNAME: 'admin', KEEL_ADMIN_PASSWORD: TEST_PASSWORD } : {}),
     ...options.env,
   };
+  // nestjs-pino keeps one pino instance per process (module state), built by the first app that
+  // logs: without this, every later app of a test file would write into the first one's `logs`.
+  // Apps started one after another each get their own; while two run at once, the older one's
+  // lines from outside a request (not its request lines) go to the newer one's `logs`.
+  resetPinoRootLogger();
   let builder = Test.createTestingModule({
     imports: [AppModule.forRoot({ env, logging: { destination: destination as never } })],
   });
@@ -86,6 +108,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   });
   configureApp(app);
   await app.listen(0, '127.0.0.1');
+  if (completeSetup && !options.admin) await recordSetupAsDone(app);
   // As serve() does in main.ts: every bootstrap hook ran inside listen(), so start-up is over.
   app.get(RuntimeStateService).markReady();
   const address = app.getHttpServer().address() as { port: number };
@@ -102,6 +125,25 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
-  if (options.admin) keel.admin = await signInAsAdmin(keel);
+  if (options.admin) {
+    // Unattended setup made it, unless setup was done before (a restart on the same database).
+    if (!(await app.get(UsersService).findByUsername('admin')))
+      await createUser(keel, 'admin', 'admin');
+    keel.admin = await signIn(keel, 'admin');
+  }
   return keel;
+}
+
+/**
+ * Records first-run setup as complete without making a user: what migration 0004 does for an
+ * install whose admins predate setup. The app learns it on its next check, as a replica learns
+ * that another one completed setup.
+ */
+async function recordSetupAsDone(app: NestExpressApplication): Promise<void> {
+  await app
+    .get(DatabaseService)
+    .db.updateTable('setup_state')
+    .set({ completed_at: Date.now(), token_hash: null, token_created_at: null })
+    .where('completed_at', 'is', null)
+    .execute();
 }

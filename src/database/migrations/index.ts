@@ -2,6 +2,8 @@ import type { Migration } from 'kysely';
 import * as settings from './0001-settings.js';
 import * as sessions from './0002-sessions.js';
 import * as users from './0003-users.js';
+import * as setup from './0004-setup.js';
+import * as instances from './0005-instances.js';
 
 /**
  * Every migration, in order. Names sort lexically and never change once released;
@@ -11,4 +13,6 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0001-settings': settings,
   '0002-sessions': sessions,
   '0003-users': users,
+  '0004-setup': setup,
+  '0005-instances': instances,
 };

@@ -1,0 +1,203 @@
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { sql } from 'kysely';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { databaseNowMs } from '../database/clock.js';
+import { DatabaseService } from '../database/database.service.js';
+import type { InstancesTable } from '../database/schema.js';
+import {
+  EXPIRE_HEARTBEATS,
+  LIVE_HEARTBEATS,
+  REPLICA_TIMINGS,
+  type ReplicaTimings,
+} from './replica-timings.js';
+import { type Phase, RuntimeStateService } from './runtime-state.service.js';
+import { TaskSupervisor } from './task-supervisor.js';
+
+/** One live replica, as `/api/runtime` lists it. */
+export interface LiveInstance {
+  readonly instanceId: string;
+  /** ISO 8601. */
+  readonly startedAt: string;
+  readonly phase: Phase;
+  readonly host: string;
+  readonly pid: number;
+  /** Keel's version (package.json). */
+  readonly version: string;
+  readonly sessionBackend: 'memory' | 'database' | 'redis';
+  /** ISO 8601, by the database's clock. */
+  readonly heartbeatAt: string;
+}
+
+/** What the registry knows of a replica beyond what `/api/runtime` shows. */
+export interface RegisteredInstance extends LiveInstance {
+  /** The settings version whose session-cache backend the replica serves. */
+  readonly sessionCacheVersion: number;
+}
+
+/** Keel's own version, read once from the package.json next to src/ (or dist/). */
+function readPackageVersion(): string {
+  try {
+    const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+    return String((JSON.parse(text) as { version?: unknown }).version ?? 'unknown');
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
+ * The registry of running replicas, in the shared database: each process upserts its own row
+ * every `heartbeatIntervalMs` (a supervised, non-critical task: a database outage must not fail
+ * liveness), deletes rows silent for `EXPIRE_HEARTBEATS` intervals, and deletes its own row when
+ * it shuts down. A replica is live while its heartbeat is younger than `LIVE_HEARTBEATS`
+ * intervals. Heartbeats are stamped and compared by the database's clock.
+ *
+ * Who reads it: `/api/runtime` (`instances`), the split-brain guard (a process-local session
+ * backend with more than one live replica), and the session cache, which keeps the old backend
+ * in use during a swap until every live replica has switched (`sessionCacheVersion`).
+ */
+@Injectable()
+export class InstanceRegistry implements OnModuleInit, BeforeApplicationShutdown {
+  private readonly logger = new Logger(InstanceRegistry.name);
+  readonly host = hostname();
+  readonly pid = process.pid;
+  readonly version = readPackageVersion();
+  private sessionCache: { backend: InstancesTable['session_backend']; version: number } =
+    Object.freeze({ backend: 'memory', version: 0 });
+  /** The live replicas as the last heartbeat saw them (this one included once it beat). */
+  private lastSeen: readonly RegisteredInstance[] = Object.freeze([]);
+  /** Heartbeats run one at a time (the periodic task and `beatNow`). */
+  private beating: Promise<unknown> = Promise.resolve();
+  private registered = false;
+  private closed = false;
+
+  constructor(
+    private readonly database: DatabaseService,
+    private readonly runtime: RuntimeStateService,
+    private readonly supervisor: TaskSupervisor,
+    @Inject(REPLICA_TIMINGS) private readonly timings: ReplicaTimings,
+  ) {}
+
+  onModuleInit(): void {
+    // Starts when the instance is ready: a replica still migrating is not one to count.
+    this.supervisor.registerPeriodic({
+      name: 'instance-heartbeat',
+      critical: false,
+      intervalMs: this.timings.heartbeatIntervalMs,
+      backoff: { initialMs: this.timings.heartbeatIntervalMs, maxMs: 30_000 },
+      run: () => this.beatNow(),
+    });
+  }
+
+  get liveWindowMs(): number {
+    return LIVE_HEARTBEATS * this.timings.heartbeatIntervalMs;
+  }
+
+  /** The live replicas as of the last heartbeat (at most one interval old); no query. */
+  get lastSeenLive(): readonly RegisteredInstance[] {
+    return this.lastSeen;
+  }
+
+  /**
+   * Published by the session cache whenever the backend it serves changes; written to this
+   * replica's row at once (other replicas may be waiting for it to switch).
+   */
+  reportSessionCache(backend: InstancesTable['session_backend'], version: number): Promise<void> {
+    this.sessionCache = Object.freeze({ backend, version });
+    return this.registered ? this.beatNow() : Promise.resolve();
+  }
+
+  /** The live replicas now (this one included once it beat), oldest first. */
+  async live(): Promise<RegisteredInstance[]> {
+    const db = this.database.db;
+    const now = databaseNowMs(this.database.dialect);
+    const rows = await db
+      .selectFrom('instances')
+      .selectAll()
+      .where('heartbeat_at', '>', sql<number>`${now} - ${this.liveWindowMs}`)
+      .orderBy('started_at')
+      .orderBy('instance_id')
+      .execute();
+    return rows.map(toInstance);
+  }
+
+  /**
+   * One heartbeat: upsert this replica's row, expire silent ones, and remember who is live.
+   * Serialized, so a heartbeat asked for by the session cache never races the periodic one.
+   */
+  beatNow(): Promise<void> {
+    const run = this.beating.then(() => this.beat());
+    this.beating = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Graceful shutdown: this replica leaves the registry at once instead of expiring. */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.closed = true;
+    await this.beating;
+    if (!this.registered) return;
+    try {
+      await this.database.db
+        .deleteFrom('instances')
+        .where('instance_id', '=', this.runtime.instanceId)
+        .execute();
+    } catch (error) {
+      this.logger.warn(
+        `Could not remove this instance from the registry; its row expires by itself: ${
+          error instanceof Error ? error.message : String(error)
+        }`,
+      );
+    }
+  }
+
+  private async beat(): Promise<void> {
+    if (this.closed) return;
+    const db = this.database.db;
+    const now = databaseNowMs(this.database.dialect);
+    const row = {
+      host: this.host,
+      pid: this.pid,
+      started_at: this.runtime.startedAt.getTime(),
+      version: this.version,
+      phase: this.runtime.phase,
+      session_backend: this.sessionCache.backend,
+      session_cache_version: this.sessionCache.version,
+      heartbeat_at: now,
+    };
+    await db
+      .insertInto('instances')
+      .values({ instance_id: this.runtime.instanceId, ...row })
+      .onConflict((conflict) => conflict.column('instance_id').doUpdateSet(row))
+      .execute();
+    this.registered = true;
+    await db
+      .deleteFrom('instances')
+      .where(
+        'heartbeat_at',
+        '<',
+        sql<number>`${now} - ${EXPIRE_HEARTBEATS * this.timings.heartbeatIntervalMs}`,
+      )
+      .execute();
+    this.lastSeen = Object.freeze((await this.live()).map((instance) => Object.freeze(instance)));
+  }
+}
+
+function toInstance(row: InstancesTable): RegisteredInstance {
+  return {
+    instanceId: row.instance_id,
+    startedAt: new Date(Number(row.started_at)).toISOString(),
+    phase: row.phase,
+    host: row.host,
+    pid: row.pid,
+    version: row.version,
+    sessionBackend: row.session_backend,
+    heartbeatAt: new Date(Number(row.heartbeat_at)).toISOString(),
+    sessionCacheVersion: row.session_cache_version,
+  };
+}
