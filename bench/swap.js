@@ -62,7 +62,8 @@ async function swapTo(url, admin, backend) {
     },
     body: JSON.stringify({ values: { sessionCache: { backend } } }),
   });
-  if (response.status !== 200) throw new Error(`swap refused: ${response.status} ${await response.text()}`);
+  if (response.status !== 200)
+    throw new Error(`swap refused: ${response.status} ${await response.text()}`);
   const runtime = await fetch(`${url}/api/runtime`, { headers: { cookie: admin.cookie } });
   return (await runtime.json()).sessionCache.lastSwap;
 }
@@ -71,7 +72,9 @@ async function countValid(url, cookies) {
   let valid = 0;
   for (let i = 0; i < cookies.length; i += 100) {
     const answers = await Promise.all(
-      cookies.slice(i, i + 100).map((cookie) => fetch(`${url}/api/auth/me`, { headers: { cookie } })),
+      cookies
+        .slice(i, i + 100)
+        .map((cookie) => fetch(`${url}/api/auth/me`, { headers: { cookie } })),
     );
     valid += answers.filter((answer) => answer.status === 200).length;
     await Promise.all(answers.map((answer) => answer.arrayBuffer()));
@@ -83,10 +86,15 @@ const results = { baseline: [], before: [], during: [], swaps: [] };
 
 // Baseline: Express + express-session (memory store), same sessions, same route.
 {
-  const { server, cookies, dir, url } = await startWithSessions(join(here, 'baseline/express-session-server.js'), {});
+  const { server, cookies, dir, url } = await startWithSessions(
+    join(here, 'baseline/express-session-server.js'),
+    {},
+  );
   await load(url, { cookies, connections: CONNECTIONS, duration: 2 }); // warm-up
   for (let run = 0; run < RUNS; run++) {
-    results.baseline.push(await load(url, { cookies, connections: CONNECTIONS, duration: SECONDS }));
+    results.baseline.push(
+      await load(url, { cookies, connections: CONNECTIONS, duration: SECONDS }),
+    );
   }
   await server.stop();
   rmSync(dir, { recursive: true, force: true });
@@ -94,14 +102,18 @@ const results = { baseline: [], before: [], during: [], swaps: [] };
 
 for (let run = 0; run < RUNS; run++) {
   const prefix = `keel-bench-${process.pid}-${run}:`;
-  const { server, cookies, dir, url } = await startWithSessions(join(here, 'support/keel-bench-server.js'), {
-    DATA_DIR: mkdtempSync(join(tmpdir(), 'keel-bench-data-')),
-    REDIS_URL,
-    REDIS_PREFIX: prefix,
-    LOG_LEVEL: 'warn',
-    NODE_ENV: 'production',
-    SESSION_SECRET: 'bench-secret-'.padEnd(48, 'x'),
-  });
+  const { server, cookies, dir, url } = await startWithSessions(
+    join(here, 'support/keel-bench-server.js'),
+    {
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'keel-bench-data-')),
+      REDIS_URL,
+      REDIS_PREFIX: prefix,
+      LOG_LEVEL: 'warn',
+      SHUTDOWN_DRAIN_MS: '0',
+      NODE_ENV: 'production',
+      SESSION_SECRET: 'bench-secret-'.padEnd(48, 'x'),
+    },
+  );
   const admin = await signIn(url, server.admin.username, server.admin.password);
   await load(url, { cookies, connections: CONNECTIONS, duration: 2 }); // warm-up
   results.before.push(await load(url, { cookies, connections: CONNECTIONS, duration: SECONDS }));
@@ -143,4 +155,6 @@ const lines = [
   `p99 during the swap vs before: ${(pick(results.during, 'p99') / pick(results.before, 'p99')).toFixed(2)}x`,
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
-process.stdout.write(`\nJSON ${JSON.stringify({ sessions: SESSIONS, connections: CONNECTIONS, ...results })}\n`);
+process.stdout.write(
+  `\nJSON ${JSON.stringify({ sessions: SESSIONS, connections: CONNECTIONS, ...results })}\n`,
+);

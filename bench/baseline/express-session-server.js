@@ -1,14 +1,24 @@
 // The baseline Keel is measured against: a minimal Express 5 + express-session app, the same
 // session settings Keel uses (resave: false, saveUninitialized: false), answering the same `me`
-// JSON from the session. Seeds BENCH_SEED_SESSIONS sessions and prints their cookies, like
-// keel-bench-server.js. Prints `BENCH_READY {...}` when it serves.
+// JSON from the session. The store is express-session's MemoryStore, or connect-redis when
+// BASELINE_STORE=redis (REDIS_URL, REDIS_PREFIX). Seeds BENCH_SEED_SESSIONS sessions and prints
+// their cookies, like keel-bench-server.js. Prints `BENCH_READY {...}` when it serves.
+import { RedisStore } from 'connect-redis';
 import express from 'express';
 import session from 'express-session';
+import { createClient } from 'redis';
 import { createHmac, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 
 const secret = randomBytes(32).toString('base64url');
-const store = new session.MemoryStore();
+let redis;
+if (process.env.BASELINE_STORE === 'redis') {
+  redis = createClient({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' });
+  await redis.connect();
+}
+const store = redis
+  ? new RedisStore({ client: redis, prefix: process.env.REDIS_PREFIX ?? 'keel-baseline:' })
+  : new session.MemoryStore();
 const app = express();
 app.disable('x-powered-by');
 app.use(
@@ -29,22 +39,40 @@ app.get('/api/auth/me', (req, res) => {
   res.json({ user: req.session.user });
 });
 
-const user = { id: 'c0ffee00-0000-4000-8000-000000000000', username: 'bench-user', email: null, role: 'member' };
+const user = {
+  id: 'c0ffee00-0000-4000-8000-000000000000',
+  username: 'bench-user',
+  email: null,
+  role: 'member',
+};
 const seed = Number(process.env.BENCH_SEED_SESSIONS ?? 0);
 const cookies = [];
 const week = 7 * 24 * 3600 * 1000;
 for (let i = 0; i < seed; i++) {
   const sid = randomBytes(32).toString('base64url');
   const data = {
-    cookie: { originalMaxAge: week, expires: new Date(Date.now() + week), httpOnly: true, path: '/', sameSite: 'lax' },
+    cookie: {
+      originalMaxAge: week,
+      expires: new Date(Date.now() + week),
+      httpOnly: true,
+      path: '/',
+      sameSite: 'lax',
+    },
     user,
   };
   await new Promise((resolve, reject) => store.set(sid, data, (e) => (e ? reject(e) : resolve())));
   const signature = createHmac('sha256', secret).update(sid).digest('base64').replace(/=+$/, '');
   cookies.push(`keel.sid=${encodeURIComponent(`s:${sid}.${signature}`)}`);
 }
-if (process.env.BENCH_COOKIES_FILE) writeFileSync(process.env.BENCH_COOKIES_FILE, JSON.stringify(cookies));
+if (process.env.BENCH_COOKIES_FILE)
+  writeFileSync(process.env.BENCH_COOKIES_FILE, JSON.stringify(cookies));
 const server = app.listen(0, '127.0.0.1', () => {
   process.stdout.write(`BENCH_READY ${JSON.stringify({ port: server.address().port })}\n`);
 });
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
+process.on('SIGTERM', () => {
+  server.closeAllConnections();
+  server.close(async () => {
+    await redis?.close();
+    process.exit(0);
+  });
+});

@@ -11,6 +11,7 @@ import { SessionSecrets } from '../../dist/auth/session-secrets.js';
 import { configureApp } from '../../dist/http/configure-app.js';
 import { serve } from '../../dist/runtime-state/serve.js';
 import { SessionCacheService } from '../../dist/session-cache/session-cache.service.js';
+import { SettingsService } from '../../dist/settings/settings.service.js';
 import { UsersService } from '../../dist/users/users.service.js';
 
 // First-run setup completes unattended, as in an automated install.
@@ -31,6 +32,16 @@ const users = app.get(UsersService);
 const admin = await users.findByUsername(process.env.KEEL_ADMIN_USERNAME);
 const member = await users.create({ username: 'bench-user', password, role: 'member' });
 
+// BENCH_BACKEND: switch the session cache first (a real settings change), then seed into it.
+if (process.env.BENCH_BACKEND && process.env.BENCH_BACKEND !== 'memory') {
+  const settings = app.get(SettingsService);
+  await settings.update(
+    { sessionCache: { backend: process.env.BENCH_BACKEND } },
+    settings.current.version,
+    'bench',
+  );
+}
+
 const secret = app.get(SessionSecrets).signing;
 const backend = app.get(SessionCacheService).backend;
 const cookies = [];
@@ -39,7 +50,14 @@ const week = 7 * 24 * 3600 * 1000;
 for (let i = 0; i < seed; i++) {
   const sid = randomBytes(32).toString('base64url');
   const data = {
-    cookie: { originalMaxAge: week, expires: new Date(now + week).toISOString(), httpOnly: true, path: '/', sameSite: 'lax', secure: false },
+    cookie: {
+      originalMaxAge: week,
+      expires: new Date(now + week).toISOString(),
+      httpOnly: true,
+      path: '/',
+      sameSite: 'lax',
+      secure: false,
+    },
     userId: member.id,
     username: member.username,
     csrfToken: randomBytes(32).toString('base64url'),
@@ -47,11 +65,17 @@ for (let i = 0; i < seed; i++) {
     absoluteExpiresAt: now + week,
     lastSeenAt: now,
   };
-  await backend.set({ sid, data: JSON.stringify(data), userId: member.id, expiresAt: now + 1800 * 1000 });
+  await backend.set({
+    sid,
+    data: JSON.stringify(data),
+    userId: member.id,
+    expiresAt: now + 1800 * 1000,
+  });
   const signature = createHmac('sha256', secret).update(sid).digest('base64').replace(/=+$/, '');
   cookies.push(`keel.sid=${encodeURIComponent(`s:${sid}.${signature}`)}`);
 }
-if (process.env.BENCH_COOKIES_FILE) writeFileSync(process.env.BENCH_COOKIES_FILE, JSON.stringify(cookies));
+if (process.env.BENCH_COOKIES_FILE)
+  writeFileSync(process.env.BENCH_COOKIES_FILE, JSON.stringify(cookies));
 process.stdout.write(
   `BENCH_READY ${JSON.stringify({ port: address.port, admin: { username: admin.username, password: process.env.KEEL_ADMIN_PASSWORD }, member: member.id })}\n`,
 );

@@ -6,12 +6,24 @@ import autocannon from 'autocannon';
  * the next cookie of `cookies`. Resolves to {requests, rps, p50, p99, non2xx, errors}.
  * `duration` in seconds; `until` (a promise) stops it early when it settles.
  */
-export function load(url, { path = '/api/auth/me', cookies = [], connections = 50, duration = 10, until } = {}) {
+export function load(
+  url,
+  {
+    path = '/api/auth/me',
+    cookies = [],
+    connections = 50,
+    duration = 10,
+    until,
+    amount,
+    overallRate,
+  } = {},
+) {
   let next = 0;
   const instance = autocannon({
     url: `${url}${path}`,
     connections,
-    duration,
+    ...(amount ? { amount } : { duration }),
+    ...(overallRate ? { overallRate } : {}),
     requests: [
       {
         setupRequest(request) {

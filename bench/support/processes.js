@@ -20,7 +20,10 @@ export async function startServer(
   const command = HAS_TASKSET ? 'taskset' : process.execPath;
   const node = [...nodeArgs, script, ...args];
   const argv = HAS_TASKSET ? ['-c', String(core), process.execPath, ...node] : node;
-  const child = spawn(command, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, argv, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += chunk));
   const info = await new Promise((resolve, reject) => {
@@ -30,7 +33,9 @@ export async function startServer(
       const line = buffer.split('\n').find((l) => l.startsWith(`${readyPrefix} `));
       if (line) resolve(JSON.parse(line.slice(readyPrefix.length + 1)));
     });
-    child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before it was ready: ${stderr}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`${script} exited with ${code} before it was ready: ${stderr}`)),
+    );
   });
   child.stdout.resume();
   return {

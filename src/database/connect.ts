@@ -1,5 +1,5 @@
 import Sqlite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import pg from 'pg';
@@ -7,6 +7,8 @@ import type { DatabaseTarget } from '../config/app-config.js';
 import type { DatabaseSchema } from './schema.js';
 
 const PG_INT8_OID = 20;
+/** Distinct SQL texts kept prepared; Keel issues a few dozen. */
+const STATEMENT_CACHE_SIZE = 256;
 
 export interface DatabaseConnection {
   readonly db: Kysely<DatabaseSchema>;
@@ -31,7 +33,7 @@ export function connectDatabase(
         sqlite.pragma('synchronous = NORMAL');
         sqlite.pragma('busy_timeout = 5000');
         sqlite.pragma('foreign_keys = ON');
-        return sqlite;
+        return withStatementCache(sqlite);
       },
     });
     return { db: new Kysely<DatabaseSchema>({ dialect }), dialect: 'sqlite' };
@@ -61,5 +63,31 @@ export function connectDatabase(
   return {
     db: new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) }),
     dialect: 'postgres',
+  };
+}
+
+/**
+ * Kysely prepares every query anew; on SQLite preparing costs more than running the small
+ * primary-key reads on the request path. Statements are reusable (Keel never streams a query,
+ * which would keep one busy), so keep them by SQL text.
+ */
+function withStatementCache(sqlite: Sqlite.Database): SqliteDatabase {
+  const statements = new Map<string, Sqlite.Statement>();
+  return {
+    close: () => {
+      statements.clear();
+      sqlite.close();
+    },
+    prepare: (sql: string) => {
+      let statement = statements.get(sql);
+      if (!statement) {
+        statement = sqlite.prepare(sql);
+        if (statements.size >= STATEMENT_CACHE_SIZE) {
+          statements.delete(statements.keys().next().value as string);
+        }
+        statements.set(sql, statement);
+      }
+      return statement;
+    },
   };
 }

@@ -63,9 +63,3 @@ export async function signIn(
     delete: (path) => agent.delete(path).set('X-CSRF-Token', csrfToken),
   };
 }
-
-/** An admin user, signed in. */
-export async function signInAsAdmin(keel: TestApp, username = 'admin'): Promise<SignedInClient> {
-  await createUser(keel, username, 'admin');
-  return signIn(keel, username);
-}

@@ -1,0 +1,177 @@
+// Operational figures, each against a baseline measured in the same run:
+// - start-up: process start to /health/ready 200, on SQLite and on PostgreSQL (Express baseline:
+//   start to its first 200);
+// - probe under load: /health/live p99 while `me` runs at about 80% of Keel's capacity, against
+//   the same probe on an idle server;
+// - memory: RSS with 100,000 sessions on the memory backend, then after --requests requests
+//   (the issue's figure is 1,000,000: `--requests 1000000`), against the Express baseline.
+//
+//   node bench/ops.js [--runs 3] [--requests 200000]
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { load, median } from './support/load.js';
+import { HAS_TASKSET, pinSelf, rssMiB, startServer } from './support/processes.js';
+
+const { values: options } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '3' },
+    requests: { type: 'string', default: '200000' },
+  },
+});
+const RUNS = Number(options.runs);
+const REQUESTS = Number(options.requests);
+const POSTGRES_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const here = import.meta.dirname;
+const root = join(here, '..');
+pinSelf(1);
+
+/** Milliseconds from spawning `script` until `path` answers 200. */
+async function timeToReady(script, env, path) {
+  const dir = mkdtempSync(join(tmpdir(), 'keel-start-'));
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const started = performance.now();
+  const command = HAS_TASKSET ? 'taskset' : process.execPath;
+  const args = HAS_TASKSET ? ['-c', '0', process.execPath, script] : [script];
+  const child = spawn(command, args, {
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATA_DIR: dir,
+      LOG_LEVEL: 'warn',
+      ...env,
+    },
+    stdio: 'ignore',
+  });
+  try {
+    for (;;) {
+      const status = await fetch(`http://127.0.0.1:${port}${path}`).then(
+        (r) => r.status,
+        () => 0,
+      );
+      if (status === 200) return Math.round(performance.now() - started);
+      if (child.exitCode !== null) throw new Error(`${script} exited with ${child.exitCode}`);
+      if (performance.now() - started > 60000) throw new Error(`${script} not ready in 60 s`);
+      await sleep(10);
+    }
+  } finally {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function freshDatabase(name) {
+  const admin = new pg.Client({ connectionString: POSTGRES_URL });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(POSTGRES_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+const keelStart = {
+  NODE_ENV: 'production',
+  SESSION_SECRET: 'bench-secret-'.padEnd(48, 'x'),
+  KEEL_ADMIN_USERNAME: 'bench-admin',
+  KEEL_ADMIN_PASSWORD: 'bench password 123456',
+};
+const startup = { baseline: [], sqlite: [], postgres: [] };
+for (let run = 0; run < RUNS; run++) {
+  startup.baseline.push(await timeToReady(join(here, 'baseline/raw-http-server.js'), {}, '/'));
+  startup.sqlite.push(await timeToReady(join(root, 'dist/main.js'), keelStart, '/health/ready'));
+  const url = await freshDatabase(`keel_bench_start_${process.pid}_${run}`);
+  startup.postgres.push(
+    await timeToReady(
+      join(root, 'dist/main.js'),
+      { ...keelStart, DATABASE_URL: url },
+      '/health/ready',
+    ),
+  );
+}
+
+async function withSessions(script, sessions, env, work) {
+  const dir = mkdtempSync(join(tmpdir(), 'keel-ops-'));
+  const cookiesFile = join(dir, 'cookies.json');
+  const server = await startServer(script, {
+    env: {
+      DATA_DIR: dir,
+      BENCH_SEED_SESSIONS: String(sessions),
+      BENCH_COOKIES_FILE: cookiesFile,
+      ...env,
+    },
+  });
+  try {
+    const cookies = JSON.parse(readFileSync(cookiesFile, 'utf8'));
+    return await work(server, `http://127.0.0.1:${server.port}`, cookies);
+  } finally {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function probeP99(url, count) {
+  const times = [];
+  for (let i = 0; i < count; i++) {
+    const started = performance.now();
+    await fetch(`${url}/health/live`).then((r) => r.arrayBuffer());
+    times.push(performance.now() - started);
+    await sleep(5);
+  }
+  times.sort((a, b) => a - b);
+  return Math.round(times[Math.floor(times.length * 0.99)] * 10) / 10;
+}
+
+const keelEnv = { ...keelStart, LOG_LEVEL: 'warn', SHUTDOWN_DRAIN_MS: '0' };
+const keelServer = join(here, 'support/keel-bench-server.js');
+const probe = await withSessions(keelServer, 1000, keelEnv, async (_server, url, cookies) => {
+  const idle = await probeP99(url, 300);
+  const capacity = (await load(url, { cookies, duration: 5 })).rps;
+  const underLoad = load(url, { cookies, duration: 8, overallRate: Math.round(capacity * 0.8) });
+  await sleep(1000);
+  const loaded = await probeP99(url, 300);
+  const api = await underLoad;
+  return { idle, loaded, capacity, apiRps: api.rps };
+});
+
+const memory = {};
+for (const [name, script, env] of [
+  ['baseline', join(here, 'baseline/express-session-server.js'), {}],
+  ['keel', keelServer, keelEnv],
+]) {
+  memory[name] = await withSessions(script, 100000, env, async (server, url, cookies) => {
+    await sleep(500);
+    const seeded = await rssMiB(server.pid);
+    const result = await load(url, { cookies, amount: REQUESTS });
+    await sleep(500);
+    return {
+      seeded,
+      afterRequests: await rssMiB(server.pid),
+      failed: result.non2xx + result.errors,
+    };
+  });
+}
+
+const ms = (values) => median(values);
+const lines = [
+  `Operational figures, median of ${RUNS} start-ups`,
+  '',
+  '| figure | Keel | baseline | ratio |',
+  '|---|---|---|---|',
+  `| start-up to ready, SQLite (ms) | ${ms(startup.sqlite)} | ${ms(startup.baseline)} (raw node:http to first 200) | ${(ms(startup.sqlite) / ms(startup.baseline)).toFixed(1)}x |`,
+  `| start-up to ready, PostgreSQL (ms) | ${ms(startup.postgres)} | ${ms(startup.baseline)} | ${(ms(startup.postgres) / ms(startup.baseline)).toFixed(1)}x |`,
+  `| /health/live p99 with me at 80% of capacity (ms) | ${probe.loaded} | ${probe.idle} (same probe, idle) | ${(probe.loaded / probe.idle).toFixed(1)}x |`,
+  `| RSS with 100,000 sessions (MiB) | ${memory.keel.seeded} | ${memory.baseline.seeded} (Express + MemoryStore) | ${(memory.keel.seeded / memory.baseline.seeded).toFixed(2)}x |`,
+  `| RSS after ${REQUESTS.toLocaleString('en')} requests (MiB) | ${memory.keel.afterRequests} | ${memory.baseline.afterRequests} | ${(memory.keel.afterRequests / memory.baseline.afterRequests).toFixed(2)}x |`,
+  '',
+  `capacity measured for the probe case: ${probe.capacity} req/s; load during the probe: ${probe.apiRps} req/s; failed requests in the memory runs: keel ${memory.keel.failed}, baseline ${memory.baseline.failed}`,
+];
+process.stdout.write(
+  `${lines.join('\n')}\n\nJSON ${JSON.stringify({ startup, probe, memory, requests: REQUESTS })}\n`,
+);
