@@ -150,9 +150,16 @@ export class SettingsService implements OnApplicationBootstrap {
         this.mergeOverrides(stored.overrides, patch, fieldPrefix),
         fieldPrefix,
       );
-      const changedKeys = Object.keys(
-        diffLeaves(this.snapshot.values as unknown as Json, proposed as unknown as Json),
-      );
+      // Keys the caller names are checked even when they equal the current value: setup asking
+      // for `memory` (the default) must still hear "no" when several replicas are live.
+      const changedKeys = [
+        ...new Set([
+          ...Object.keys(
+            diffLeaves(this.snapshot.values as unknown as Json, proposed as unknown as Json),
+          ),
+          ...Object.keys(diffLeaves(undefined, patch as Json)),
+        ]),
+      ];
       if (changedKeys.length > 0) await this.preflight(proposed, changedKeys);
     });
   }
