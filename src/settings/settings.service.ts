@@ -4,6 +4,7 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { ApiError, type FieldError } from '../http/api-error.js';
 import { ErrorCode } from '../http/error-codes.js';
+import { RuntimeStateService } from '../runtime-state/runtime-state.service.js';
 import { toFieldErrors, validationFailed } from '../http/validation.js';
 import {
   applyMergePatch,
@@ -53,6 +54,7 @@ export class SettingsService implements OnApplicationBootstrap {
   constructor(
     private readonly repository: SettingsRepository,
     private readonly events: EventEmitter2,
+    private readonly runtime: RuntimeStateService,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -201,6 +203,7 @@ export class SettingsService implements OnApplicationBootstrap {
     try {
       await this.events.emitAsync(SettingsEvent.Changed, event);
     } catch (error) {
+      this.runtime.reportListenerFailure(SettingsEvent.Changed, error);
       this.logger.error(
         `A settings.changed listener failed for version ${next.version}; the change stays persisted: ${
           error instanceof Error ? error.message : String(error)

@@ -224,6 +224,24 @@ describe.each(dialects)('runtime settings on %s', (dialect) => {
     expect(rows[0].changedBy).toBe('admin');
   });
 
+  it('a failing settings.changed listener is reported in runtime state; the change stays', async () => {
+    const events = keel.app.get(EventEmitter2);
+    const failing = async () => {
+      throw new Error('listener exploded');
+    };
+    events.on(SettingsEvent.Changed, failing);
+    try {
+      await patch('"0"', { values: { siteName: 'Sturdy' } }).expect(200);
+    } finally {
+      events.off(SettingsEvent.Changed, failing);
+    }
+    expect((await get()).body).toMatchObject({ version: 1, values: { siteName: 'Sturdy' } });
+    const runtime = await keel.admin!.get('/api/runtime').expect(200);
+    expect(runtime.body.listenerFailures).toEqual([
+      expect.objectContaining({ source: 'settings.changed', message: 'listener exploded' }),
+    ]);
+  });
+
   it('a restart keeps the last persisted settings', async () => {
     await patch('"0"', { values: { siteName: 'Durable', auth: { loginMaxAttempts: 3 } } }).expect(
       200,
