@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
+import { ENVIRONMENT_VARIABLES } from '../config/environment.js';
 import {
   IsIn,
   IsInt,
@@ -111,26 +112,7 @@ export interface RuntimeSettingsValues {
  * runtime; a patch naming one is told so, not just "unknown key".
  */
 export const BOOTSTRAP_KEYS = new Set(
-  [
-    'NODE_ENV',
-    'PORT',
-    'HOST',
-    'DATA_DIR',
-    'DATABASE_URL',
-    'REDIS_URL',
-    'REDIS_PREFIX',
-    'SESSION_SECRET',
-    'TRUST_PROXY',
-    'LOG_LEVEL',
-    'SETUP_TOKEN',
-    'SHUTDOWN_DRAIN_MS',
-    'SHUTDOWN_GRACE_MS',
-    'KEEL_ADMIN_USERNAME',
-    'KEEL_ADMIN_PASSWORD',
-    'KEEL_ADMIN_PASSWORD_FILE',
-    'METRICS_PORT',
-    'METRICS_TOKEN',
-  ].flatMap((name) => [
+  ENVIRONMENT_VARIABLES.flatMap((name) => [
     name,
     name.toLowerCase().replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()),
   ]),
