@@ -15,9 +15,9 @@ const LAST_SEEN_RESOLUTION_MS = 60_000;
 
 /**
  * Every route needs a signed-in session unless it says `@Public()`. The user is read from the
- * database on every request (one primary-key lookup), so a deleted, disabled or demoted user
- * loses access at once even if revoking their sessions failed; routes read it from
- * `signedInUser(req)`.
+ * database (`UsersService.findSignedIn`: reused for at most a second, forgotten at once when
+ * this process changes the user), so a deleted, disabled or demoted user loses access even if
+ * revoking their sessions failed; routes read it from `signedInUser(req)`.
  */
 @Injectable()
 export class SessionGuard implements CanActivate {
@@ -34,7 +34,7 @@ export class SessionGuard implements CanActivate {
     if (isPublic) return true;
     const req = context.switchToHttp().getRequest<Request>();
     const userId = req.session?.userId;
-    const user = userId ? await this.users.findById(userId) : undefined;
+    const user = userId ? await this.users.findSignedIn(userId) : undefined;
     if (!user || user.disabled) {
       if (userId) await destroySession(req);
       throw new ApiError(401, ErrorCode.Unauthenticated, 'Sign in first: POST /api/auth/login');

@@ -138,11 +138,10 @@ describe.each(dialects)('users API on %s', (dialect) => {
     // request: without it the client would get 401), and is put back to an enabled admin.
     const db = keel.app.get(DatabaseService).db;
     await db.deleteFrom('users').where('id', '!=', admin.userId).execute();
-    await db
-      .updateTable('users')
-      .set({ role: 'admin', disabled: 0, email: null })
-      .where('id', '=', admin.userId)
-      .execute();
+    // Through the service, so the guard's short-lived cache of the user is dropped too.
+    await keel.app
+      .get(UsersService)
+      .update(admin.userId, { role: 'admin', disabled: false, email: null });
     revoker.calls.length = 0;
     revoker.failure = undefined;
     adminUser = (await list()).find((user) => user.id === admin.userId)!;
@@ -512,11 +511,7 @@ describe.each(dialects)('users API on %s', (dialect) => {
         await users.update(admin.userId, { role: 'admin' });
       }
     } finally {
-      await db
-        .updateTable('users')
-        .set({ role: 'admin', disabled: 0 })
-        .where('id', '=', admin.userId)
-        .execute();
+      await users.update(admin.userId, { role: 'admin', disabled: false });
     }
     record(await admin.get('/api/users').expect(200));
   });
