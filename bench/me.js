@@ -8,9 +8,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { createClient } from 'redis';
 import { load, median } from './support/load.js';
+import { freshPostgresDatabase } from './support/postgres.js';
 import { pinSelf, startServer } from './support/processes.js';
 
 const { values: options } = parseArgs({
@@ -26,7 +26,6 @@ const SECONDS = Number(options.seconds);
 const CONNECTIONS = Number(options.connections);
 const SESSIONS = String(options.sessions);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const POSTGRES_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const here = import.meta.dirname;
 pinSelf(1);
 
@@ -61,26 +60,6 @@ async function measure(name, script, env, store) {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-async function freshPostgresDatabase() {
-  const name = `keel_bench_${process.pid}`;
-  const admin = new pg.Client({ connectionString: POSTGRES_URL });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(POSTGRES_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const client = new pg.Client({ connectionString: POSTGRES_URL });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await client.end();
-    },
-  };
 }
 
 const keel = join(here, 'support/keel-bench-server.js');
@@ -130,7 +109,7 @@ results.push(
     'memory',
   ),
 );
-const database = await freshPostgresDatabase();
+const database = await freshPostgresDatabase(`keel_bench_${process.pid}`);
 try {
   results.push(
     await measure(

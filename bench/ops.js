@@ -13,8 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { load, median } from './support/load.js';
+import { freshPostgresDatabase } from './support/postgres.js';
 import { HAS_TASKSET, pinSelf, rssMiB, startServer } from './support/processes.js';
 
 const { values: options } = parseArgs({
@@ -25,7 +25,6 @@ const { values: options } = parseArgs({
 });
 const RUNS = Number(options.runs);
 const REQUESTS = Number(options.requests);
-const POSTGRES_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const here = import.meta.dirname;
 const root = join(here, '..');
 pinSelf(1);
@@ -65,17 +64,6 @@ async function timeToReady(script, env, path) {
   }
 }
 
-async function freshDatabase(name) {
-  const admin = new pg.Client({ connectionString: POSTGRES_URL });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(POSTGRES_URL);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
 const keelStart = {
   NODE_ENV: 'production',
   SESSION_SECRET: 'bench-secret-'.padEnd(48, 'x'),
@@ -86,14 +74,18 @@ const startup = { baseline: [], sqlite: [], postgres: [] };
 for (let run = 0; run < RUNS; run++) {
   startup.baseline.push(await timeToReady(join(here, 'baseline/raw-http-server.js'), {}, '/'));
   startup.sqlite.push(await timeToReady(join(root, 'dist/main.js'), keelStart, '/health/ready'));
-  const url = await freshDatabase(`keel_bench_start_${process.pid}_${run}`);
-  startup.postgres.push(
-    await timeToReady(
-      join(root, 'dist/main.js'),
-      { ...keelStart, DATABASE_URL: url },
-      '/health/ready',
-    ),
-  );
+  const database = await freshPostgresDatabase(`keel_bench_start_${process.pid}_${run}`);
+  try {
+    startup.postgres.push(
+      await timeToReady(
+        join(root, 'dist/main.js'),
+        { ...keelStart, DATABASE_URL: database.url },
+        '/health/ready',
+      ),
+    );
+  } finally {
+    await database.drop();
+  }
 }
 
 async function withSessions(script, sessions, env, work) {

@@ -33,7 +33,12 @@ async function startWithSessions(script, env) {
   const dir = mkdtempSync(join(tmpdir(), 'keel-bench-'));
   const cookiesFile = join(dir, 'cookies.json');
   const server = await startServer(script, {
-    env: { ...env, BENCH_SEED_SESSIONS: String(SESSIONS), BENCH_COOKIES_FILE: cookiesFile },
+    env: {
+      DATA_DIR: dir,
+      ...env,
+      BENCH_SEED_SESSIONS: String(SESSIONS),
+      BENCH_COOKIES_FILE: cookiesFile,
+    },
   });
   const cookies = JSON.parse(readFileSync(cookiesFile, 'utf8'));
   return { server, cookies, dir, url: `http://127.0.0.1:${server.port}` };
@@ -105,7 +110,6 @@ for (let run = 0; run < RUNS; run++) {
   const { server, cookies, dir, url } = await startWithSessions(
     join(here, 'support/keel-bench-server.js'),
     {
-      DATA_DIR: mkdtempSync(join(tmpdir(), 'keel-bench-data-')),
       REDIS_URL,
       REDIS_PREFIX: prefix,
       LOG_LEVEL: 'warn',

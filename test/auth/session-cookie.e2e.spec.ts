@@ -93,6 +93,7 @@ describe('the session cookie', () => {
     keel = await startTestApp({
       dataDir,
       databaseUrl,
+      adoptData: true,
       env: { SESSION_SECRET: `${NEW_SECRET},${OLD_SECRET}` },
     });
     // The old cookie's session lived in memory, so it is gone; what matters is the signature:

@@ -249,7 +249,7 @@ describe.each(dialects)('runtime settings on %s', (dialect) => {
     const { dataDir, databaseUrl } = keel;
     await keel.close({ keepData: true });
     // The admin user was persisted too: sign it in again (sessions were in memory).
-    keel = await startTestApp({ dialect, dataDir, databaseUrl });
+    keel = await startTestApp({ dialect, dataDir, databaseUrl, adoptData: true });
     keel.admin = await signIn(keel, 'admin');
     const response = await get().expect(200);
     expect(response.body).toMatchObject({

@@ -109,7 +109,7 @@ describe('restarts', () => {
       await second.close({ keepData: true });
     }
 
-    const third = await startTestApp(restart);
+    const third = await startTestApp({ ...restart, adoptData: true });
     try {
       expect(logText(third)).not.toMatch(/Setup required|setup#token=/);
       expect(logText(third)).not.toContain(token);
@@ -146,6 +146,7 @@ describe('SETUP_TOKEN', () => {
       completeSetup: false,
       dataDir: first.dataDir,
       databaseUrl: first.databaseUrl,
+      adoptData: true,
       env: { SETUP_TOKEN: PRESET },
     });
     try {

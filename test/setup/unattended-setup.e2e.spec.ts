@@ -64,6 +64,7 @@ describe('unattended setup from the environment', () => {
       completeSetup: false,
       dataDir: first.dataDir,
       databaseUrl: first.databaseUrl,
+      adoptData: true,
       env: { ...env, KEEL_ADMIN_USERNAME: 'someone-else' },
     });
     try {

@@ -30,16 +30,19 @@ export async function createPostgresDatabase(): Promise<TemporaryDatabase> {
   }
   const url = new URL(POSTGRES_URL);
   url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const client = new pg.Client({ connectionString: POSTGRES_URL });
-      await client.connect();
-      try {
-        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await client.end();
-      }
-    },
-  };
+  return { url: url.toString(), drop: () => dropPostgresDatabaseAt(url.toString()) };
+}
+
+/** Drops the test database `url` names (connections and all). */
+export async function dropPostgresDatabaseAt(url: string): Promise<void> {
+  const name = new URL(url).pathname.slice(1);
+  if (!/^keel_[a-z0-9_]+$/.test(name))
+    throw new Error(`refusing to drop ${name}: not a test database`);
+  const client = new pg.Client({ connectionString: POSTGRES_URL });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
 }

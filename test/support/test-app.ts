@@ -12,7 +12,11 @@ import { PASSWORD_HASHER_OPTIONS } from '../../src/users/password-hasher.js';
 import { UsersService } from '../../src/users/users.service.js';
 // The reset nestjs-pino exports for tests, which its package `exports` map does not list.
 import { __resetOutOfContextForTests as resetPinoRootLogger } from '../../node_modules/nestjs-pino/dist/esm/PinoLogger.js';
-import { createPostgresDatabase, type TemporaryDatabase } from './services.js';
+import {
+  createPostgresDatabase,
+  dropPostgresDatabaseAt,
+  type TemporaryDatabase,
+} from './services.js';
 import { createUser, signIn, type SignedInClient, TEST_PASSWORD } from './signed-in.js';
 
 /** scrypt at 2^10: fast enough for suites that sign in hundreds of times. */
@@ -23,9 +27,11 @@ export interface TestAppOptions {
   dialect?: 'sqlite' | 'postgres';
   /** Extra bootstrap settings, as the environment would give them. */
   env?: Record<string, string>;
-  /** Reuse a data directory or database (a "restart"); the caller then owns their cleanup. */
+  /** Reuse a data directory or database (a "restart"); the caller then owns their cleanup... */
   dataDir?: string;
   databaseUrl?: string;
+  /** ...unless this app adopts them: then close() removes them, as for an app that made its own. */
+  adoptData?: boolean;
   /** Hash passwords with the production (OWASP) scrypt parameters instead of cheap ones. */
   realPasswordHashing?: boolean;
   /**
@@ -122,7 +128,10 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       await app.close();
       if (keepData) return;
       await database?.drop();
-      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+      if (options.adoptData && !database && databaseUrl?.startsWith('postgres')) {
+        await dropPostgresDatabaseAt(databaseUrl);
+      }
+      if (!options.dataDir || options.adoptData) rmSync(dataDir, { recursive: true, force: true });
     },
   };
   if (options.admin) {
