@@ -1,7 +1,6 @@
-import { createClient } from 'redis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { login, me } from '../support/http-client.js';
-import { POSTGRES_URL, REDIS_URL, uniqueName } from '../support/services.js';
+import { clearRedisPrefix, POSTGRES_URL, REDIS_URL, uniqueName } from '../support/services.js';
 import { createUser, signIn, TEST_PASSWORD } from '../support/signed-in.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
@@ -36,12 +35,7 @@ describe.each(cases)(
     afterAll(async () => {
       await keel.close();
       if (backend === 'redis') {
-        const redis = createClient({ url: REDIS_URL });
-        await redis.connect();
-        for await (const keys of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) {
-          if (keys.length) await redis.del(keys);
-        }
-        await redis.close();
+        await clearRedisPrefix(prefix);
       }
     });
 

@@ -1,4 +1,3 @@
-import { createClient } from 'redis';
 import { DatabaseService } from '../../src/database/database.service.js';
 import { InstanceRegistry } from '../../src/runtime-state/instance-registry.js';
 import { REPLICA_TIMINGS } from '../../src/runtime-state/replica-timings.js';
@@ -7,6 +6,7 @@ import { SETTINGS_ANNOUNCER } from '../../src/scale-out/settings-announcer.js';
 import { SettingsService } from '../../src/settings/settings.service.js';
 import { type CookieSession, login, logout, me } from '../support/http-client.js';
 import {
+  clearRedisPrefix,
   createPostgresDatabase,
   POSTGRES_URL,
   REDIS_URL,
@@ -70,12 +70,7 @@ import { waitUntil } from './replica-cluster.js';
       await b?.close();
       await a?.close();
       await database?.drop();
-      const redis = createClient({ url: REDIS_URL });
-      await redis.connect();
-      for await (const keys of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) {
-        if (keys.length) await redis.del(keys);
-      }
-      await redis.close();
+      await clearRedisPrefix(prefix);
     });
 
     it('keeps what the late replica wrote to the old backend: new sessions stay, ended ones stay ended', async () => {

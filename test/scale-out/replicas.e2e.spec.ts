@@ -2,6 +2,7 @@ import { createClient } from 'redis';
 import type { BuiltAppProcess } from '../support/built-app-process.js';
 import { type CookieSession, login, logout, me } from '../support/http-client.js';
 import {
+  clearRedisPrefix,
   createPostgresDatabase,
   POSTGRES_URL,
   REDIS_URL,
@@ -74,12 +75,7 @@ interface Runtime {
     afterAll(async () => {
       await stopReplicas(replicas);
       await database?.drop();
-      const redis = createClient({ url: REDIS_URL });
-      await redis.connect();
-      for await (const keys of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) {
-        if (keys.length) await redis.del(keys);
-      }
-      await redis.close();
+      await clearRedisPrefix(prefix);
     });
 
     it('lists the live replicas in /api/runtime, with what each runs', async () => {

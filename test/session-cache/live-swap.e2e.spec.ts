@@ -1,7 +1,6 @@
-import { createClient } from 'redis';
 import { RuntimeStateService } from '../../src/runtime-state/runtime-state.service.js';
 import { login, logout, me, type CookieSession } from '../support/http-client.js';
-import { REDIS_URL, uniqueName } from '../support/services.js';
+import { clearRedisPrefix, REDIS_URL, uniqueName } from '../support/services.js';
 import { createUser, TEST_PASSWORD } from '../support/signed-in.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
@@ -28,12 +27,7 @@ const CLIENTS = 16;
   });
   afterAll(async () => {
     await keel.close();
-    const redis = createClient({ url: REDIS_URL });
-    await redis.connect();
-    for await (const keys of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) {
-      if (keys.length) await redis.del(keys);
-    }
-    await redis.close();
+    await clearRedisPrefix(prefix);
   });
 
   async function setBackend(backend: string): Promise<void> {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { createClient } from 'redis';
 
 /** The machine's PostgreSQL and Redis, when the run was given them (see global-setup.js). */
 export const POSTGRES_URL = process.env.DATABASE_URL;
@@ -44,5 +45,19 @@ export async function dropPostgresDatabaseAt(url: string): Promise<void> {
     await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   } finally {
     await client.end();
+  }
+}
+
+/** Deletes every key of the machine's Redis under `prefix` (a test's own REDIS_PREFIX). */
+export async function clearRedisPrefix(prefix: string): Promise<void> {
+  if (!REDIS_URL) return;
+  const redis = createClient({ url: REDIS_URL });
+  await redis.connect();
+  try {
+    for await (const keys of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) {
+      if (keys.length) await redis.del(keys);
+    }
+  } finally {
+    await redis.close();
   }
 }
