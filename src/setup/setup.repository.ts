@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DatabaseService } from '../database/database.service.js';
-import { normalizeUsername, type User } from '../users/user.js';
+import type { User } from '../users/user.js';
+import { insertUser } from '../users/users.repository.js';
 
 export interface SetupState {
   /** Epoch ms when setup completed; null while it is required. */
@@ -98,22 +99,10 @@ export class SetupRepository {
             .executeTakeFirstOrThrow();
           return row.completed_at === null ? 'token-invalid' : 'already-completed';
         }
-        const inserted = await trx
-          .insertInto('users')
-          .values({
-            id: admin.id,
-            username: admin.username,
-            username_normalized: normalizeUsername(admin.username),
-            email: admin.email,
-            role: 'admin',
-            password_hash: admin.passwordHash,
-            disabled: 0,
-            created_at: admin.createdAt,
-            updated_at: admin.updatedAt,
-          })
-          .onConflict((oc) => oc.column('username_normalized').doNothing())
-          .executeTakeFirst();
-        if (Number(inserted.numInsertedOrUpdatedRows ?? 0) !== 1) throw new UsernameTaken();
+        // The first admin is always an enabled admin, whatever the caller's object says.
+        if (!(await insertUser(trx, { ...admin, role: 'admin', disabled: false }))) {
+          throw new UsernameTaken();
+        }
         return 'completed';
       });
     } catch (error) {

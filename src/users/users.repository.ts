@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { Selectable, Transaction, Updateable } from 'kysely';
+import type { Kysely, Selectable, Transaction, Updateable } from 'kysely';
 import { DatabaseService } from '../database/database.service.js';
 import type { DatabaseSchema, UsersTable } from '../database/schema.js';
 import { normalizeUsername, type User } from './user.js';
@@ -28,22 +28,7 @@ export class UsersRepository {
    * constraint decides, so two concurrent creates of one name cannot both succeed.
    */
   async insert(user: User): Promise<boolean> {
-    const result = await this.database.db
-      .insertInto('users')
-      .values({
-        id: user.id,
-        username: user.username,
-        username_normalized: normalizeUsername(user.username),
-        email: user.email,
-        role: user.role,
-        password_hash: user.passwordHash,
-        disabled: user.disabled ? 1 : 0,
-        created_at: user.createdAt,
-        updated_at: user.updatedAt,
-      })
-      .onConflict((oc) => oc.column('username_normalized').doNothing())
-      .executeTakeFirst();
-    return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+    return insertUser(this.database.db, user);
   }
 
   async findById(id: string): Promise<User | undefined> {
@@ -149,6 +134,29 @@ function writerFor(trx: Transaction<DatabaseSchema>): UsersWriter {
       await trx.deleteFrom('users').where('id', '=', id).execute();
     },
   };
+}
+
+/**
+ * Inserts `user` through `db` (a transaction's, when the insert must commit with other writes:
+ * setup creates the first admin this way). False when the username is taken in any letter case.
+ */
+export async function insertUser(db: Kysely<DatabaseSchema>, user: User): Promise<boolean> {
+  const result = await db
+    .insertInto('users')
+    .values({
+      id: user.id,
+      username: user.username,
+      username_normalized: normalizeUsername(user.username),
+      email: user.email,
+      role: user.role,
+      password_hash: user.passwordHash,
+      disabled: user.disabled ? 1 : 0,
+      created_at: user.createdAt,
+      updated_at: user.updatedAt,
+    })
+    .onConflict((oc) => oc.column('username_normalized').doNothing())
+    .executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
 }
 
 function toUser(row: Selectable<UsersTable>): User {
