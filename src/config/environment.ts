@@ -13,6 +13,7 @@ import {
   validateSync,
   type ValidationError,
 } from 'class-validator';
+import { USERNAME_PATTERN } from '../users/user.js';
 
 /** Variables whose value must never be echoed back in an error message or a log line. */
 const SECRET_VARIABLES = new Set([
@@ -135,7 +136,8 @@ export class Environment {
 
   @IsOptional()
   @Transform(trimmed)
-  @Matches(/^[A-Za-z0-9_.@-]{3,64}$/, {
+  // The same rule as usernames created through the API, so unattended setup accepts no other.
+  @Matches(USERNAME_PATTERN, {
     message:
       'KEEL_ADMIN_USERNAME must be 3 to 64 characters of letters, digits, "_", ".", "@" or "-"',
   })
