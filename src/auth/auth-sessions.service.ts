@@ -2,7 +2,6 @@ import { Injectable } from '@nestjs/common';
 import type { Request } from 'express';
 import { createHmac } from 'node:crypto';
 import { SessionCacheService } from '../session-cache/session-cache.service.js';
-import { decodeSession } from '../session-cache/session-store.js';
 import { SettingsService } from '../settings/settings.service.js';
 import type { User } from '../users/user.js';
 import { newCsrfToken } from './csrf.js';
@@ -75,34 +74,26 @@ export class AuthSessions {
   }
 
   async list(userId: string, currentSid: string): Promise<OwnSession[]> {
-    const sessions = await this.cache.backend.listByUser(userId);
-    const absoluteMs = this.settings.current.values.session.absoluteTimeoutSeconds * 1000;
-    const now = Date.now();
     const time = (value: unknown) =>
       typeof value === 'number' ? new Date(value).toISOString() : null;
-    const own: OwnSession[] = [];
-    for (const stored of sessions) {
-      const data = decodeSession(stored, absoluteMs, now);
-      if (!data) continue;
-      own.push({
-        id: this.handle(stored.sid),
+    const sessions = await this.cache.userSessions.list(userId);
+    return sessions
+      .map(({ sid, data }) => ({
+        id: this.handle(sid),
         createdAt: time(data.createdAt),
         lastSeenAt: time(data.lastSeenAt ?? data.createdAt),
         userAgent: data.userAgent ?? null,
         ip: data.ip ?? null,
-        current: stored.sid === currentSid,
-      });
-    }
-    return own.sort((a, b) => (b.lastSeenAt ?? '').localeCompare(a.lastSeenAt ?? ''));
+        current: sid === currentSid,
+      }))
+      .sort((a, b) => (b.lastSeenAt ?? '').localeCompare(a.lastSeenAt ?? ''));
   }
 
   /** Ends the user's session with this handle; false when the user has none with it. */
   async revoke(userId: string, handle: string): Promise<boolean> {
-    const sessions = await this.cache.backend.listByUser(userId);
-    const match = sessions.find((stored) => this.handle(stored.sid) === handle);
-    if (!match) return false;
-    await this.cache.backend.destroy(match.sid);
-    return true;
+    const sessions = await this.cache.userSessions.list(userId);
+    const match = sessions.find(({ sid }) => this.handle(sid) === handle);
+    return match ? this.cache.userSessions.destroy(userId, match.sid) : false;
   }
 
   /** A stable, non-reversible handle for a session id: HMAC under the signing secret. */

@@ -35,6 +35,7 @@ import { MigratingBackend } from './migrating-backend.js';
 import { JournaledBackend, RecentWrites, type RecentWritesTaken } from './recent-writes.js';
 import type { SessionBackend, SessionBackendKind } from './session-backend.js';
 import { KeelSessionStore } from './session-store.js';
+import { UserSessions } from './user-sessions.js';
 
 const BACKEND_KEY = 'sessionCache.backend';
 /** How long a finished swap waits for calls still running on the old backend before closing it. */
@@ -138,8 +139,18 @@ export class SessionCacheService
     return new KeelSessionStore({
       backend: () => this.serving(),
       idleTimeoutMs: () => this.settings.current.values.session.idleTimeoutSeconds * 1000,
-      absoluteTimeoutMs: () => this.settings.current.values.session.absoluteTimeoutSeconds * 1000,
+      absoluteTimeoutMs: () => this.absoluteTimeoutMs(),
     });
+  }
+
+  /** A user's sessions through the active backend's per-user index (list, revoke). */
+  readonly userSessions = new UserSessions({
+    backend: () => this.serving(),
+    absoluteTimeoutMs: () => this.absoluteTimeoutMs(),
+  });
+
+  private absoluteTimeoutMs(): number {
+    return this.settings.current.values.session.absoluteTimeoutSeconds * 1000;
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -167,7 +178,7 @@ export class SessionCacheService
 
   /** Ends every session of a user (but `exceptSessionId`): the user index of the active backend. */
   revokeAll(userId: string, exceptSessionId?: string): Promise<number> {
-    return this.serving().destroyByUser(userId, exceptSessionId);
+    return this.userSessions.destroyAll(userId, exceptSessionId);
   }
 
   /** A handover still waiting for other replicas ends now (this one is leaving anyway). */
