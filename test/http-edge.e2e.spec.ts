@@ -1,4 +1,7 @@
+import { jest } from '@jest/globals';
 import request from 'supertest';
+import { UsersService } from '../src/users/users.service.js';
+import { createUser, signIn } from './support/signed-in.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 
 describe('HTTP edge: every error has the contract shape', () => {
@@ -80,5 +83,38 @@ describe('HTTP edge: every error has the contract shape', () => {
     const ids = requestLines.map((line) => (line.req as { id: string }).id);
     expect(ids).toContain('logged-1');
     expect(ids).not.toContain('probe-1');
+  });
+
+  it('answers an unexpected error with a generic 500, logged with its request id and stack', async () => {
+    await createUser(keel, 'edge-user');
+    const client = await signIn(keel, 'edge-user');
+    // A bug deep in a request: the user read throws something no filter knows.
+    const users = keel.app.get(UsersService);
+    const bug = jest
+      .spyOn(users, 'findSignedIn')
+      .mockRejectedValue(new TypeError('Cannot read properties of undefined (secret detail)'));
+    try {
+      const response = await client.get('/api/auth/me').set('X-Request-Id', 'edge-bug-1');
+      expect(response.status).toBe(500);
+      expectErrorShape(response.body, 500, 'internal_error');
+      expect(JSON.stringify(response.body)).not.toContain('secret detail');
+      expect(response.headers['x-request-id']).toBe('edge-bug-1');
+    } finally {
+      bug.mockRestore();
+    }
+    // The request's line is written when the response closes, which may trail the client.
+    const linesOf = () =>
+      keel.logs.filter((line) => (line.req as { id?: string } | undefined)?.id === 'edge-bug-1');
+    for (let tries = 0; tries < 50 && linesOf().length < 2; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const lines = linesOf();
+    const errorLine = lines.find((line) => line.msg === 'Unhandled error');
+    expect(errorLine).toMatchObject({ level: 50, context: 'HttpExceptionFilter' });
+    expect((errorLine!.err as { stack: string }).stack).toContain('secret detail');
+    expect(lines.find((line) => line.msg === 'request completed')).toMatchObject({
+      level: 50,
+      res: { statusCode: 500 },
+    });
   });
 });

@@ -1,6 +1,6 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import helmet from 'helmet';
-import { Logger } from 'nestjs-pino';
+import { KeelLogger } from '../logging/keel-logger.js';
 import { createSessionMiddleware, sessionErrorHandler } from '../auth/session-middleware.js';
 import { SessionSecrets } from '../auth/session-secrets.js';
 import { AppConfig } from '../config/app-config.js';
@@ -15,7 +15,7 @@ import { answerClientErrors } from './client-errors.js';
  */
 export function configureApp(app: NestExpressApplication): void {
   const config = app.get(AppConfig);
-  app.useLogger(app.get(Logger));
+  app.useLogger(app.get(KeelLogger));
   app.set('trust proxy', config.trustProxy);
   app.disable('x-powered-by');
   answerClientErrors(app.getHttpServer());

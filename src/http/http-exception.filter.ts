@@ -5,7 +5,7 @@ import {
   HttpException,
   Logger,
 } from '@nestjs/common';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import { SessionStoreUnavailableError } from '../session-cache/session-backend.js';
 import { isDatabaseUnreachable } from '../database/connection-errors.js';
 import { ApiError, type ErrorBody } from './api-error.js';
@@ -20,8 +20,9 @@ export class HttpExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpExceptionFilter');
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const response = host.switchToHttp().getResponse<Response>();
-    const { body, headers } = this.toBody(exception);
+    const http = host.switchToHttp();
+    const response = http.getResponse<Response>();
+    const { body, headers } = this.toBody(exception, http.getRequest<Request>().id);
     if (response.headersSent) {
       response.end();
       return;
@@ -30,7 +31,10 @@ export class HttpExceptionFilter implements ExceptionFilter {
     response.status(body.statusCode).json(body);
   }
 
-  private toBody(exception: unknown): { body: ErrorBody; headers: Record<string, string> } {
+  private toBody(
+    exception: unknown,
+    requestId: string | undefined,
+  ): { body: ErrorBody; headers: Record<string, string> } {
     if (exception instanceof ApiError) {
       return { body: exception.toBody(), headers: exception.headers ?? {} };
     }
@@ -67,9 +71,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
         (statusCode >= 500 ? ErrorCode.InternalError : ErrorCode.ValidationFailed);
       return { body: { statusCode, code, message }, headers: {} };
     }
-    this.logger.error(
-      exception instanceof Error ? (exception.stack ?? exception.message) : exception,
-    );
+    // With the request id the client was given, next to the request's own line.
+    this.logger.error({ msg: 'Unhandled error', req: { id: requestId }, err: exception });
     return {
       body: {
         statusCode: 500,

@@ -99,7 +99,7 @@ export function routeLabel(req: IncomingMessage): string {
   };
   if (typeof route?.path !== 'string') return UNMATCHED_ROUTE;
   // Nest registers module middleware (`consumer.apply(...).forRoutes('*')`) as Express routes
-  // for every method (nestjs-pino's is `{/*splat}`), and Express leaves `req.route` at the last
+  // for every method (the draining middleware's is `{/*splat}`), and Express leaves `req.route` at the last
   // route it matched: for a request no controller matched, a middleware's. A controller handler
   // is a route of exactly one method (or `_all` for `@All()`), so only those are templates.
   if (Object.keys(route.methods ?? {}).length !== 1) return UNMATCHED_ROUTE;

@@ -1,6 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import type { AddressInfo } from 'node:net';
-import { Logger } from 'nestjs-pino';
+import { KeelLogger } from '../logging/keel-logger.js';
 import { AppConfig } from '../config/app-config.js';
 import { GracefulShutdown } from './graceful-shutdown.js';
 import { ProcessCrashGuard } from './process-crash-guard.js';
@@ -20,6 +20,6 @@ export async function serve(app: INestApplication): Promise<AddressInfo> {
 
   const address = app.getHttpServer().address() as AddressInfo;
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-  app.get(Logger).log(`Keel listening on http://${shownHost}:${address.port}`, 'Bootstrap');
+  app.get(KeelLogger).log(`Keel listening on http://${shownHost}:${address.port}`, 'Bootstrap');
   return address;
 }

@@ -10,8 +10,6 @@ import { configureApp } from '../../src/http/configure-app.js';
 import { RuntimeStateService } from '../../src/runtime-state/runtime-state.service.js';
 import { PASSWORD_HASHER_OPTIONS } from '../../src/users/password-hasher.js';
 import { UsersService } from '../../src/users/users.service.js';
-// The reset nestjs-pino exports for tests, which its package `exports` map does not list.
-import { __resetOutOfContextForTests as resetPinoRootLogger } from '../../node_modules/nestjs-pino/dist/esm/PinoLogger.js';
 import {
   createPostgresDatabase,
   dropPostgresDatabaseAt,
@@ -91,11 +89,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     ...(options.admin ? { KEEL_ADMIN_USERNAME: 'admin', KEEL_ADMIN_PASSWORD: TEST_PASSWORD } : {}),
     ...options.env,
   };
-  // nestjs-pino keeps one pino instance per process (module state), built by the first app that
-  // logs: without this, every later app of a test file would write into the first one's `logs`.
-  // Apps started one after another each get their own; while two run at once, the older one's
-  // lines from outside a request (not its request lines) go to the newer one's `logs`.
-  resetPinoRootLogger();
+  // Each app logs through its own pino instance into `logs`. Nest's `new Logger(...)` lines from
+  // outside a request go to the app that called useLogger last: while two apps run at once, the
+  // older one's such lines land in the newer one's `logs` (its request lines never do).
   let builder = Test.createTestingModule({
     imports: [AppModule.forRoot({ env, logging: { destination: destination as never } })],
   });
