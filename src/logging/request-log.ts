@@ -6,9 +6,10 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Level } from 'pino';
+import { listenToRequests } from '../http/request-listener.js';
 import { ROOT_LOGGER, type RootLogger } from './root-logger.js';
 
 export const REQUEST_ID_HEADER = 'X-Request-Id';
@@ -51,11 +52,7 @@ export class RequestLog implements OnApplicationBootstrap, OnApplicationShutdown
   ) {}
 
   onApplicationBootstrap(): void {
-    const server = this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
-    if (!server || this.detach) return;
-    const listener = (req: IncomingMessage, res: ServerResponse) => this.track(req, res);
-    server.prependListener('request', listener);
-    this.detach = () => server.off('request', listener);
+    this.detach ??= listenToRequests(this.adapterHost, (req, res) => this.track(req, res));
   }
 
   onApplicationShutdown(): void {

@@ -4,8 +4,9 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Histogram } from 'prom-client';
+import { listenToRequests } from '../http/request-listener.js';
 import { MetricsRegistry } from './metrics-registry.js';
 
 /** The route label of a request no route matched (404s, and errors answered before routing). */
@@ -56,12 +57,8 @@ export class HttpMetrics implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   onApplicationBootstrap(): void {
-    const server = this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
-    if (!server || this.detach) return;
-    const listener = (req: IncomingMessage, res: ServerResponse) => this.track(req, res);
     // First in line, ahead of Express, so the clock starts before any middleware runs.
-    server.prependListener('request', listener);
-    this.detach = () => server.off('request', listener);
+    this.detach ??= listenToRequests(this.adapterHost, (req, res) => this.track(req, res));
   }
 
   onApplicationShutdown(): void {
@@ -99,7 +96,7 @@ export function routeLabel(req: IncomingMessage): string {
   };
   if (typeof route?.path !== 'string') return UNMATCHED_ROUTE;
   // Nest registers module middleware (`consumer.apply(...).forRoutes('*')`) as Express routes
-  // for every method (the draining middleware's is `{/*splat}`), and Express leaves `req.route` at the last
+  // for every method (as `{/*splat}`), and Express leaves `req.route` at the last
   // route it matched: for a request no controller matched, a middleware's. A controller handler
   // is a route of exactly one method (or `_all` for `@All()`), so only those are templates.
   if (Object.keys(route.methods ?? {}).length !== 1) return UNMATCHED_ROUTE;

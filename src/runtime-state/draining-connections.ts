@@ -1,5 +1,11 @@
-import { Injectable, type NestMiddleware } from '@nestjs/common';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  Injectable,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { ServerResponse } from 'node:http';
+import { listenToRequests } from '../http/request-listener.js';
 import { RuntimeStateService } from './runtime-state.service.js';
 
 /**
@@ -7,16 +13,29 @@ import { RuntimeStateService } from './runtime-state.service.js';
  * carries `Connection: close`, so the client opens its next connection elsewhere and the
  * server's `close()` is not left waiting on idle keep-alive sockets until their timeout.
  *
- * Responses already in flight when draining begins were past this middleware by then, so it
- * keeps the set of them and `closeAfterResponse()` adds the header to those that have not
+ * Responses already in flight when draining begins got no such header, so it keeps the set of
+ * them and `closeAfterResponse()` adds the header to those that have not
  * written their headers yet. (A response already streaming its body can't be changed; its
  * socket is closed as idle when it ends, or at the end of the grace period.)
  */
 @Injectable()
-export class DrainingConnections {
+export class DrainingConnections implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly inFlight = new Set<ServerResponse>();
+  private detach: (() => void) | undefined;
 
-  constructor(private readonly runtime: RuntimeStateService) {}
+  constructor(
+    private readonly runtime: RuntimeStateService,
+    private readonly adapterHost: HttpAdapterHost,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.detach ??= listenToRequests(this.adapterHost, (_req, res) => this.track(res));
+  }
+
+  onApplicationShutdown(): void {
+    this.detach?.();
+    this.detach = undefined;
+  }
 
   /** Requests still being answered. */
   get inFlightCount(): number {
@@ -29,9 +48,8 @@ export class DrainingConnections {
       return;
     }
     this.inFlight.add(response);
-    const done = () => this.inFlight.delete(response);
-    response.once('finish', done);
-    response.once('close', done);
+    // 'close' comes once per response, after 'finish' or when the connection ended first.
+    response.once('close', () => this.inFlight.delete(response));
   }
 
   /** Called when draining begins, for the responses `track` saw before it. */
@@ -39,19 +57,5 @@ export class DrainingConnections {
     for (const response of this.inFlight) {
       if (!response.headersSent) response.setHeader('Connection', 'close');
     }
-  }
-}
-
-/**
- * The middleware face of `DrainingConnections`. A separate class because Nest builds its own
- * instance of a middleware class; the state must live in the one shared provider.
- */
-@Injectable()
-export class DrainingConnectionsMiddleware implements NestMiddleware {
-  constructor(private readonly connections: DrainingConnections) {}
-
-  use(_request: IncomingMessage, response: ServerResponse, next: () => void): void {
-    this.connections.track(response);
-    next();
   }
 }

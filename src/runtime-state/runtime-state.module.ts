@@ -1,6 +1,6 @@
-import { Global, type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { DatabaseModule } from '../database/database.module.js';
-import { DrainingConnections, DrainingConnectionsMiddleware } from './draining-connections.js';
+import { DrainingConnections } from './draining-connections.js';
 import { GracefulShutdown } from './graceful-shutdown.js';
 import { InstanceRegistry } from './instance-registry.js';
 import { ProcessCrashGuard } from './process-crash-guard.js';
@@ -40,8 +40,4 @@ import { TaskSupervisor } from './task-supervisor.js';
     REPLICA_TIMINGS,
   ],
 })
-export class RuntimeStateModule implements NestModule {
-  configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(DrainingConnectionsMiddleware).forRoutes('*');
-  }
-}
+export class RuntimeStateModule {}
