@@ -1,5 +1,4 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import helmet from 'helmet';
 import { KeelLogger } from '../logging/keel-logger.js';
 import { createSessionMiddleware, sessionErrorHandler } from '../auth/session-middleware.js';
 import { SessionSecrets } from '../auth/session-secrets.js';
@@ -8,6 +7,7 @@ import { setupOpenApi } from '../openapi/openapi.js';
 import { SessionCacheService } from '../session-cache/session-cache.service.js';
 import { bodyErrorHandler, jsonBodyParser, requireJsonBody } from './body-parsing.js';
 import { answerClientErrors } from './client-errors.js';
+import { HELMET_OPTIONS, securityHeaders } from './security-headers.js';
 
 /**
  * The express-level middleware that must run before Nest's router. Shared by main.ts and the
@@ -19,20 +19,7 @@ export function configureApp(app: NestExpressApplication): void {
   app.set('trust proxy', config.trustProxy);
   app.disable('x-powered-by');
   answerClientErrors(app.getHttpServer());
-  app.use(
-    helmet({
-      // The API answers JSON; the only HTML is the setup page, which needs nothing external.
-      contentSecurityPolicy: {
-        directives: {
-          defaultSrc: ["'self'"],
-          scriptSrc: ["'self'"],
-          styleSrc: ["'self'"],
-          // Keel often serves plain HTTP on a LAN or behind a TLS proxy; don't force https.
-          upgradeInsecureRequests: null,
-        },
-      },
-    }),
-  );
+  app.use(securityHeaders(HELMET_OPTIONS));
   // Before the body parser and the session: the docs are static and public (src/openapi/).
   setupOpenApi(app);
   app.use(requireJsonBody, jsonBodyParser, bodyErrorHandler);

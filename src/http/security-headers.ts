@@ -1,0 +1,61 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import helmet, { type HelmetOptions } from 'helmet';
+
+export const HELMET_OPTIONS: HelmetOptions = {
+  // The API answers JSON; the only HTML is the setup page, which needs nothing external.
+  contentSecurityPolicy: {
+    directives: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'"],
+      // Keel often serves plain HTTP on a LAN or behind a TLS proxy; don't force https.
+      upgradeInsecureRequests: null,
+    },
+  },
+};
+
+/**
+ * helmet's security headers, worked out once. helmet answers every request through a chain of
+ * thirteen small middlewares that set the same values each time; here helmet runs once at
+ * start-up against a response that records what it sets, and each request gets the recorded
+ * headers in one pass (docs/performance.md). Only for options whose headers do not depend on
+ * the request: no CSP nonces or other function-valued directives.
+ */
+export function securityHeaders(options: HelmetOptions): RequestHandler {
+  if (hasRequestDependentDirective(options)) {
+    throw new Error('securityHeaders: CSP directives must be fixed values, not functions');
+  }
+  const recorded = new Map<string, string>();
+  const removed = new Set<string>();
+  const recorder = {
+    setHeader(name: string, value: unknown) {
+      recorded.set(name, String(value));
+    },
+    removeHeader(name: string) {
+      recorded.delete(name);
+      removed.add(name);
+    },
+  };
+  let finished = false;
+  helmet(options)({} as Request, recorder as unknown as Response, (error?: unknown) => {
+    if (error) throw error instanceof Error ? error : new Error(String(error));
+    finished = true;
+  });
+  if (!finished) throw new Error('helmet did not set its headers synchronously');
+  const headers = [...recorded];
+  const removals = [...removed];
+  return (_req: Request, res: Response, next: NextFunction) => {
+    for (const name of removals) res.removeHeader(name);
+    for (const [name, value] of headers) res.setHeader(name, value);
+    next();
+  };
+}
+
+/** helmet calls function-valued CSP directives (nonces) per request; those can't be recorded. */
+function hasRequestDependentDirective(options: HelmetOptions): boolean {
+  const csp = options.contentSecurityPolicy;
+  if (typeof csp !== 'object' || !csp.directives) return false;
+  return Object.values(csp.directives).some((value) =>
+    (Array.isArray(value) ? value : [value]).some((item) => typeof item === 'function'),
+  );
+}

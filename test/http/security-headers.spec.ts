@@ -1,0 +1,37 @@
+import express, { type RequestHandler } from 'express';
+import helmet from 'helmet';
+import request from 'supertest';
+import { HELMET_OPTIONS, securityHeaders } from '../../src/http/security-headers.js';
+
+/** The headers a tiny app answers with when `middleware` runs first. */
+async function headersWith(middleware: RequestHandler): Promise<Record<string, string>> {
+  const app = express();
+  app.use(middleware);
+  app.get('/', (_req, res) => {
+    res.json({ ok: true });
+  });
+  const response = await request(app).get('/').expect(200);
+  const headers = { ...response.headers } as Record<string, string>;
+  delete headers.date;
+  return headers;
+}
+
+describe('security headers worked out once', () => {
+  it('are exactly the headers helmet itself sets, with the same options', async () => {
+    const ours = await headersWith(securityHeaders(HELMET_OPTIONS));
+    const helmets = await headersWith(helmet(HELMET_OPTIONS));
+    expect(ours).toEqual(helmets);
+    expect(ours['content-security-policy']).toContain("default-src 'self'");
+    expect(ours['x-content-type-options']).toBe('nosniff');
+    expect(ours).not.toHaveProperty('x-powered-by');
+  });
+
+  it('refuses options whose headers depend on the request', () => {
+    const nonce = (_req: unknown, res: unknown) => `'nonce-${String(res)}'`;
+    expect(() =>
+      securityHeaders({
+        contentSecurityPolicy: { directives: { scriptSrc: ["'self'", nonce as never] } },
+      }),
+    ).toThrow();
+  });
+});
