@@ -7,28 +7,6 @@ export const BODY_LIMIT = '100kb';
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /**
- * JSON in: a request that carries a body must say it is JSON, and the JSON must parse and fit
- * in 100 kB. Failures become ApiErrors handled by `bodyErrorHandler`, so they have the same
- * shape as every other error.
- */
-export function requireJsonBody(req: Request, _res: Response, next: NextFunction): void {
-  const hasBody =
-    req.headers['transfer-encoding'] !== undefined ||
-    (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
-  if (UNSAFE_METHODS.has(req.method) && hasBody && !req.is('application/json')) {
-    next(
-      new ApiError(
-        415,
-        ErrorCode.UnsupportedMediaType,
-        'Request bodies must be JSON: send Content-Type: application/json',
-      ),
-    );
-    return;
-  }
-  next();
-}
-
-/**
  * Keys that reach an object's prototype when a merge or a transformer copies them. No Keel
  * field has these names; they are refused while parsing, before any code can copy them.
  */
@@ -40,11 +18,36 @@ function refuseForbiddenKeys(key: string, value: unknown): unknown {
   return value;
 }
 
-export const jsonBodyParser = express.json({
+const jsonBodyParser = express.json({
   limit: BODY_LIMIT,
   strict: true,
   reviver: refuseForbiddenKeys,
 });
+
+/**
+ * JSON in: a request that carries a body must say it is JSON, and the JSON must parse and fit
+ * in 100 kB. Failures become ApiErrors handled by `bodyErrorHandler`, so they have the same
+ * shape as every other error. A request with no body at all (most GETs) leaves at once.
+ */
+export function jsonBody(req: Request, res: Response, next: NextFunction): void {
+  const { 'transfer-encoding': transferEncoding, 'content-length': contentLength } = req.headers;
+  if (transferEncoding === undefined && contentLength === undefined) {
+    next();
+    return;
+  }
+  const hasBody = transferEncoding !== undefined || contentLength !== '0';
+  if (UNSAFE_METHODS.has(req.method) && hasBody && !req.is('application/json')) {
+    next(
+      new ApiError(
+        415,
+        ErrorCode.UnsupportedMediaType,
+        'Request bodies must be JSON: send Content-Type: application/json',
+      ),
+    );
+    return;
+  }
+  jsonBodyParser(req, res, next);
+}
 
 /** Express error middleware for the body parser's errors (they never reach Nest's filters). */
 export function bodyErrorHandler(

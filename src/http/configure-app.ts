@@ -5,7 +5,7 @@ import { SessionSecrets } from '../auth/session-secrets.js';
 import { AppConfig } from '../config/app-config.js';
 import { setupOpenApi } from '../openapi/openapi.js';
 import { SessionCacheService } from '../session-cache/session-cache.service.js';
-import { bodyErrorHandler, jsonBodyParser, requireJsonBody } from './body-parsing.js';
+import { bodyErrorHandler, jsonBody } from './body-parsing.js';
 import { answerClientErrors } from './client-errors.js';
 import { HELMET_OPTIONS, securityHeaders } from './security-headers.js';
 
@@ -22,7 +22,7 @@ export function configureApp(app: NestExpressApplication): void {
   app.use(securityHeaders(HELMET_OPTIONS));
   // Before the body parser and the session: the docs are static and public (src/openapi/).
   setupOpenApi(app);
-  app.use(requireJsonBody, jsonBodyParser, bodyErrorHandler);
+  app.use(jsonBody, bodyErrorHandler);
   app.use(
     createSessionMiddleware(app.get(SessionCacheService), app.get(SessionSecrets)),
     sessionErrorHandler,
