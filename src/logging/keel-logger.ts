@@ -1,6 +1,6 @@
 import { Inject, Injectable, type LoggerService } from '@nestjs/common';
 import type { Level } from 'pino';
-import { ROOT_LOGGER, type RootLogger } from './root-logger.js';
+import { redacting, ROOT_LOGGER, type RootLogger } from './root-logger.js';
 
 /** Nest's stack-trace argument, as its exception handlers pass it: `error(message, stack)`. */
 const STACK_TRACE = /\n\s*at /;
@@ -8,11 +8,15 @@ const STACK_TRACE = /\n\s*at /;
 /**
  * Nest's LoggerService over the app's pino instance, so `new Logger('Context')` lines are JSON
  * lines with a `context` field. An object message is merged into the line (`{ phase, msg }`);
- * an Error becomes `err`, serialized with its stack.
+ * an Error becomes `err`, serialized with its stack. Credentials are redacted.
  */
 @Injectable()
 export class KeelLogger implements LoggerService {
-  constructor(@Inject(ROOT_LOGGER) private readonly root: RootLogger) {}
+  private readonly root: RootLogger;
+
+  constructor(@Inject(ROOT_LOGGER) root: RootLogger) {
+    this.root = redacting(root);
+  }
 
   verbose(message: unknown, ...optionalParams: unknown[]): void {
     this.write('trace', message, optionalParams);
