@@ -42,7 +42,6 @@ async function timeToReady(script, env, path) {
       PORT: String(port),
       HOST: '127.0.0.1',
       DATA_DIR: dir,
-      LOG_LEVEL: 'warn',
       ...env,
     },
     stdio: 'ignore',
@@ -120,7 +119,7 @@ async function probeP99(url, count) {
   return Math.round(times[Math.floor(times.length * 0.99)] * 10) / 10;
 }
 
-const keelEnv = { ...keelStart, LOG_LEVEL: 'warn', SHUTDOWN_DRAIN_MS: '0' };
+const keelEnv = { ...keelStart, SHUTDOWN_DRAIN_MS: '0' };
 const keelServer = join(here, 'support/keel-bench-server.js');
 const probe = await withSessions(keelServer, 1000, keelEnv, async (_server, url, cookies) => {
   const idle = await probeP99(url, 300);

@@ -112,7 +112,6 @@ for (let run = 0; run < RUNS; run++) {
     {
       REDIS_URL,
       REDIS_PREFIX: prefix,
-      LOG_LEVEL: 'warn',
       SHUTDOWN_DRAIN_MS: '0',
       NODE_ENV: 'production',
       SESSION_SECRET: 'bench-secret-'.padEnd(48, 'x'),

@@ -9,6 +9,7 @@ import session from 'express-session';
 import { createClient } from 'redis';
 import { createHmac, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { profileOnSignal } from '../support/cpu-profile-on-signal.js';
 
 const secret = randomBytes(32).toString('base64url');
 let redis;
@@ -66,6 +67,7 @@ for (let i = 0; i < seed; i++) {
 }
 if (process.env.BENCH_COOKIES_FILE)
   writeFileSync(process.env.BENCH_COOKIES_FILE, JSON.stringify(cookies));
+profileOnSignal();
 const server = app.listen(0, '127.0.0.1', () => {
   process.stdout.write(`BENCH_READY ${JSON.stringify({ port: server.address().port })}\n`);
 });

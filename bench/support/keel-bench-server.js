@@ -13,6 +13,7 @@ import { serve } from '../../dist/runtime-state/serve.js';
 import { SessionCacheService } from '../../dist/session-cache/session-cache.service.js';
 import { SettingsService } from '../../dist/settings/settings.service.js';
 import { UsersService } from '../../dist/users/users.service.js';
+import { profileOnSignal } from './cpu-profile-on-signal.js';
 
 // First-run setup completes unattended, as in an automated install.
 const password = 'bench password 123456';
@@ -76,6 +77,7 @@ for (let i = 0; i < seed; i++) {
 }
 if (process.env.BENCH_COOKIES_FILE)
   writeFileSync(process.env.BENCH_COOKIES_FILE, JSON.stringify(cookies));
+profileOnSignal();
 process.stdout.write(
   `BENCH_READY ${JSON.stringify({ port: address.port, admin: { username: admin.username, password: process.env.KEEL_ADMIN_PASSWORD }, member: member.id })}\n`,
 );

@@ -1,0 +1,127 @@
+// Where the time of one `GET /api/auth/me` goes, Keel (memory backend) against the Express
+// baseline (MemoryStore): each server is CPU-profiled during the same load, its CPU time per
+// request read from /proc, and the profile's self time split by package into microseconds per
+// request. Printed sorted by what Keel spends beyond the baseline: docs/performance.md's table.
+//
+//   node bench/profile.js [--seconds 8] [--connections 50] [--top 25]
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { load } from './support/load.js';
+import { pinSelf, startServer } from './support/processes.js';
+
+const { values: options } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '8' },
+    connections: { type: 'string', default: '50' },
+    top: { type: 'string', default: '25' },
+  },
+});
+const SECONDS = Number(options.seconds);
+const CONNECTIONS = Number(options.connections);
+const here = import.meta.dirname;
+pinSelf(1);
+
+/** CPU time (user + system) a process has used, in microseconds (Linux /proc, 100 ticks/s). */
+function cpuMicros(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+async function profileCase(name, script, env) {
+  const dir = mkdtempSync(join(tmpdir(), 'keel-profile-'));
+  const profileFile = join(dir, 'cpu.cpuprofile');
+  const server = await startServer(script, {
+    env: {
+      DATA_DIR: dir,
+      BENCH_SEED_SESSIONS: '1000',
+      BENCH_COOKIES_FILE: join(dir, 'cookies.json'),
+      BENCH_CPU_PROFILE: profileFile,
+      ...env,
+    },
+  });
+  try {
+    const cookies = JSON.parse(readFileSync(join(dir, 'cookies.json'), 'utf8'));
+    const url = `http://127.0.0.1:${server.port}`;
+    await load(url, { cookies, connections: CONNECTIONS, duration: 3 });
+    process.kill(server.pid, 'SIGUSR2');
+    await sleep(200);
+    const cpuBefore = cpuMicros(server.pid);
+    const result = await load(url, { cookies, connections: CONNECTIONS, duration: SECONDS });
+    const cpuPerRequest = (cpuMicros(server.pid) - cpuBefore) / result.requests;
+    process.kill(server.pid, 'SIGUSR2');
+    for (let i = 0; i < 100; i++) {
+      try {
+        const profile = JSON.parse(readFileSync(profileFile, 'utf8'));
+        return { name, rps: result.rps, cpuPerRequest, byPackage: selfTimeByPackage(profile) };
+      } catch {
+        await sleep(100);
+      }
+    }
+    throw new Error(`${name}: no profile written`);
+  } finally {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Share of busy (non-idle) samples per package: node_modules name, node core area, or Keel. */
+function selfTimeByPackage(profile) {
+  const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
+  const totals = new Map();
+  let busy = 0;
+  profile.samples.forEach((id, i) => {
+    const { functionName, url } = nodes.get(id).callFrame;
+    if (functionName === '(idle)' || functionName === '(root)') return;
+    const key = packageOf(functionName, url);
+    const micros = profile.timeDeltas[i];
+    totals.set(key, (totals.get(key) ?? 0) + micros);
+    busy += micros;
+  });
+  return new Map([...totals].map(([key, micros]) => [key, micros / busy]));
+}
+
+function packageOf(functionName, url) {
+  const module = /node_modules\/((@[^/]+\/)?[^/]+)/.exec(url);
+  if (module) return module[1];
+  if (url.startsWith('node:')) return `node:${url.slice(5).split('/').slice(0, 2).join('/')}`;
+  if (url.includes('/dist/')) return 'Keel (dist/)';
+  if (url.includes('/bench/')) return 'bench server';
+  // Native frames: (garbage collector), (program), writev, ...
+  return functionName || '(native)';
+}
+
+const keel = await profileCase('Keel', join(here, 'support/keel-bench-server.js'), {
+  NODE_ENV: 'production',
+  SHUTDOWN_DRAIN_MS: '0',
+  SESSION_SECRET: 'bench-secret-'.padEnd(48, 'x'),
+});
+const baseline = await profileCase(
+  'Express + express-session (MemoryStore)',
+  join(here, 'baseline/express-session-server.js'),
+  {},
+);
+
+const micros = (c, key) => (c.byPackage.get(key) ?? 0) * c.cpuPerRequest;
+const keys = [...new Set([...keel.byPackage.keys(), ...baseline.byPackage.keys()])].sort(
+  (a, b) => micros(keel, b) - micros(baseline, b) - (micros(keel, a) - micros(baseline, a)),
+);
+const fmt = (n) => n.toFixed(1);
+const lines = [
+  `CPU per GET /api/auth/me, ${CONNECTIONS} connections, ${SECONDS} s each, self time by package`,
+  '',
+  `| where | Keel µs/request | baseline µs/request | Keel - baseline |`,
+  '|---|---|---|---|',
+  `| **all** (${keel.rps} vs ${baseline.rps} req/s) | ${fmt(keel.cpuPerRequest)} | ${fmt(baseline.cpuPerRequest)} | ${fmt(keel.cpuPerRequest - baseline.cpuPerRequest)} |`,
+  ...keys
+    .slice(0, Number(options.top))
+    .map(
+      (key) =>
+        `| ${key} | ${fmt(micros(keel, key))} | ${fmt(micros(baseline, key))} | ${fmt(micros(keel, key) - micros(baseline, key))} |`,
+    ),
+];
+const json = { keel, baseline };
+for (const c of [keel, baseline]) c.byPackage = Object.fromEntries(c.byPackage);
+process.stdout.write(`${lines.join('\n')}\n\nJSON ${JSON.stringify(json)}\n`);
