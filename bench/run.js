@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const here = import.meta.dirname;
-const BENCHMARKS = ['me.js', 'swap.js', 'ops.js'];
+const BENCHMARKS = ['me.js', 'swap.js', 'ops.js', 'profile.js'];
 const outDir = join(here, 'results');
 mkdirSync(outDir, { recursive: true });
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
