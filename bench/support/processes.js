@@ -4,9 +4,9 @@ import { once } from 'node:events';
 
 export const HAS_TASKSET = spawnSync('taskset', ['--version']).status === 0;
 
-/** Pins this process (the load generator) to `core`, so the server gets the other one. */
+/** Pins this process (the load generator), all its threads, to `core`: the server gets the other. */
 export function pinSelf(core) {
-  if (HAS_TASKSET) spawnSync('taskset', ['-p', '-c', String(core), String(process.pid)]);
+  if (HAS_TASKSET) spawnSync('taskset', ['-a', '-p', '-c', String(core), String(process.pid)]);
 }
 
 /**
@@ -25,18 +25,24 @@ export async function startServer(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
-  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const keepStderr = (chunk) => (stderr = (stderr + chunk).slice(-10_000));
+  child.stderr.on('data', keepStderr);
+  let onStdout;
   const info = await new Promise((resolve, reject) => {
     let buffer = '';
-    child.stdout.on('data', (chunk) => {
+    onStdout = (chunk) => {
       buffer += chunk;
       const line = buffer.split('\n').find((l) => l.startsWith(`${readyPrefix} `));
       if (line) resolve(JSON.parse(line.slice(readyPrefix.length + 1)));
-    });
+    };
+    child.stdout.on('data', onStdout);
     child.once('exit', (code) =>
       reject(new Error(`${script} exited with ${code} before it was ready: ${stderr}`)),
     );
   });
+  // From here on the output is drained unread: Keel logs a line per request, and keeping (and
+  // re-scanning) it would load the benchmark process, which is also the load generator.
+  child.stdout.off('data', onStdout);
   child.stdout.resume();
   return {
     ...info,
