@@ -1,9 +1,10 @@
 // GET /api/auth/me with a signed-in session: Keel on each session backend against a minimal
-// Express 5 + express-session app with the same store (the baseline), and a raw node:http server
-// answering the same bytes (the ceiling). Servers on core 0, load on core 1 (taskset), every case
-// run --runs times after a warm-up, the cases taking turns; medians reported as ratios to the
-// baseline of the same store. Keel runs with its production defaults, a log line per request
-// included (LOG_LEVEL info).
+// Express 5 + express-session app with the same store (the baseline). Also: a raw node:http
+// server answering the same bytes (the ceiling), and a minimal NestJS app with the same session
+// setup (the framework floor: what Nest itself costs). Servers on core 0, load on core 1
+// (taskset); every case runs --runs times after a warm-up, the cases taking turns; medians are
+// reported as ratios to the baseline of the same store. Keel runs with its production
+// defaults, a log line per request included (LOG_LEVEL info).
 //
 //   node bench/me.js [--runs 3] [--seconds 8] [--connections 50] [--sessions 1000]
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -88,6 +89,12 @@ try {
       baseline,
       { BASELINE_STORE: 'redis', REDIS_URL, REDIS_PREFIX: `${prefix}baseline:` },
       'redis',
+    ),
+    await start(
+      'NestJS + express-session, MemoryStore, one controller (framework floor)',
+      join(here, 'baseline/nest-session-server.js'),
+      {},
+      'memory',
     ),
     await start(
       'Keel, memory backend (SQLite)',
