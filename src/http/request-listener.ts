@@ -1,18 +1,32 @@
+import type { OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { HttpAdapterHost } from '@nestjs/core';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 
 /**
- * Calls `listener` for every request the app's HTTP server receives, ahead of Express: for
- * per-request bookkeeping (request id and log line, metrics, in-flight tracking) that must
- * see every request, 404s and probes included, at no cost of an Express or Nest middleware
- * layer. Returns the function that detaches it, or undefined when the app has no HTTP server.
+ * Base of the providers that see every request the app's HTTP server receives, ahead of
+ * Express: per-request bookkeeping (request id and log line, metrics, in-flight tracking) that
+ * must cover every request, 404s and probes included, without the cost of an Express or Nest
+ * middleware layer. `onRequest` is a `request` listener from the app's start to its shutdown.
  */
-export function listenToRequests(
-  adapterHost: HttpAdapterHost,
-  listener: (req: IncomingMessage, res: ServerResponse) => void,
-): (() => void) | undefined {
-  const server = adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
-  if (!server) return undefined;
-  server.prependListener('request', listener);
-  return () => server.off('request', listener);
+export abstract class ServerRequestListener
+  implements OnApplicationBootstrap, OnApplicationShutdown
+{
+  private detach: (() => void) | undefined;
+
+  protected constructor(private readonly adapterHost: HttpAdapterHost) {}
+
+  protected abstract onRequest(req: IncomingMessage, res: ServerResponse): void;
+
+  onApplicationBootstrap(): void {
+    const server = this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
+    if (!server || this.detach) return;
+    const listener = (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res);
+    server.prependListener('request', listener);
+    this.detach = () => server.off('request', listener);
+  }
+
+  onApplicationShutdown(): void {
+    this.detach?.();
+    this.detach = undefined;
+  }
 }

@@ -1,15 +1,10 @@
-import {
-  Inject,
-  Injectable,
-  type OnApplicationBootstrap,
-  type OnApplicationShutdown,
-} from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Level } from 'pino';
-import { listenToRequests } from '../http/request-listener.js';
+import { ServerRequestListener } from '../http/request-listener.js';
 import { ROOT_LOGGER, type RootLogger } from './root-logger.js';
 
 export const REQUEST_ID_HEADER = 'X-Request-Id';
@@ -43,24 +38,15 @@ declare module 'node:http' {
  * one id and one listener.
  */
 @Injectable()
-export class RequestLog implements OnApplicationBootstrap, OnApplicationShutdown {
-  private detach: (() => void) | undefined;
-
+export class RequestLog extends ServerRequestListener {
   constructor(
     @Inject(ROOT_LOGGER) private readonly logger: RootLogger,
-    private readonly adapterHost: HttpAdapterHost,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    this.detach ??= listenToRequests(this.adapterHost, (req, res) => this.track(req, res));
+    adapterHost: HttpAdapterHost,
+  ) {
+    super(adapterHost);
   }
 
-  onApplicationShutdown(): void {
-    this.detach?.();
-    this.detach = undefined;
-  }
-
-  private track(req: IncomingMessage, res: ServerResponse): void {
+  protected onRequest(req: IncomingMessage, res: ServerResponse): void {
     const incoming = req.headers['x-request-id'];
     const id =
       typeof incoming === 'string' && REQUEST_ID_PATTERN.test(incoming) ? incoming : randomUUID();

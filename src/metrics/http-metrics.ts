@@ -1,12 +1,8 @@
-import {
-  Injectable,
-  type OnApplicationBootstrap,
-  type OnApplicationShutdown,
-} from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Histogram } from 'prom-client';
-import { listenToRequests } from '../http/request-listener.js';
+import { ServerRequestListener } from '../http/request-listener.js';
 import { MetricsRegistry } from './metrics-registry.js';
 
 /** The route label of a request no route matched (404s, and errors answered before routing). */
@@ -32,15 +28,12 @@ type Labels = 'method' | 'route' | 'status';
  * after Express has matched it.
  */
 @Injectable()
-export class HttpMetrics implements OnApplicationBootstrap, OnApplicationShutdown {
+export class HttpMetrics extends ServerRequestListener {
   private readonly requests: Counter<Labels>;
   private readonly duration: Histogram<Labels>;
-  private detach: (() => void) | undefined;
 
-  constructor(
-    metrics: MetricsRegistry,
-    private readonly adapterHost: HttpAdapterHost,
-  ) {
+  constructor(metrics: MetricsRegistry, adapterHost: HttpAdapterHost) {
+    super(adapterHost);
     this.requests = new Counter({
       name: 'http_requests_total',
       help: 'HTTP requests answered, by method, route template and status.',
@@ -56,17 +49,8 @@ export class HttpMetrics implements OnApplicationBootstrap, OnApplicationShutdow
     });
   }
 
-  onApplicationBootstrap(): void {
-    // First in line, ahead of Express, so the clock starts before any middleware runs.
-    this.detach ??= listenToRequests(this.adapterHost, (req, res) => this.track(req, res));
-  }
-
-  onApplicationShutdown(): void {
-    this.detach?.();
-    this.detach = undefined;
-  }
-
-  private track(req: IncomingMessage, res: ServerResponse): void {
+  // A listener ahead of Express: the clock starts before any middleware runs.
+  protected onRequest(req: IncomingMessage, res: ServerResponse): void {
     const start = process.hrtime.bigint();
     // 'close' comes once per response: after it was sent, or when the connection ended first.
     res.once('close', () => {

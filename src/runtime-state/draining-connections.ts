@@ -1,11 +1,7 @@
-import {
-  Injectable,
-  type OnApplicationBootstrap,
-  type OnApplicationShutdown,
-} from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import type { ServerResponse } from 'node:http';
-import { listenToRequests } from '../http/request-listener.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ServerRequestListener } from '../http/request-listener.js';
 import { RuntimeStateService } from './runtime-state.service.js';
 
 /**
@@ -19,22 +15,14 @@ import { RuntimeStateService } from './runtime-state.service.js';
  * socket is closed as idle when it ends, or at the end of the grace period.)
  */
 @Injectable()
-export class DrainingConnections implements OnApplicationBootstrap, OnApplicationShutdown {
+export class DrainingConnections extends ServerRequestListener {
   private readonly inFlight = new Set<ServerResponse>();
-  private detach: (() => void) | undefined;
 
   constructor(
     private readonly runtime: RuntimeStateService,
-    private readonly adapterHost: HttpAdapterHost,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    this.detach ??= listenToRequests(this.adapterHost, (_req, res) => this.track(res));
-  }
-
-  onApplicationShutdown(): void {
-    this.detach?.();
-    this.detach = undefined;
+    adapterHost: HttpAdapterHost,
+  ) {
+    super(adapterHost);
   }
 
   /** Requests still being answered. */
@@ -42,7 +30,7 @@ export class DrainingConnections implements OnApplicationBootstrap, OnApplicatio
     return this.inFlight.size;
   }
 
-  track(response: ServerResponse): void {
+  protected onRequest(_request: IncomingMessage, response: ServerResponse): void {
     if (this.runtime.phase === 'draining') {
       response.setHeader('Connection', 'close');
       return;
@@ -52,7 +40,7 @@ export class DrainingConnections implements OnApplicationBootstrap, OnApplicatio
     response.once('close', () => this.inFlight.delete(response));
   }
 
-  /** Called when draining begins, for the responses `track` saw before it. */
+  /** Called when draining begins, for the responses seen before it. */
   closeAfterResponse(): void {
     for (const response of this.inFlight) {
       if (!response.headersSent) response.setHeader('Connection', 'close');

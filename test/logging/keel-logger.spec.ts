@@ -1,17 +1,9 @@
-import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { KeelLogger } from '../../src/logging/keel-logger.js';
+import { collectLogLines } from '../support/log-lines.js';
 
 function loggerWithLines(): { logger: KeelLogger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString('utf8').split('\n')) {
-        if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
-      }
-      callback();
-    },
-  });
+  const { destination, lines } = collectLogLines();
   return { logger: new KeelLogger(pino({ level: 'info' }, destination)), lines };
 }
 

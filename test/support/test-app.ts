@@ -3,7 +3,6 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { AppModule } from '../../src/app.module.js';
 import { DatabaseService } from '../../src/database/database.service.js';
 import { configureApp } from '../../src/http/configure-app.js';
@@ -15,6 +14,7 @@ import {
   dropPostgresDatabaseAt,
   type TemporaryDatabase,
 } from './services.js';
+import { collectLogLines } from './log-lines.js';
 import { createUser, signIn, type SignedInClient, TEST_PASSWORD } from './signed-in.js';
 
 /** scrypt at 2^10: fast enough for suites that sign in hundreds of times. */
@@ -70,15 +70,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     database = await createPostgresDatabase();
     databaseUrl = database.url;
   }
-  const logs: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString('utf8').split('\n')) {
-        if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
-      }
-      callback();
-    },
-  });
+  const { destination, lines: logs } = collectLogLines();
   const completeSetup = options.completeSetup ?? true;
   if (options.admin && !completeSetup) throw new Error('admin: true needs completeSetup');
   const env: Record<string, string> = {
