@@ -7,9 +7,9 @@ import { RedisStore } from 'connect-redis';
 import express from 'express';
 import session from 'express-session';
 import { createClient } from 'redis';
-import { createHmac, randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { profileOnSignal } from '../support/cpu-profile-on-signal.js';
+import { seedSessions, sessionMiddleware } from './session-setup.js';
 
 const secret = randomBytes(32).toString('base64url');
 let redis;
@@ -22,16 +22,7 @@ const store = redis
   : new session.MemoryStore();
 const app = express();
 app.disable('x-powered-by');
-app.use(
-  session({
-    name: 'keel.sid',
-    secret,
-    store,
-    resave: false,
-    saveUninitialized: false,
-    cookie: { httpOnly: true, sameSite: 'lax', path: '/' },
-  }),
-);
+app.use(sessionMiddleware(store, secret));
 app.get('/api/auth/me', (req, res) => {
   if (!req.session.user) {
     res.status(401).json({ statusCode: 401, code: 'unauthenticated', message: 'Sign in first' });
@@ -40,33 +31,7 @@ app.get('/api/auth/me', (req, res) => {
   res.json({ user: req.session.user });
 });
 
-const user = {
-  id: 'c0ffee00-0000-4000-8000-000000000000',
-  username: 'bench-user',
-  email: null,
-  role: 'member',
-};
-const seed = Number(process.env.BENCH_SEED_SESSIONS ?? 0);
-const cookies = [];
-const week = 7 * 24 * 3600 * 1000;
-for (let i = 0; i < seed; i++) {
-  const sid = randomBytes(32).toString('base64url');
-  const data = {
-    cookie: {
-      originalMaxAge: week,
-      expires: new Date(Date.now() + week),
-      httpOnly: true,
-      path: '/',
-      sameSite: 'lax',
-    },
-    user,
-  };
-  await new Promise((resolve, reject) => store.set(sid, data, (e) => (e ? reject(e) : resolve())));
-  const signature = createHmac('sha256', secret).update(sid).digest('base64').replace(/=+$/, '');
-  cookies.push(`keel.sid=${encodeURIComponent(`s:${sid}.${signature}`)}`);
-}
-if (process.env.BENCH_COOKIES_FILE)
-  writeFileSync(process.env.BENCH_COOKIES_FILE, JSON.stringify(cookies));
+await seedSessions(store, secret);
 profileOnSignal();
 const server = app.listen(0, '127.0.0.1', () => {
   process.stdout.write(`BENCH_READY ${JSON.stringify({ port: server.address().port })}\n`);

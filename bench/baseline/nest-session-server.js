@@ -6,9 +6,9 @@ import 'reflect-metadata';
 import { Controller, Get, Module, Req } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import session from 'express-session';
-import { createHmac, randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { profileOnSignal } from '../support/cpu-profile-on-signal.js';
+import { seedSessions, sessionMiddleware } from './session-setup.js';
 
 const secret = randomBytes(32).toString('base64url');
 const store = new session.MemoryStore();
@@ -31,42 +31,8 @@ Module({ controllers: [MeController] })(AppModule);
 
 const app = await NestFactory.create(AppModule, { logger: false, bodyParser: false });
 app.getHttpAdapter().getInstance().disable('x-powered-by');
-app.use(
-  session({
-    name: 'keel.sid',
-    secret,
-    store,
-    resave: false,
-    saveUninitialized: false,
-    cookie: { httpOnly: true, sameSite: 'lax', path: '/' },
-  }),
-);
-
-const user = {
-  id: 'c0ffee00-0000-4000-8000-000000000000',
-  username: 'bench-user',
-  email: null,
-  role: 'member',
-};
-const cookies = [];
-const week = 7 * 24 * 3600 * 1000;
-for (let i = 0; i < Number(process.env.BENCH_SEED_SESSIONS ?? 0); i++) {
-  const sid = randomBytes(32).toString('base64url');
-  const cookie = {
-    originalMaxAge: week,
-    expires: new Date(Date.now() + week),
-    httpOnly: true,
-    path: '/',
-    sameSite: 'lax',
-  };
-  await new Promise((resolve, reject) =>
-    store.set(sid, { cookie, user }, (e) => (e ? reject(e) : resolve())),
-  );
-  const signature = createHmac('sha256', secret).update(sid).digest('base64').replace(/=+$/, '');
-  cookies.push(`keel.sid=${encodeURIComponent(`s:${sid}.${signature}`)}`);
-}
-if (process.env.BENCH_COOKIES_FILE)
-  writeFileSync(process.env.BENCH_COOKIES_FILE, JSON.stringify(cookies));
+app.use(sessionMiddleware(store, secret));
+await seedSessions(store, secret);
 profileOnSignal();
 await app.listen(0, '127.0.0.1');
 process.stdout.write(
