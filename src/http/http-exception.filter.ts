@@ -31,6 +31,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
     response.status(body.statusCode).json(body);
   }
 
+  /** What the client gets; causes are logged with the request id the client was given. */
   private toBody(
     exception: unknown,
     requestId: string | undefined,
@@ -40,7 +41,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
     }
     if (exception instanceof SessionStoreUnavailableError) {
       // The cause (host, driver message) goes to the log only.
-      this.logger.warn(exception.message);
+      this.logger.warn({ msg: exception.message, req: { id: requestId } });
       const body = new ApiError(
         503,
         ErrorCode.SessionStoreUnavailable,
@@ -50,7 +51,10 @@ export class HttpExceptionFilter implements ExceptionFilter {
     }
     if (isDatabaseUnreachable(exception)) {
       // A lost connection (failover, restart) is not a bug in the request: say so, and when.
-      this.logger.warn(`Database unreachable: ${describe(exception)}`);
+      this.logger.warn({
+        msg: `Database unreachable: ${describe(exception)}`,
+        req: { id: requestId },
+      });
       const body = new ApiError(
         503,
         ErrorCode.DatabaseUnavailable,
@@ -71,7 +75,6 @@ export class HttpExceptionFilter implements ExceptionFilter {
         (statusCode >= 500 ? ErrorCode.InternalError : ErrorCode.ValidationFailed);
       return { body: { statusCode, code, message }, headers: {} };
     }
-    // With the request id the client was given, next to the request's own line.
     this.logger.error({ msg: 'Unhandled error', req: { id: requestId }, err: exception });
     return {
       body: {
