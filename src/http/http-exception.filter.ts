@@ -11,6 +11,12 @@ import { isDatabaseUnreachable } from '../database/connection-errors.js';
 import { ApiError, type ErrorBody } from './api-error.js';
 import { DEFAULT_CODE_BY_STATUS, ErrorCode } from './error-codes.js';
 
+/** The body and extra headers an error is answered with. */
+interface ErrorAnswer {
+  body: ErrorBody;
+  headers: Record<string, string>;
+}
+
 /**
  * Gives every error the contract's shape. Unknown errors become a 500 with a generic message:
  * the details go to the log, never to the client (no stack, no SQL, no secrets).
@@ -32,35 +38,25 @@ export class HttpExceptionFilter implements ExceptionFilter {
   }
 
   /** What the client gets; causes are logged with the request id the client was given. */
-  private toBody(
-    exception: unknown,
-    requestId: string | undefined,
-  ): { body: ErrorBody; headers: Record<string, string> } {
+  private toBody(exception: unknown, requestId: string | undefined): ErrorAnswer {
     if (exception instanceof ApiError) {
       return { body: exception.toBody(), headers: exception.headers ?? {} };
     }
     if (exception instanceof SessionStoreUnavailableError) {
       // The cause (host, driver message) goes to the log only.
-      this.logger.warn({ msg: exception.message, req: { id: requestId } });
-      const body = new ApiError(
-        503,
-        ErrorCode.SessionStoreUnavailable,
-        'The session store cannot be reached right now; try again shortly',
-      ).toBody();
-      return { body, headers: { 'Retry-After': '5' } };
+      return this.unavailable(requestId, exception.message, {
+        code: ErrorCode.SessionStoreUnavailable,
+        message: 'The session store cannot be reached right now; try again shortly',
+        retryAfterSeconds: 5,
+      });
     }
     if (isDatabaseUnreachable(exception)) {
       // A lost connection (failover, restart) is not a bug in the request: say so, and when.
-      this.logger.warn({
-        msg: `Database unreachable: ${describe(exception)}`,
-        req: { id: requestId },
+      return this.unavailable(requestId, `Database unreachable: ${describe(exception)}`, {
+        code: ErrorCode.DatabaseUnavailable,
+        message: 'The database cannot be reached right now; try again shortly',
+        retryAfterSeconds: 2,
       });
-      const body = new ApiError(
-        503,
-        ErrorCode.DatabaseUnavailable,
-        'The database cannot be reached right now; try again shortly',
-      ).toBody();
-      return { body, headers: { 'Retry-After': '2' } };
     }
     if (exception instanceof HttpException) {
       const statusCode = exception.getStatus();
@@ -84,6 +80,19 @@ export class HttpExceptionFilter implements ExceptionFilter {
           'Internal server error; the request id in the X-Request-Id header finds it in the log',
       },
       headers: {},
+    };
+  }
+
+  /** A dependency is down: a 503 with Retry-After for the client, the cause for the log. */
+  private unavailable(
+    requestId: string | undefined,
+    cause: string,
+    answer: { code: ErrorCode; message: string; retryAfterSeconds: number },
+  ): ErrorAnswer {
+    this.logger.warn({ msg: cause, req: { id: requestId } });
+    return {
+      body: new ApiError(503, answer.code, answer.message).toBody(),
+      headers: { 'Retry-After': String(answer.retryAfterSeconds) },
     };
   }
 }
