@@ -7,7 +7,7 @@ import type { Level } from 'pino';
 import { ServerRequestListener } from '../http/request-listener.js';
 import { ROOT_LOGGER, type RootLogger } from './root-logger.js';
 
-export const REQUEST_ID_HEADER = 'X-Request-Id';
+const REQUEST_ID_HEADER = 'X-Request-Id';
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Paths polled by machines; a line for each poll would drown the log. */
