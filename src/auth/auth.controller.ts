@@ -22,10 +22,9 @@ import {
   SignedInResponse,
 } from './auth.dto.js';
 import { AuthSessions } from './auth-sessions.service.js';
-import { Public } from './decorators.js';
+import { Public, StartsSession } from './decorators.js';
 import { signedInUser } from './guards.js';
 import { LoginAttemptLimiter } from './login-attempts.js';
-import { cookieNameFor } from './session-cookie.js';
 
 @ApiTags('auth')
 @Controller('api/auth')
@@ -40,15 +39,17 @@ export class AuthController {
   @Get('csrf')
   @ApiOperation({
     summary: 'Get the CSRF token of your session',
-    description: 'Starts an anonymous session if there is none. Answers before setup, too.',
+    description:
+      "Your session's token; without a session, a signed token (and its cookie, which stores nothing on the server) to send on login and setup. Answers before setup, too.",
   })
   @ApiOkResponse({ type: CsrfTokenResponse })
   @ApiAccess('public', { beforeSetup: true })
-  async csrf(@Req() req: Request) {
-    return { csrfToken: await this.sessions.csrfToken(req) };
+  csrf(@Req() req: Request, @Res({ passthrough: true }) res: Response) {
+    return { csrfToken: this.sessions.csrfToken(req, res) };
   }
 
   @Public()
+  @StartsSession()
   @Post('login')
   @HttpCode(200)
   @ApiOperation({
@@ -58,7 +59,11 @@ export class AuthController {
   @ApiOkResponse({ type: SignedInResponse, description: 'Signed in; the session cookie is set.' })
   @ApiAccess('public', { jsonBody: true })
   @ApiErrors(ErrorCode.InvalidCredentials, ErrorCode.TooManyRequests)
-  async login(@Req() req: Request, @Body() body: LoginDto) {
+  async login(
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+    @Body() body: LoginDto,
+  ) {
     const ip = req.ip ?? 'unknown';
     await this.limiter.check('login', body.username, ip);
     const user = await this.users.verifyCredentials(body.username, body.password);
@@ -67,7 +72,7 @@ export class AuthController {
       throw new ApiError(401, ErrorCode.InvalidCredentials, 'Wrong username or password');
     }
     await this.limiter.recordSuccess('login', body.username);
-    const csrfToken = await this.sessions.establish(req, user);
+    const csrfToken = await this.sessions.establish(req, res, user);
     return { user: toUserSummary(user), csrfToken };
   }
 
@@ -75,16 +80,13 @@ export class AuthController {
   @Post('logout')
   @HttpCode(204)
   @ApiOperation({ summary: 'Sign out: ends the session and clears the cookie' })
-  @ApiNoContentResponse({ description: 'Signed out (also when there was no session).' })
+  @ApiNoContentResponse({
+    description: 'Signed out (also when there was no session, or the cookie named none).',
+  })
   @ApiAccess('public', { unsafe: true })
-  async logout(@Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<void> {
+  async logout(@Req() req: Request): Promise<void> {
+    // The session middleware clears the cookie of a session that ended.
     await this.sessions.end(req);
-    res.clearCookie(cookieNameFor(req), {
-      path: '/',
-      httpOnly: true,
-      sameSite: 'lax',
-      secure: req.secure,
-    });
   }
 
   @Get('me')

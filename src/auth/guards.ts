@@ -3,15 +3,14 @@ import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { ApiError } from '../http/api-error.js';
 import { ErrorCode } from '../http/error-codes.js';
+import { AuthSessions } from './auth-sessions.service.js';
 import { CSRF_HEADER, csrfTokenMatches } from './csrf.js';
-import { IS_PUBLIC, ROLES, type Role } from './decorators.js';
-import { hasSessionCookie } from './session-cookie.js';
+import { IS_PUBLIC, ROLES, type Role, STARTS_SESSION } from './decorators.js';
+import { csrfCookieNameFor, hasLiveSession, readCookie } from './session-cookie.js';
 import type { User } from '../users/user.js';
 import { UsersService } from '../users/users.service.js';
 
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-/** A session's `lastSeenAt` is rewritten at most this often, so reads stay cheap. */
-const LAST_SEEN_RESOLUTION_MS = 60_000;
 
 /**
  * Every route needs a signed-in session unless it says `@Public()`. The user is read from the
@@ -40,8 +39,6 @@ export class SessionGuard implements CanActivate {
       throw new ApiError(401, ErrorCode.Unauthenticated, 'Sign in first: POST /api/auth/login');
     }
     req.signedInUser = user;
-    const now = Date.now();
-    if (now - (req.session.lastSeenAt ?? 0) > LAST_SEEN_RESOLUTION_MS) req.session.lastSeenAt = now;
     return true;
   }
 }
@@ -91,22 +88,46 @@ export class RolesGuard implements CanActivate {
 }
 
 /**
- * CSRF defence for cookie auth: an unsafe request that carries a session cookie must send
- * `X-CSRF-Token` equal to the token bound to that session. Requests without a session cookie
- * (curl, server-to-server) carry no ambient authority and need no token.
+ * CSRF defence for cookie auth:
+ * - an unsafe request that carries a live session's cookie must send `X-CSRF-Token` equal to the
+ *   token bound to that session (synchronizer token);
+ * - on a route that signs in (`@StartsSession()`: login, setup), an anonymous client that holds
+ *   a CSRF cookie must send the same token in the header, and it must be one this server
+ *   signed (signed double-submit cookie): login CSRF defence;
+ * - anything else needs no token: a request without a live session (no cookie, or one that names
+ *   no live session) carries no ambient authority (curl, server-to-server, a generated client).
  */
 @Injectable()
 export class CsrfGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly sessions: AuthSessions,
+  ) {}
+
   canActivate(context: ExecutionContext): boolean {
     const req = context.switchToHttp().getRequest<Request>();
-    if (!UNSAFE_METHODS.has(req.method) || !hasSessionCookie(req)) return true;
-    if (!csrfTokenMatches(req.session?.csrfToken, req.headers[CSRF_HEADER])) {
-      throw new ApiError(
-        403,
-        ErrorCode.CsrfFailed,
-        'Send the X-CSRF-Token header with the token from GET /api/auth/csrf (or from login)',
-      );
+    if (!UNSAFE_METHODS.has(req.method)) return true;
+    const given = req.headers[CSRF_HEADER];
+    if (hasLiveSession(req)) {
+      if (csrfTokenMatches(req.session.csrfToken, given)) return true;
+      throw csrfFailed();
     }
-    return true;
+    const startsSession = this.reflector.getAllAndOverride<boolean>(STARTS_SESSION, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    if (!startsSession) return true;
+    const held = readCookie(req, csrfCookieNameFor(req));
+    if (held === undefined) return true;
+    if (this.sessions.anonymousCsrf.verify(held) && csrfTokenMatches(held, given)) return true;
+    throw csrfFailed();
   }
+}
+
+function csrfFailed(): ApiError {
+  return new ApiError(
+    403,
+    ErrorCode.CsrfFailed,
+    'Send the X-CSRF-Token header with the token from GET /api/auth/csrf (or from login)',
+  );
 }

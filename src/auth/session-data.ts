@@ -10,7 +10,6 @@ declare module 'express-session' {
     csrfToken?: string;
     userAgent?: string;
     ip?: string;
-    lastSeenAt?: number;
   }
 }
 

@@ -1,11 +1,18 @@
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import session from 'express-session';
 import { randomBytes } from 'node:crypto';
+import onHeaders from 'on-headers';
 import { ApiError } from '../http/api-error.js';
 import { ErrorCode } from '../http/error-codes.js';
 import { SessionStoreUnavailableError } from '../session-cache/session-backend.js';
 import type { SessionCacheService } from '../session-cache/session-cache.service.js';
-import { PLAIN_COOKIE_NAME, SECURE_COOKIE_NAME } from './session-cookie.js';
+import {
+  clearCookie,
+  hasLiveSession,
+  PLAIN_COOKIE_NAME,
+  readCookie,
+  SECURE_COOKIE_NAME,
+} from './session-cookie.js';
 import type { SessionSecrets } from './session-secrets.js';
 
 /** Machine paths that never need a session; they must answer even when the store is down. */
@@ -16,6 +23,10 @@ const SESSIONLESS_PATHS = /^\/(health|metrics)(\/|$|\?)/;
  * requests over TLS get `__Host-keel.sid` (Secure), plain HTTP gets `keel.sid`; both HttpOnly,
  * SameSite=Lax, Path=/, no Domain. Session ids are 256 random bits; an id the store does not
  * know is never adopted (express-session starts a new session with a fresh id).
+ *
+ * A cookie that names no live session (expired, revoked, logged out elsewhere, a bad signature),
+ * or whose session ended during the request, is cleared by the answer, unless the answer sets a
+ * new session cookie (a sign-in).
  */
 export function createSessionMiddleware(
   cache: SessionCacheService,
@@ -39,8 +50,27 @@ export function createSessionMiddleware(
   const plain = session(options(PLAIN_COOKIE_NAME, false));
   return (req: Request, res: Response, next: NextFunction) => {
     if (SESSIONLESS_PATHS.test(req.path)) return next();
-    return (req.secure ? overTls : plain)(req, res, next);
+    const name = req.secure ? SECURE_COOKIE_NAME : PLAIN_COOKIE_NAME;
+    let loaded = false;
+    if (readCookie(req, name) !== undefined) {
+      // Registered before express-session's own hook, so it runs after it (on-headers runs
+      // the last registered first) and sees whether that one set a new cookie.
+      onHeaders(res, () => {
+        if (loaded && !hasLiveSession(req) && !setsCookie(res, name)) clearCookie(req, res, name);
+      });
+    }
+    // A store that could not be reached (503) says nothing about the cookie: it is kept.
+    return (req.secure ? overTls : plain)(req, res, (error?: unknown) => {
+      loaded = error === undefined;
+      next(error);
+    });
   };
+}
+
+function setsCookie(res: Response, name: string): boolean {
+  const header = res.getHeader('Set-Cookie');
+  const cookies = Array.isArray(header) ? header : header === undefined ? [] : [String(header)];
+  return cookies.some((cookie) => cookie.startsWith(`${name}=`));
 }
 
 /**

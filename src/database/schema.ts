@@ -25,6 +25,8 @@ export interface SessionsTable {
   user_id: string | null;
   expires_at: number;
   updated_at: number;
+  /** When the session was last used (epoch ms); 0 for rows written before migration 0006. */
+  last_seen_at: number;
 }
 
 /**
@@ -71,6 +73,10 @@ export interface InstancesTable {
   phase: 'starting' | 'ready' | 'draining';
   session_backend: 'memory' | 'database' | 'redis';
   session_cache_version: number;
+  /** During a handover: the old backend this replica still writes; null otherwise. */
+  session_previous_backend: 'memory' | 'database' | 'redis' | null;
+  /** 1 while this replica still reads the old backend of its handover. */
+  session_reads_previous: number;
   heartbeat_at: number;
 }
 

@@ -7,7 +7,8 @@ import type {
 
 export type SessionOperation =
   | 'get'
-  | 'set'
+  | 'put'
+  | 'update'
   | 'touch'
   | 'destroy'
   | 'entries'
@@ -40,7 +41,8 @@ export class InstrumentedSessionBackend implements SessionBackend {
     const labels = (operation: SessionOperation) => ({ backend: inner.kind, operation });
     this.labels = {
       get: labels('get'),
-      set: labels('set'),
+      put: labels('put'),
+      update: labels('update'),
       touch: labels('touch'),
       destroy: labels('destroy'),
       entries: labels('entries'),
@@ -64,12 +66,16 @@ export class InstrumentedSessionBackend implements SessionBackend {
     return this.count('get', () => this.inner.get(sid));
   }
 
-  set(session: StoredSession): Promise<void> {
-    return this.count('set', () => this.inner.set(session));
+  put(session: StoredSession): Promise<void> {
+    return this.count('put', () => this.inner.put(session));
   }
 
-  touch(sid: string, expiresAt: number): Promise<void> {
-    return this.count('touch', () => this.inner.touch(sid, expiresAt));
+  update(session: StoredSession): Promise<boolean> {
+    return this.count('update', () => this.inner.update(session));
+  }
+
+  touch(sid: string, expiresAt: number, lastSeenAt: number): Promise<void> {
+    return this.count('touch', () => this.inner.touch(sid, expiresAt, lastSeenAt));
   }
 
   destroy(sid: string): Promise<void> {

@@ -2,6 +2,7 @@ import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { SessionBackendKind } from '../session-cache/session-backend.js';
+import { MemoryEvictions } from '../session-cache/memory-evictions.js';
 import {
   SessionCacheEvent,
   type SessionCacheEventMap,
@@ -29,6 +30,7 @@ export class SessionCacheMetrics implements OnModuleInit {
   constructor(
     metrics: MetricsRegistry,
     private readonly cache: SessionCacheService,
+    evictions: MemoryEvictions,
   ) {
     const registers = [metrics.registry];
     new Gauge({
@@ -55,6 +57,15 @@ export class SessionCacheMetrics implements OnModuleInit {
       registers,
       collect() {
         this.set(cache.status().swapping ? 1 : 0);
+      },
+    });
+    new Counter({
+      name: 'keel_session_cache_evictions_total',
+      help: 'Signed-in sessions the memory backend evicted because it was full (least recently used first): each one a user signed out.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(evictions.total);
       },
     });
     this.operations = new Counter({

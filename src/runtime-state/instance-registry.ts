@@ -35,10 +35,20 @@ export interface LiveInstance {
   readonly heartbeatAt: string;
 }
 
+/** Which session backend a replica serves, as the session cache's handover reads it. */
+export interface SessionCacheReport {
+  readonly backend: InstancesTable['session_backend'];
+  /** The settings version whose session-cache backend the replica serves. */
+  readonly version: number;
+  /** During a handover: the old backend the replica still writes; null otherwise. */
+  readonly previous: InstancesTable['session_backend'] | null;
+  /** During a handover: whether the replica still reads the old backend. */
+  readonly readsPrevious: boolean;
+}
+
 /** What the registry knows of a replica beyond what `/api/runtime` shows. */
 export interface RegisteredInstance extends LiveInstance {
-  /** The settings version whose session-cache backend the replica serves. */
-  readonly sessionCacheVersion: number;
+  readonly sessionCache: SessionCacheReport;
 }
 
 /** Keel's own version, read once from the package.json next to src/ (or dist/). */
@@ -68,8 +78,12 @@ export class InstanceRegistry implements OnModuleInit, BeforeApplicationShutdown
   readonly host = hostname();
   readonly pid = process.pid;
   readonly version = readPackageVersion();
-  private sessionCache: { backend: InstancesTable['session_backend']; version: number } =
-    Object.freeze({ backend: 'memory', version: 0 });
+  private sessionCache: SessionCacheReport = Object.freeze({
+    backend: 'memory',
+    version: 0,
+    previous: null,
+    readsPrevious: false,
+  });
   /** The live replicas as the last heartbeat saw them (this one included once it beat). */
   private lastSeen: readonly RegisteredInstance[] = Object.freeze([]);
   /** Heartbeats run one at a time (the periodic task and `beatNow`). */
@@ -105,12 +119,18 @@ export class InstanceRegistry implements OnModuleInit, BeforeApplicationShutdown
   }
 
   /**
-   * Published by the session cache whenever the backend it serves changes; written to this
-   * replica's row at once (other replicas may be waiting for it to switch).
+   * Published by the session cache whenever the backend it serves, or its part in a handover,
+   * changes; written to this replica's row at once once it is registered (other replicas may
+   * be waiting for it). `register`: write the row now even before this replica is ready, for
+   * a replica that joins a handover at start-up and must be seen reading the old backend
+   * before it serves a request.
    */
-  reportSessionCache(backend: InstancesTable['session_backend'], version: number): Promise<void> {
-    this.sessionCache = Object.freeze({ backend, version });
-    return this.registered ? this.beatNow() : Promise.resolve();
+  reportSessionCache(
+    report: SessionCacheReport,
+    { register = false }: { register?: boolean } = {},
+  ): Promise<void> {
+    this.sessionCache = Object.freeze({ ...report });
+    return this.registered || register ? this.beatNow() : Promise.resolve();
   }
 
   /** The live replicas now (this one included once it beat), oldest first. */
@@ -168,6 +188,8 @@ export class InstanceRegistry implements OnModuleInit, BeforeApplicationShutdown
       phase: this.runtime.phase,
       session_backend: this.sessionCache.backend,
       session_cache_version: this.sessionCache.version,
+      session_previous_backend: this.sessionCache.previous,
+      session_reads_previous: this.sessionCache.readsPrevious ? 1 : 0,
       heartbeat_at: now,
     };
     await db
@@ -198,6 +220,11 @@ function toInstance(row: InstancesTable): RegisteredInstance {
     version: row.version,
     sessionBackend: row.session_backend,
     heartbeatAt: new Date(Number(row.heartbeat_at)).toISOString(),
-    sessionCacheVersion: row.session_cache_version,
+    sessionCache: {
+      backend: row.session_backend,
+      version: row.session_cache_version,
+      previous: row.session_previous_backend,
+      readsPrevious: Number(row.session_reads_previous) === 1,
+    },
   };
 }

@@ -5,23 +5,41 @@ const MIRROR_ATTEMPTS = 3;
 
 function sameSession(a: StoredSession | undefined, b: StoredSession | undefined): boolean {
   if (!a || !b) return a === b;
-  return a.data === b.data && a.userId === b.userId && a.expiresAt === b.expiresAt;
+  return (
+    a.data === b.data &&
+    a.userId === b.userId &&
+    a.expiresAt === b.expiresAt &&
+    a.lastSeenAt === b.lastSeenAt
+  );
 }
+
+/**
+ * Where the pair reads:
+ * - `source`: the old backend alone, while some replica may still write it alone (a
+ *   cross-replica handover before every replica switched and the new one was reconciled);
+ * - `target-then-source`: the new backend, falling back to the old one for a session not copied
+ *   yet (the copy of a swap this process runs);
+ * - `target`: the new backend alone, once it holds everything (the end of a handover, while the
+ *   old one still gets writes for replicas that read it a moment longer).
+ */
+export type PairReads = 'source' | 'target-then-source' | 'target';
 
 /**
  * The active backend while a swap copies sessions from `source` to `target`.
  *
  * Invariants that make the swap lose nothing:
- * - writes (set, touch, destroy) go to both, so `source` stays complete and current until the
+ * - writes (put, update, touch, destroy) go to both, so `source` stays complete and current until the
  *   copy has finished and whoever still reads it (a request that started before the swap, a
  *   late replica) sees the latest data;
- * - reads try `target` first and fall back to `source` (but see `readFrom`), so a session not
+ * - reads try `target` first and fall back to `source` (but see `reads`), so a session not
  *   yet copied is found;
+ * - conditional writes stay conditional on each backend: an `update` of a session that ended
+ *   in either one is not written back there;
  * - the copy of one session and a write to the same session never interleave (a per-session
  *   lock): a copy reads `source` after any earlier write finished, and never overwrites what a
  *   newer write put in `target`. Newer data wins; expiry is copied as it is.
  *
- * With several replicas, `readFrom` is `source` while some replica may not have switched yet:
+ * With several replicas, `reads` is `source` while some replica may not have switched yet:
  * that replica writes the old backend only, so the old one (which every replica writes) is the
  * complete and current one until all have switched, and reads use it alone: falling back to
  * the target would bring back a session a late replica destroyed in the old backend only
@@ -30,8 +48,7 @@ function sameSession(a: StoredSession | undefined, b: StoredSession | undefined)
 export class MigratingBackend implements SessionBackend {
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly inFlight = new Set<Promise<unknown>>();
-  /** `target`: reads try the target, then the source; `source`: reads use the source alone. */
-  readFrom: 'source' | 'target' = 'target';
+  reads: PairReads = 'target-then-source';
 
   constructor(
     readonly source: SessionBackend,
@@ -48,9 +65,11 @@ export class MigratingBackend implements SessionBackend {
 
   get(sid: string): Promise<StoredSession | undefined> {
     const read =
-      this.readFrom === 'source'
+      this.reads === 'source'
         ? this.source.get(sid)
-        : (async () => (await this.target.get(sid)) ?? (await this.source.get(sid)))();
+        : this.reads === 'target'
+          ? this.target.get(sid)
+          : (async () => (await this.target.get(sid)) ?? (await this.source.get(sid)))();
     this.inFlight.add(read);
     void read.then(
       () => this.inFlight.delete(read),
@@ -59,22 +78,37 @@ export class MigratingBackend implements SessionBackend {
     return read;
   }
 
-  set(session: StoredSession): Promise<void> {
+  put(session: StoredSession): Promise<void> {
     return this.locked(session.sid, () =>
       this.both(
-        () => this.source.set(session),
-        () => this.target.set(session),
+        () => this.source.put(session),
+        () => this.target.put(session),
       ),
     );
   }
 
-  touch(sid: string, expiresAt: number): Promise<void> {
+  /** Resolves to whether the session was there in the backend reads use. */
+  update(session: StoredSession): Promise<boolean> {
+    return this.locked(session.sid, async () => {
+      // A session not copied yet is copied first, so the update reaches the target too.
+      await this.copyOne(session.sid);
+      let inSource = false;
+      let inTarget = false;
+      await this.both(
+        async () => void (inSource = await this.source.update(session)),
+        async () => void (inTarget = await this.target.update(session)),
+      );
+      return this.reads === 'source' ? inSource : inTarget || inSource;
+    });
+  }
+
+  touch(sid: string, expiresAt: number, lastSeenAt: number): Promise<void> {
     return this.locked(sid, async () => {
       // A session not copied yet is copied now, so the touch is not lost on the target.
       await this.copyOne(sid);
       await this.both(
-        () => this.source.touch(sid, expiresAt),
-        () => this.target.touch(sid, expiresAt),
+        () => this.source.touch(sid, expiresAt, lastSeenAt),
+        () => this.target.touch(sid, expiresAt, lastSeenAt),
       );
     });
   }
@@ -94,26 +128,28 @@ export class MigratingBackend implements SessionBackend {
   }
 
   /**
-   * Makes the target hold what the source holds for `sid`, present or not: for a session this
-   * replica wrote to the source alone before it switched (its writes after the other replicas'
-   * copy, a destroy included), while the source is still the backend every replica writes.
-   * Resolves to whether the target changed to a present session.
+   * Makes the target hold what the source holds for `sid`, present or not: the handover's
+   * reconciliation pass, run while the source is still the backend every replica writes (so it
+   * is authoritative) and before anyone reads the target alone. Resolves to whether the target
+   * had to change.
    */
-  resync(sid: string): Promise<boolean> {
+  reconcile(sid: string): Promise<boolean> {
     return this.locked(sid, async () => {
-      const current = await this.source.get(sid);
-      return (await this.mirror(sid, current)) !== undefined;
+      const [inSource, inTarget] = await Promise.all([this.source.get(sid), this.target.get(sid)]);
+      if (sameSession(inSource, inTarget)) return false;
+      await this.mirror(sid, inSource);
+      return true;
     });
   }
 
-  /** `resync` for every session either backend indexes under `userId`. */
-  async resyncUser(userId: string): Promise<void> {
-    const [fromTarget, fromSource] = await Promise.all([
-      this.target.listByUser(userId),
-      this.source.listByUser(userId),
-    ]);
-    const sids = new Set([...fromTarget, ...fromSource].map((session) => session.sid));
-    await Promise.all([...sids].map((sid) => this.resync(sid)));
+  /** A session this replica started in the source alone: copied unless the target has it. */
+  carryOverStarted(sid: string): Promise<boolean> {
+    return this.locked(sid, () => this.copyOne(sid));
+  }
+
+  /** A session this replica ended in the source alone: ended in the target too. */
+  carryOverEnded(sid: string): Promise<void> {
+    return this.locked(sid, () => this.target.destroy(sid));
   }
 
   async *entries(): AsyncIterable<StoredSession> {
@@ -138,7 +174,8 @@ export class MigratingBackend implements SessionBackend {
   }
 
   async listByUser(userId: string): Promise<StoredSession[]> {
-    if (this.readFrom === 'source') return this.source.listByUser(userId);
+    if (this.reads === 'source') return this.source.listByUser(userId);
+    if (this.reads === 'target') return this.target.listByUser(userId);
     const [fromTarget, fromSource] = await Promise.all([
       this.target.listByUser(userId),
       this.source.listByUser(userId),
@@ -162,7 +199,13 @@ export class MigratingBackend implements SessionBackend {
   /** The swap closes each backend itself, when it is done with it. */
   async close(): Promise<void> {}
 
+  /**
+   * Copies one session the target lacks. Never once reads use the target alone: it then holds
+   * everything, and a session it lacks has ended (another replica may already use the target
+   * alone, so the source can be stale).
+   */
   private async copyOne(sid: string): Promise<boolean> {
+    if (this.reads === 'target') return false;
     if (await this.target.get(sid)) return false;
     const current = await this.source.get(sid);
     if (!current) return false;
@@ -184,7 +227,7 @@ export class MigratingBackend implements SessionBackend {
   ): Promise<StoredSession | undefined> {
     let written = current;
     for (let attempt = 1; ; attempt += 1) {
-      if (written) await this.target.set(written);
+      if (written) await this.target.put(written);
       else await this.target.destroy(sid);
       if (!this.source.shared) return written;
       const again = await this.source.get(sid);

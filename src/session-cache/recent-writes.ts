@@ -1,32 +1,37 @@
 import type { SessionBackend, SessionBackendKind, StoredSession } from './session-backend.js';
 
-/** Writes older than this are dropped: every swap's copy has long covered them. */
+/** Writes older than this are dropped: every handover has long ended by then. */
 const KEPT_FOR_MS = 10 * 60_000;
 /** Bounds memory on a very busy replica; the oldest entries go first. */
 const MAX_ENTRIES = 100_000;
 
+/** What this replica did to a session lately: started it (sign-in) or ended it. */
+export type RecentWrite = 'started' | 'ended';
+
 export interface RecentWritesTaken {
-  /** Sessions written (set, touch, destroy), at or after the asked instant. */
-  readonly sids: string[];
-  /** Users whose sessions were destroyed together (`destroyByUser`). */
-  readonly userIds: string[];
+  /** Sessions started here (a fresh id stored with `put`), at or after the asked instant. */
+  readonly started: string[];
+  /** Sessions ended here (logout, revocation), at or after the asked instant. */
+  readonly ended: string[];
 }
 
 /**
- * Which sessions this replica wrote lately, and when: what a replica that switches backends
- * after another replica copied them must carry over itself (its writes to the old backend alone,
- * between that copy and its own switch). Per process, bounded in age and size.
+ * Which sessions this replica started or ended lately, and when: what a replica that switches
+ * backends after the others did must carry over itself (it wrote the old backend alone in
+ * between). Only starts and ends: replaying them can never bring back a session that ended
+ * anywhere (an end is replayed as an end; a start copies a fresh id nobody else knows), so the
+ * replay is safe even after the others stopped writing the old backend. Changes to a live
+ * session (its expiry) are left to the handover's reconciliation pass. Per process, bounded in
+ * age and size; lost on restart, which the reconciliation pass also covers.
  */
 export class RecentWrites {
-  private sids = new Map<string, number>();
-  private userIds = new Map<string, number>();
+  private writes = new Map<string, { kind: RecentWrite; at: number }>();
   private readonly pending = new Set<Promise<unknown>>();
 
-  /** Records a write through `backend` and tracks it until it settles. */
-  track<T>(write: Promise<T>, sid?: string, userId?: string): Promise<T> {
+  /** Records `kind` for each of `sids` and tracks `write` until it settles. */
+  track<T>(write: Promise<T>, kind: RecentWrite, sids: readonly string[]): Promise<T> {
     const now = Date.now();
-    if (sid !== undefined) remember(this.sids, sid, now);
-    if (userId !== undefined) remember(this.userIds, userId, now);
+    for (const sid of sids) this.remember(sid, kind, now);
     this.pending.add(write);
     const forget = () => this.pending.delete(write);
     write.then(forget, forget);
@@ -46,26 +51,27 @@ export class RecentWrites {
 
   /** What was written at or after `since` (epoch ms); starts a new record. */
   take(since: number): RecentWritesTaken {
-    const pick = (entries: Map<string, number>) =>
-      [...entries].filter(([, at]) => at >= since).map(([key]) => key);
-    const taken = { sids: pick(this.sids), userIds: pick(this.userIds) };
-    this.sids = new Map();
-    this.userIds = new Map();
-    return taken;
+    const started: string[] = [];
+    const ended: string[] = [];
+    for (const [sid, { kind, at }] of this.writes) {
+      if (at >= since) (kind === 'started' ? started : ended).push(sid);
+    }
+    this.writes = new Map();
+    return { started, ended };
+  }
+
+  /** Re-inserts so the map stays in write order, then drops what is too old or too many. */
+  private remember(sid: string, kind: RecentWrite, now: number): void {
+    this.writes.delete(sid);
+    this.writes.set(sid, { kind, at: now });
+    for (const [oldest, { at }] of this.writes) {
+      if (this.writes.size <= MAX_ENTRIES && now - at < KEPT_FOR_MS) break;
+      this.writes.delete(oldest);
+    }
   }
 }
 
-/** Re-inserts so the map stays in write order, then drops what is too old or too many. */
-function remember(entries: Map<string, number>, key: string, now: number): void {
-  entries.delete(key);
-  entries.set(key, now);
-  for (const [oldest, at] of entries) {
-    if (entries.size <= MAX_ENTRIES && now - at < KEPT_FOR_MS) break;
-    entries.delete(oldest);
-  }
-}
-
-/** `backend` with every write recorded in `journal`; reads pass straight through. */
+/** `backend` with every start and end of a session recorded in `journal`; the rest passes through. */
 export class JournaledBackend implements SessionBackend {
   constructor(
     readonly inner: SessionBackend,
@@ -84,16 +90,20 @@ export class JournaledBackend implements SessionBackend {
     return this.inner.get(sid);
   }
 
-  set(session: StoredSession): Promise<void> {
-    return this.journal.track(this.inner.set(session), session.sid);
+  put(session: StoredSession): Promise<void> {
+    return this.journal.track(this.inner.put(session), 'started', [session.sid]);
   }
 
-  touch(sid: string, expiresAt: number): Promise<void> {
-    return this.journal.track(this.inner.touch(sid, expiresAt), sid);
+  update(session: StoredSession): Promise<boolean> {
+    return this.inner.update(session);
+  }
+
+  touch(sid: string, expiresAt: number, lastSeenAt: number): Promise<void> {
+    return this.inner.touch(sid, expiresAt, lastSeenAt);
   }
 
   destroy(sid: string): Promise<void> {
-    return this.journal.track(this.inner.destroy(sid), sid);
+    return this.journal.track(this.inner.destroy(sid), 'ended', [sid]);
   }
 
   entries(): AsyncIterable<StoredSession> {
@@ -112,8 +122,12 @@ export class JournaledBackend implements SessionBackend {
     return this.inner.listByUser(userId);
   }
 
-  destroyByUser(userId: string, exceptSid?: string): Promise<number> {
-    return this.journal.track(this.inner.destroyByUser(userId, exceptSid), undefined, userId);
+  /** Records each session it ends by id, so a replay ends exactly those. */
+  async destroyByUser(userId: string, exceptSid?: string): Promise<number> {
+    const doomed = (await this.inner.listByUser(userId))
+      .map((session) => session.sid)
+      .filter((sid) => sid !== exceptSid);
+    return this.journal.track(this.inner.destroyByUser(userId, exceptSid), 'ended', doomed);
   }
 
   ping(): Promise<void> {

@@ -7,6 +7,11 @@ export interface StoredSession {
   userId: string | null;
   /** Epoch ms; the backend forgets the session at or after this instant. */
   expiresAt: number;
+  /**
+   * Epoch ms of the session's last use, kept beside the data (written by `touch`) so that
+   * bookkeeping never rewrites the session itself; 0 when a backend holds none (older rows).
+   */
+  lastSeenAt: number;
 }
 
 export type SessionBackendKind = 'memory' | 'database' | 'redis';
@@ -22,10 +27,23 @@ export interface SessionBackend {
   readonly shared: boolean;
   /** Undefined when missing or expired. */
   get(sid: string): Promise<StoredSession | undefined>;
-  /** Insert or replace (also moves the user index). An expiry already past removes the session. */
-  set(session: StoredSession): Promise<void>;
-  /** Extends expiry only; no-op if missing. An expiry already past removes the session. */
-  touch(sid: string, expiresAt: number): Promise<void>;
+  /**
+   * Insert or replace, unconditionally (also moves the user index): for a session that has just
+   * been created under a fresh id (sign-in), and for the swap's copies. Never for a session a
+   * request loaded earlier: that is `update`, which cannot bring back one that ended meanwhile.
+   * An expiry already past removes the session.
+   */
+  put(session: StoredSession): Promise<void>;
+  /**
+   * Replaces a session only while it is still stored (a conditional write): a session destroyed
+   * meanwhile (logout, revocation) stays destroyed. Resolves to whether it was there.
+   */
+  update(session: StoredSession): Promise<boolean>;
+  /**
+   * Moves the expiry and `lastSeenAt` of a session still stored; no-op if missing (never
+   * revives one). An expiry already past removes the session.
+   */
+  touch(sid: string, expiresAt: number, lastSeenAt: number): Promise<void>;
   destroy(sid: string): Promise<void>;
   /**
    * Every live session, read page by page (never everything at once on database/redis), for

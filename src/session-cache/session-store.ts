@@ -1,3 +1,4 @@
+import type { Request } from 'express';
 import session, { type SessionData } from 'express-session';
 import type { SessionBackend, StoredSession } from './session-backend.js';
 
@@ -11,7 +12,10 @@ declare module 'express-session' {
     createdAt: number;
     /** Epoch ms after which the session is over however active it is (absolute timeout). */
     absoluteExpiresAt: number;
-    /** The backend's expiry when this session was read: see `KeelSessionStore.read`. */
+    /**
+     * The backend's expiry when this session was read: see `KeelSessionStore.read`. Present
+     * only on a session loaded from the store (`isStoredSession`).
+     */
     storedExpiresAt: number;
   }
 }
@@ -42,6 +46,12 @@ type Callback<T> = (error: unknown, value?: T) => void;
  * also applies to existing sessions (deadline = min(absoluteExpiresAt, createdAt + current
  * timeout)).
  *
+ * Ending is final: a session is created (`put`) only when it is new and signed in (sign-in gives
+ * it a fresh id); a session that was loaded from the store is written back with `update`, which
+ * does nothing if it was destroyed meanwhile, so a request in flight when its session ends (a
+ * logout elsewhere, a revocation) cannot bring it back when it saves at its end. Sessions that
+ * are not signed in are never stored: anonymous clients cost the backend nothing.
+ *
  * Errors: when the backend cannot be reached, the callback gets its SessionStoreUnavailableError;
  * express-session passes it to next(err), so the request is answered 503, never served as
  * logged out. For the same reason this store never emits 'disconnect' (express-session would
@@ -62,6 +72,20 @@ export class KeelSessionStore extends session.Store {
 
   override touch(sid: string, sess: SessionData, callback?: (error?: unknown) => void): void {
     settle(this.extend(sid, sess), callback);
+  }
+
+  /**
+   * express-session's regenerate destroys the old id first. A session that was never stored
+   * (an anonymous client signing in) has nothing to destroy: no backend call.
+   */
+  override regenerate(req: Request, callback: (error?: unknown) => void): void {
+    if (isStoredSession(req.session)) {
+      super.regenerate(req, callback);
+      return;
+    }
+    // Patched onto every store by express-session, which calls this only once it has.
+    (this as unknown as { generate(req: Request): void }).generate(req);
+    callback();
   }
 
   override destroy(sid: string, callback?: (error?: unknown) => void): void {
@@ -104,6 +128,8 @@ export class KeelSessionStore extends session.Store {
   }
 
   private async write(sid: string, sess: SessionData): Promise<void> {
+    const loaded = isStoredSession(sess);
+    if (!loaded && typeof sess.userId !== 'string') return;
     const backend = this.options.backend();
     const now = Date.now();
     const { storedExpiresAt: _storedExpiresAt, ...data } = sess;
@@ -118,12 +144,15 @@ export class KeelSessionStore extends session.Store {
       await backend.destroy(sid);
       return;
     }
-    await backend.set({
+    const stored = {
       sid,
       data: JSON.stringify({ ...data, createdAt, absoluteExpiresAt }),
       userId: typeof data.userId === 'string' ? data.userId : null,
       expiresAt: Math.min(now + this.options.idleTimeoutMs(), deadline),
-    });
+      lastSeenAt: now,
+    };
+    if (loaded) await backend.update(stored);
+    else await backend.put(stored);
   }
 
   private async extend(sid: string, sess: SessionData): Promise<void> {
@@ -138,14 +167,15 @@ export class KeelSessionStore extends session.Store {
     const expiresAt = Math.min(now + idleTimeoutMs, deadline);
     const throttleMs = this.options.touchThrottleMs ?? Math.min(60_000, idleTimeoutMs / 10);
     // Within the throttle the stored expiry is close enough: the session may end up to
-    // throttleMs before a full idle timeout, in exchange for no write on most requests.
+    // throttleMs before a full idle timeout, in exchange for no write on most requests. The
+    // same throttle bounds how stale `lastSeenAt` can be.
     if (
       typeof sess.storedExpiresAt === 'number' &&
       Math.abs(expiresAt - sess.storedExpiresAt) < throttleMs
     ) {
       return;
     }
-    await backend.touch(sid, expiresAt);
+    await backend.touch(sid, expiresAt, now);
   }
 
   private async readAll(): Promise<Record<string, SessionData>> {
@@ -158,6 +188,15 @@ export class KeelSessionStore extends session.Store {
     }
     return sessions;
   }
+}
+
+/**
+ * Whether express-session loaded this session from the store (as opposed to one it generated for
+ * a request whose cookie named no stored session). Only a stored session is written back, and
+ * only conditionally.
+ */
+export function isStoredSession(sess: Partial<SessionData> | undefined | null): boolean {
+  return typeof sess?.storedExpiresAt === 'number';
 }
 
 /** The instant a session ends however active it is: its stored deadline or a tightened policy's. */

@@ -6,6 +6,8 @@ export interface UserSession {
   sid: string;
   data: SessionData;
   expiresAt: number;
+  /** Epoch ms of the session's last use; 0 when the backend holds none. */
+  lastSeenAt: number;
 }
 
 export interface UserSessionsOptions {
@@ -29,7 +31,14 @@ export class UserSessions {
     const sessions: UserSession[] = [];
     for (const stored of await this.options.backend().listByUser(userId)) {
       const data = decodeSession(stored, absoluteTimeoutMs, now);
-      if (data) sessions.push({ sid: stored.sid, data, expiresAt: stored.expiresAt });
+      if (data) {
+        sessions.push({
+          sid: stored.sid,
+          data,
+          expiresAt: stored.expiresAt,
+          lastSeenAt: stored.lastSeenAt,
+        });
+      }
     }
     return sessions.sort(
       (a, b) => (a.data.createdAt ?? 0) - (b.data.createdAt ?? 0) || a.sid.localeCompare(b.sid),

@@ -1,9 +1,9 @@
-import { Body, Controller, Get, Post, Req } from '@nestjs/common';
+import { Body, Controller, Get, Post, Req, Res } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import { AuthSessions } from '../auth/auth-sessions.service.js';
 import { SignedInResponse } from '../auth/auth.dto.js';
-import { Public } from '../auth/decorators.js';
+import { Public, StartsSession } from '../auth/decorators.js';
 import { ErrorCode } from '../http/error-codes.js';
 import { ApiAccess } from '../openapi/access.js';
 import { ApiErrors } from '../openapi/error-responses.js';
@@ -31,6 +31,7 @@ export class SetupController {
 
   /** `201 {user, csrfToken}`; the new admin is signed in on this request's session. */
   @Post()
+  @StartsSession()
   @ApiOperation({
     summary: 'Complete first-run setup: create the first admin, signed in',
     description: 'Single-use: of concurrent calls, exactly one succeeds.',
@@ -47,7 +48,11 @@ export class SetupController {
     ErrorCode.UsernameTaken,
     ErrorCode.BackendUnavailable,
   )
-  async complete(@Req() req: Request, @Body() body: CompleteSetupDto) {
+  async complete(
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+    @Body() body: CompleteSetupDto,
+  ) {
     const admin = await this.setup.complete({
       token: body.token,
       admin: body.admin,
@@ -56,7 +61,7 @@ export class SetupController {
       settings: (req.body as { settings?: unknown }).settings ?? undefined,
       ip: req.ip ?? 'unknown',
     });
-    const csrfToken = await this.sessions.establish(req, admin);
+    const csrfToken = await this.sessions.establish(req, res, admin);
     return { user: toUserSummary(admin), csrfToken };
   }
 }

@@ -2,10 +2,11 @@ import request from 'supertest';
 import { createUser, signIn, TEST_PASSWORD } from '../support/signed-in.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
-function sessionCookie(response: request.Response): string | undefined {
+function cookieNamed(response: request.Response, name: string): string | undefined {
   const cookies = ([] as string[]).concat(response.headers['set-cookie'] ?? []);
-  return cookies.find((cookie) => cookie.startsWith('keel.sid='));
+  return cookies.find((cookie) => cookie.startsWith(`${name}=`));
 }
+const sessionCookie = (response: request.Response) => cookieNamed(response, 'keel.sid');
 
 describe('login, me, logout', () => {
   let keel: TestApp;
@@ -17,40 +18,58 @@ describe('login, me, logout', () => {
     await keel.close();
   });
 
-  it('login -> me -> logout -> me is 401; the id changes at login and the old one is dead', async () => {
+  it('login -> me -> logout -> me is 401; each login is a new id and the old one is dead', async () => {
     const agent = request.agent(keel.url);
     const csrf = await agent.get('/api/auth/csrf').expect(200);
-    const anonymousCookie = sessionCookie(csrf)!;
-    expect(anonymousCookie).toMatch(/HttpOnly/i);
-    expect(anonymousCookie).toMatch(/SameSite=Lax/i);
-    expect(anonymousCookie).toMatch(/Path=\//);
-    expect(anonymousCookie).not.toMatch(/Domain=/i);
+    // Anonymous: a signed CSRF cookie, no session cookie (nothing is stored before sign-in).
+    expect(sessionCookie(csrf)).toBeUndefined();
+    const csrfCookie = cookieNamed(csrf, 'keel.csrf')!;
+    for (const attribute of [/HttpOnly/i, /SameSite=Lax/i, /Path=\//]) {
+      expect(csrfCookie).toMatch(attribute);
+    }
+    expect(csrfCookie).not.toMatch(/Domain=/i);
 
-    const login = await agent
+    const first = await agent
       .post('/api/auth/login')
       .set('X-CSRF-Token', csrf.body.csrfToken)
       .send({ username: 'Alice', password: TEST_PASSWORD })
       .expect(200);
-    expect(login.body).toEqual({
+    expect(first.body).toEqual({
       user: { id: expect.any(String), username: 'alice', email: null, role: 'member' },
       csrfToken: expect.any(String),
     });
-    expect(login.body.csrfToken).not.toBe(csrf.body.csrfToken);
-    const loggedInCookie = sessionCookie(login)!;
-    const idOf = (cookie: string) => cookie.split(';')[0];
-    expect(idOf(loggedInCookie)).not.toBe(idOf(anonymousCookie));
+    expect(first.body.csrfToken).not.toBe(csrf.body.csrfToken);
+    const firstCookie = sessionCookie(first)!;
+    for (const attribute of [/HttpOnly/i, /SameSite=Lax/i, /Path=\//]) {
+      expect(firstCookie).toMatch(attribute);
+    }
+    expect(firstCookie).not.toMatch(/Domain=/i);
+    // The session's own token takes over: the anonymous CSRF cookie is cleared.
+    expect(cookieNamed(first, 'keel.csrf')).toMatch(/Expires=Thu, 01 Jan 1970/);
 
-    // The pre-login id no longer names any session.
-    await request(keel.url).get('/api/auth/me').set('Cookie', idOf(anonymousCookie)).expect(401);
+    // Signing in again (as a planted session would be) gives a new id; the old one is dead.
+    const second = await agent
+      .post('/api/auth/login')
+      .set('X-CSRF-Token', first.body.csrfToken)
+      .send({ username: 'alice', password: TEST_PASSWORD })
+      .expect(200);
+    const idOf = (cookie: string) => cookie.split(';')[0];
+    const secondCookie = sessionCookie(second)!;
+    expect(idOf(secondCookie)).not.toBe(idOf(firstCookie));
+    await request(keel.url).get('/api/auth/me').set('Cookie', idOf(firstCookie)).expect(401);
 
     const me = await agent.get('/api/auth/me').expect(200);
     expect(me.body.user.username).toBe('alice');
 
-    await agent.post('/api/auth/logout').set('X-CSRF-Token', login.body.csrfToken).expect(204);
+    const logout = await agent
+      .post('/api/auth/logout')
+      .set('X-CSRF-Token', second.body.csrfToken)
+      .expect(204);
+    expect(sessionCookie(logout)).toMatch(/Expires=Thu, 01 Jan 1970/);
     const after = await agent.get('/api/auth/me').expect(401);
     expect(after.body).toMatchObject({ statusCode: 401, code: 'unauthenticated' });
     // The logged-in id is dead in the backend too, not only forgotten by this client.
-    await request(keel.url).get('/api/auth/me').set('Cookie', idOf(loggedInCookie)).expect(401);
+    await request(keel.url).get('/api/auth/me').set('Cookie', idOf(secondCookie)).expect(401);
   });
 
   it('unknown user and wrong password get the same 401 invalid_credentials', async () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { login, me, type CookieSession } from '../support/http-client.js';
-import { freePort, OwnRedisServer, REDIS_SERVER_AVAILABLE } from '../support/redis-server.js';
+import { freePort, OwnRedisServer, describeWithRedisServer } from '../support/redis-server.js';
 import { createUser, TEST_PASSWORD } from '../support/signed-in.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
@@ -12,7 +12,7 @@ import { startTestApp, type TestApp } from '../support/test-app.js';
  * then restarted. While it is down: 503 session_store_unavailable, never a 500 and never a
  * logged-out 401; readiness follows; liveness holds. After: every session is still there.
  */
-(REDIS_SERVER_AVAILABLE ? describe : describe.skip)('Redis killed under load', () => {
+describeWithRedisServer('Redis killed under load', () => {
   let keel: TestApp;
   let redis: OwnRedisServer;
   let redisDir: string;

@@ -5,6 +5,7 @@ import request from 'supertest';
 import { MetricsServer } from '../../src/metrics/metrics-server.js';
 import { TaskSupervisor } from '../../src/runtime-state/task-supervisor.js';
 import { SessionCacheService } from '../../src/session-cache/session-cache.service.js';
+import { SessionSwap } from '../../src/session-cache/session-swap.js';
 import { login } from '../support/http-client.js';
 import {
   type Exposition,
@@ -70,7 +71,11 @@ describe('metrics after a login, a backend swap and a task crash', () => {
     expect(swapped).toMatchObject({ from: 'memory', to: 'database' });
 
     // A swap that fails: there is no REDIS_URL, and the database backend stays.
-    await expect(cache.swap('redis')).rejects.toThrow(/REDIS_URL/);
+    await expect(
+      keel.app
+        .get(SessionSwap)
+        .swap('redis', 'local', { version: newVersion, changedAt: Date.now() }),
+    ).rejects.toThrow(/REDIS_URL/);
 
     // A background task that keeps crashing, restarted after a tiny backoff.
     const supervisor = keel.app.get(TaskSupervisor);
@@ -125,7 +130,7 @@ describe('metrics after a login, a backend swap and a task crash', () => {
     expect(
       valueOf(metrics, 'keel_session_cache_operations_total', {
         backend: 'memory',
-        operation: 'set',
+        operation: 'put',
       }),
     ).toBeGreaterThanOrEqual(1);
     expect(

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import { login, me } from '../support/http-client.js';
-import { freePort, OwnRedisServer, REDIS_SERVER_AVAILABLE } from '../support/redis-server.js';
+import { freePort, OwnRedisServer, describeWithRedisServer } from '../support/redis-server.js';
 import { createUser, TEST_PASSWORD } from '../support/signed-in.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
@@ -48,57 +48,58 @@ describe('a swap to a Redis that cannot be reached', () => {
   });
 });
 
-(REDIS_SERVER_AVAILABLE ? describe : describe.skip)(
-  'the Redis backend goes down and comes back',
-  () => {
-    let keel: TestApp;
-    let redis: OwnRedisServer;
-    let redisDir: string;
+describeWithRedisServer('the Redis backend goes down and comes back', () => {
+  let keel: TestApp;
+  let redis: OwnRedisServer;
+  let redisDir: string;
 
-    beforeAll(async () => {
-      redisDir = mkdtempSync(join(tmpdir(), 'keel-redis-'));
-      redis = new OwnRedisServer(await freePort(), redisDir);
-      await redis.start();
-      keel = await startTestApp({ admin: true, env: { REDIS_URL: redis.url } });
-      await createUser(keel, 'dave');
-      expect((await switchBackend(keel, 'redis')).status).toBe(200);
+  beforeAll(async () => {
+    redisDir = mkdtempSync(join(tmpdir(), 'keel-redis-'));
+    redis = new OwnRedisServer(await freePort(), redisDir);
+    await redis.start();
+    keel = await startTestApp({ admin: true, env: { REDIS_URL: redis.url } });
+    await createUser(keel, 'dave');
+    expect((await switchBackend(keel, 'redis')).status).toBe(200);
+  });
+  afterAll(async () => {
+    await keel.close();
+    await redis.kill();
+    rmSync(redisDir, { recursive: true, force: true });
+  });
+
+  it('503 session_store_unavailable and readiness 503 while down, liveness 200; then it recovers', async () => {
+    const session = await login(keel.url, 'dave', TEST_PASSWORD);
+    expect((await me(keel.url, session)).status).toBe(200);
+
+    await redis.kill();
+    const down = await fetch(`${keel.url}/api/auth/me`, { headers: { cookie: session.cookie } });
+    expect(down.status).toBe(503);
+    expect(await down.json()).toMatchObject({
+      statusCode: 503,
+      code: 'session_store_unavailable',
     });
-    afterAll(async () => {
-      await keel.close();
-      await redis.kill();
-      rmSync(redisDir, { recursive: true, force: true });
-    });
+    // A new visitor cannot sign in either, and is told why; its CSRF token needs no store.
+    const signingIn = await request(keel.url)
+      .post('/api/auth/login')
+      .send({ username: 'dave', password: TEST_PASSWORD });
+    expect(signingIn.status).toBe(503);
+    expect(signingIn.body).toMatchObject({ code: 'session_store_unavailable' });
+    await request(keel.url).get('/api/auth/csrf').expect(200);
 
-    it('503 session_store_unavailable and readiness 503 while down, liveness 200; then it recovers', async () => {
-      const session = await login(keel.url, 'dave', TEST_PASSWORD);
-      expect((await me(keel.url, session)).status).toBe(200);
+    const ready = await request(keel.url).get('/health/ready');
+    expect(ready.status).toBe(503);
+    expect(ready.body.error).toHaveProperty('sessionCache');
+    await request(keel.url).get('/health/live').expect(200);
 
-      await redis.kill();
-      const down = await fetch(`${keel.url}/api/auth/me`, { headers: { cookie: session.cookie } });
-      expect(down.status).toBe(503);
-      expect(await down.json()).toMatchObject({
-        statusCode: 503,
-        code: 'session_store_unavailable',
-      });
-      // A new visitor cannot start a session either, and is told why rather than logged out.
-      const anonymous = await request(keel.url).get('/api/auth/csrf');
-      expect(anonymous.status).toBe(503);
-
-      const ready = await request(keel.url).get('/health/ready');
-      expect(ready.status).toBe(503);
-      expect(ready.body.error).toHaveProperty('sessionCache');
-      await request(keel.url).get('/health/live').expect(200);
-
-      await redis.start();
-      // The backend reconnects by itself; the session (persisted by Redis) is still there.
-      const deadline = Date.now() + 10000;
-      let answer = await me(keel.url, session).catch(() => ({ status: 0 }));
-      while (answer.status !== 200 && Date.now() < deadline) {
-        await sleep(100);
-        answer = await me(keel.url, session).catch(() => ({ status: 0 }));
-      }
-      expect(answer).toEqual({ status: 200, userId: session.userId });
-      await request(keel.url).get('/health/ready').expect(200);
-    });
-  },
-);
+    await redis.start();
+    // The backend reconnects by itself; the session (persisted by Redis) is still there.
+    const deadline = Date.now() + 10000;
+    let answer = await me(keel.url, session).catch(() => ({ status: 0 }));
+    while (answer.status !== 200 && Date.now() < deadline) {
+      await sleep(100);
+      answer = await me(keel.url, session).catch(() => ({ status: 0 }));
+    }
+    expect(answer).toEqual({ status: 200, userId: session.userId });
+    await request(keel.url).get('/health/ready').expect(200);
+  });
+});

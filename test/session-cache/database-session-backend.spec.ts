@@ -36,9 +36,30 @@ describe('database session backend', () => {
     await db
       .insertInto('sessions')
       .values([
-        { sid: 'expired', data: '{}', user_id: 'u1', expires_at: now - 1000, updated_at: now },
-        { sid: 'just-expired', data: '{}', user_id: null, expires_at: now, updated_at: now },
-        { sid: 'live', data: '{}', user_id: 'u1', expires_at: now + HOUR, updated_at: now },
+        {
+          sid: 'expired',
+          data: '{}',
+          user_id: 'u1',
+          expires_at: now - 1000,
+          updated_at: now,
+          last_seen_at: now,
+        },
+        {
+          sid: 'just-expired',
+          data: '{}',
+          user_id: null,
+          expires_at: now,
+          updated_at: now,
+          last_seen_at: now,
+        },
+        {
+          sid: 'live',
+          data: '{}',
+          user_id: 'u1',
+          expires_at: now + HOUR,
+          updated_at: now,
+          last_seen_at: now,
+        },
       ])
       .execute();
 

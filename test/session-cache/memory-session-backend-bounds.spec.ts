@@ -7,7 +7,7 @@ import type { StoredSession } from '../../src/session-cache/session-backend.js';
 const HOUR = 3_600_000;
 
 function session(sid: string, data = '{}', userId: string | null = null): StoredSession {
-  return { sid, data, userId, expiresAt: Date.now() + HOUR };
+  return { sid, data, userId, expiresAt: Date.now() + HOUR, lastSeenAt: Date.now() };
 }
 
 /** A full garbage collection, when this process can be given one (else undefined). */
@@ -21,24 +21,29 @@ function collectGarbage(): (() => void) | undefined {
 }
 
 describe('memory session backend at its bound', () => {
-  it('evicts the least recently used session when full', async () => {
-    const backend = new MemorySessionBackend({ maxEntries: 3 });
-    await backend.set(session('a'));
-    await backend.set(session('b'));
-    await backend.set(session('c'));
+  it('evicts the least recently used session when full, and says so for each one', async () => {
+    let evicted = 0;
+    const backend = new MemorySessionBackend({ maxEntries: 3, onEvict: () => (evicted += 1) });
+    await backend.put(session('a'));
+    await backend.put(session('b'));
+    await backend.put(session('c'));
     await backend.get('a'); // a is now the most recently used; b the least
-    await backend.set(session('d'));
+    await backend.put(session('d'));
 
     expect(await backend.length()).toBe(3);
     expect(await backend.get('b')).toBeUndefined();
     for (const sid of ['a', 'c', 'd']) expect(await backend.get(sid)).toBeDefined();
+    // Only the eviction counts: not a destroy, not a replacement.
+    await backend.destroy('a');
+    await backend.put(session('c', '{"n":2}'));
+    expect(evicted).toBe(1);
   });
 
   it("keeps the user index in step with evictions, so a user's list never names a lost session", async () => {
     const backend = new MemorySessionBackend({ maxEntries: 2 });
-    await backend.set(session('a1', '{}', 'alice'));
-    await backend.set(session('b1', '{}', 'bob'));
-    await backend.set(session('a2', '{}', 'alice')); // evicts a1
+    await backend.put(session('a1', '{}', 'alice'));
+    await backend.put(session('b1', '{}', 'bob'));
+    await backend.put(session('a2', '{}', 'alice')); // evicts a1
 
     expect((await backend.listByUser('alice')).map((s) => s.sid)).toEqual(['a2']);
     expect(await backend.destroyByUser('alice')).toBe(1);
@@ -56,7 +61,7 @@ describe('memory session backend at its bound', () => {
     for (let i = 0; i < 5 * maxEntries; i++) {
       // Distinct flat strings, so the heap really holds each one it keeps.
       const data = randomBytes(entryBytes / 2).toString('hex');
-      await backend.set(session(`sid-${i}`, data, `user-${i % 50}`));
+      await backend.put(session(`sid-${i}`, data, `user-${i % 50}`));
     }
 
     expect(await backend.length()).toBe(maxEntries);

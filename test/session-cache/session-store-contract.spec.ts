@@ -143,7 +143,7 @@ for (const [name, describeBackend, create] of backends) {
     });
 
     it('replaces a session on save and keeps its first deadline; an unchanged one reads identically', async () => {
-      await store.set('s1', sessionWith({ step: 1 }));
+      await store.set('s1', sessionWith({ userId: 'u1', step: 1 }));
       const first = await store.get('s1');
       await sleep(15);
       await store.set('s1', { ...first!, step: 2 } as SessionData);
@@ -159,8 +159,8 @@ for (const [name, describeBackend, create] of backends) {
     });
 
     it('destroys a session; destroying an unknown one is not an error', async () => {
-      await store.set('s1', sessionWith());
-      await store.set('s2', sessionWith());
+      await store.set('s1', sessionWith({ userId: 'u1' }));
+      await store.set('s2', sessionWith({ userId: 'u1' }));
       await store.destroy('s1');
       await store.destroy('never-issued');
       expect(await store.get('s1')).toBeNull();
@@ -168,10 +168,10 @@ for (const [name, describeBackend, create] of backends) {
     });
 
     it('counts, lists and clears exactly the live sessions', async () => {
-      await store.set('a', sessionWith({ n: 1 }));
-      await store.set('b', sessionWith({ n: 2 }));
+      await store.set('a', sessionWith({ userId: 'u1', n: 1 }));
+      await store.set('b', sessionWith({ userId: 'u2', n: 2 }));
       timeouts.idleMs = 100;
-      await store.set('short', sessionWith({ n: 3 }));
+      await store.set('short', sessionWith({ userId: 'u1', n: 3 }));
       await sleep(150);
 
       expect(await store.length()).toBe(2);
@@ -213,7 +213,7 @@ for (const [name, describeBackend, create] of backends) {
     it('never extends a session past its absolute deadline, by touch or by save', async () => {
       timeouts.idleMs = 10 * MINUTE;
       timeouts.absoluteMs = 1000;
-      await store.set('s1', sessionWith());
+      await store.set('s1', sessionWith({ userId: 'u1' }));
       const first = (await store.get('s1'))!;
       const deadline = first.absoluteExpiresAt;
       expect(first.storedExpiresAt).toBe(deadline);
@@ -234,7 +234,7 @@ for (const [name, describeBackend, create] of backends) {
     });
 
     it('ends existing sessions when the absolute timeout is tightened', async () => {
-      await store.set('s1', sessionWith());
+      await store.set('s1', sessionWith({ userId: 'u1' }));
       timeouts.absoluteMs = 200;
       await sleep(250);
       expect(await store.get('s1')).toBeNull();
@@ -243,7 +243,7 @@ for (const [name, describeBackend, create] of backends) {
 
     it('skips the backend write for a touch within the throttle, and writes outside it', async () => {
       const throttled = storeCalls(storeWith(10_000));
-      await throttled.set('s1', sessionWith());
+      await throttled.set('s1', sessionWith({ userId: 'u1' }));
       const loaded = (await throttled.get('s1'))!;
       await sleep(30);
 
@@ -266,7 +266,6 @@ for (const [name, describeBackend, create] of backends) {
       });
       for (const sid of ['a1', 'a2', 'a3']) await store.set(sid, sessionWith({ userId: 'alice' }));
       await store.set('b1', sessionWith({ userId: 'bob' }));
-      await store.set('anon', sessionWith({ csrf: 'x' }));
       const sidsOf = async (userId: string) =>
         (await backend.listByUser(userId)).map((session) => session.sid).sort();
 
@@ -304,7 +303,6 @@ for (const [name, describeBackend, create] of backends) {
 
       expect(await users.destroyAll('alice')).toBe(1);
       expect(await sidsOf('alice')).toEqual([]);
-      expect(await store.get('anon')).not.toBeNull();
       expect(await store.get('a2')).not.toBeNull();
     });
 
@@ -315,11 +313,18 @@ for (const [name, describeBackend, create] of backends) {
         data: JSON.stringify({ i }),
         userId: i % 10 === 0 ? `user-${i % 7}` : null,
         expiresAt: expiresAt + i,
+        lastSeenAt: expiresAt - HOUR + i,
       }));
       for (let i = 0; i < sessions.length; i += 100) {
-        await Promise.all(sessions.slice(i, i + 100).map((session) => backend.set(session)));
+        await Promise.all(sessions.slice(i, i + 100).map((session) => backend.put(session)));
       }
-      await backend.set({ sid: 'expiring', data: '{}', userId: null, expiresAt: Date.now() + 100 });
+      await backend.put({
+        sid: 'expiring',
+        data: '{}',
+        userId: null,
+        expiresAt: Date.now() + 100,
+        lastSeenAt: Date.now(),
+      });
       await sleep(150);
 
       const seen = new Map<string, StoredSession>();
@@ -334,16 +339,77 @@ for (const [name, describeBackend, create] of backends) {
     });
 
     it('never revives or stores an expired session through the backend', async () => {
-      await backend.touch('never-issued', Date.now() + HOUR);
+      const now = Date.now();
+      await backend.touch('never-issued', now + HOUR, now);
       expect(await backend.get('never-issued')).toBeUndefined();
 
-      await backend.set({ sid: 'past', data: '{}', userId: 'u1', expiresAt: Date.now() - 1 });
+      await backend.put({
+        sid: 'past',
+        data: '{}',
+        userId: 'u1',
+        expiresAt: now - 1,
+        lastSeenAt: now,
+      });
       expect(await backend.get('past')).toBeUndefined();
 
-      await backend.set({ sid: 's1', data: '{}', userId: 'u1', expiresAt: Date.now() + HOUR });
-      await backend.touch('s1', Date.now() - 1);
+      await backend.put({
+        sid: 's1',
+        data: '{}',
+        userId: 'u1',
+        expiresAt: now + HOUR,
+        lastSeenAt: now,
+      });
+      await backend.touch('s1', Date.now() - 1, now);
       expect(await backend.get('s1')).toBeUndefined();
       expect(await backend.listByUser('u1')).toEqual([]);
+    });
+
+    it('ending is final: a session loaded before it was destroyed is never written back', async () => {
+      await store.set('s1', sessionWith({ userId: 'u1', step: 1 }));
+      // A request loads it, another one ends it (logout, revocation), the first one saves.
+      const loaded = (await store.get('s1'))!;
+      await store.destroy('s1');
+      await store.set('s1', { ...loaded, step: 2 } as SessionData);
+      await store.touch('s1', { ...loaded, storedExpiresAt: 0 }); // past any throttle
+      expect(await store.get('s1')).toBeNull();
+      expect(await backend.get('s1')).toBeUndefined();
+      expect(await backend.listByUser('u1')).toEqual([]);
+
+      // The same through a user-wide revocation.
+      await store.set('s2', sessionWith({ userId: 'u1' }));
+      const loaded2 = (await store.get('s2'))!;
+      expect(await backend.destroyByUser('u1')).toBe(1);
+      await store.set('s2', { ...loaded2, step: 2 } as SessionData);
+      expect(await backend.get('s2')).toBeUndefined();
+
+      // The backend's own conditional write says whether the session was there.
+      const now = Date.now();
+      const s3 = { sid: 's3', data: '{}', userId: 'u1', expiresAt: now + HOUR, lastSeenAt: now };
+      expect(await backend.update(s3)).toBe(false);
+      expect(await backend.get('s3')).toBeUndefined();
+      await backend.put(s3);
+      expect(await backend.update({ ...s3, data: '{"step":2}' })).toBe(true);
+      expect((await backend.get('s3'))?.data).toBe('{"step":2}');
+    });
+
+    it('never stores a session that is not signed in', async () => {
+      await store.set('anon', sessionWith({ note: 'anonymous' }));
+      expect(await store.get('anon')).toBeNull();
+      expect(await backend.length()).toBe(0);
+    });
+
+    it('keeps lastSeenAt beside the session: set on save, moved by touch, never in the data', async () => {
+      const before = Date.now();
+      await store.set('s1', sessionWith({ userId: 'u1' }));
+      const saved = (await backend.get('s1'))!;
+      expect(saved.lastSeenAt).toBeGreaterThanOrEqual(before);
+      await sleep(20);
+      const touchedAt = Date.now();
+      await store.touch('s1', { ...(await store.get('s1'))!, storedExpiresAt: 0 });
+      const touched = (await backend.get('s1'))!;
+      expect(touched.lastSeenAt).toBeGreaterThanOrEqual(touchedAt);
+      expect(touched.data).toBe(saved.data);
+      expect((await backend.listByUser('u1'))[0].lastSeenAt).toBe(touched.lastSeenAt);
     });
 
     it('answers ping, and reports whether it is shared between processes', async () => {

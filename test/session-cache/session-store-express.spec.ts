@@ -18,15 +18,19 @@ const HOUR = 3_600_000;
 
 /** The real memory backend, counting the writes express-session causes. */
 function countingWrites(backend: SessionBackend) {
-  const writes = { set: 0, touch: 0 };
+  const writes = { put: 0, update: 0, touch: 0 };
   const counted: SessionBackend = Object.assign(Object.create(backend) as SessionBackend, {
-    set: (stored: Parameters<SessionBackend['set']>[0]) => {
-      writes.set += 1;
-      return backend.set(stored);
+    put: (stored: Parameters<SessionBackend['put']>[0]) => {
+      writes.put += 1;
+      return backend.put(stored);
     },
-    touch: (sid: string, expiresAt: number) => {
+    update: (stored: Parameters<SessionBackend['update']>[0]) => {
+      writes.update += 1;
+      return backend.update(stored);
+    },
+    touch: (sid: string, expiresAt: number, lastSeenAt: number) => {
       writes.touch += 1;
-      return backend.touch(sid, expiresAt);
+      return backend.touch(sid, expiresAt, lastSeenAt);
     },
   });
   return { counted, writes };
@@ -43,10 +47,16 @@ function appWith(store: KeelSessionStore) {
       saveUninitialized: false,
     }),
   );
+  // Signed in at the first visit (only signed-in sessions are stored), counted at every one.
   app.post('/visit', (req, res) => {
-    const data = req.session as unknown as { visits?: number };
+    const data = req.session as unknown as { visits?: number; userId?: string };
+    data.userId = 'u1';
     data.visits = (data.visits ?? 0) + 1;
     res.json({ visits: data.visits });
+  });
+  app.post('/anonymous', (req, res) => {
+    (req.session as unknown as { note?: string }).note = 'not signed in';
+    res.json({});
   });
   app.get('/read', (req, res) => {
     res.json({ visits: (req.session as unknown as { visits?: number }).visits ?? null });
@@ -90,14 +100,30 @@ describe('KeelSessionStore under express-session', () => {
     });
     const agent = request.agent(appWith(store));
     await agent.post('/visit').expect(200);
-    expect(writes).toEqual({ set: 1, touch: 0 });
+    expect(writes).toEqual({ put: 1, update: 0, touch: 0 });
 
     for (let i = 0; i < 5; i++) await agent.get('/read').expect(200, { visits: 1 });
-    expect(writes).toEqual({ set: 1, touch: 0 });
+    expect(writes).toEqual({ put: 1, update: 0, touch: 0 });
 
     await sleep(900);
     await agent.get('/read').expect(200, { visits: 1 });
-    expect(writes).toEqual({ set: 1, touch: 1 });
+    expect(writes).toEqual({ put: 1, update: 0, touch: 1 });
+
+    // A change to a loaded session is a conditional update, never a second put.
+    await agent.post('/visit').expect(200, { visits: 2 });
+    expect(writes).toEqual({ put: 1, update: 1, touch: 1 });
+  });
+
+  it('stores nothing for a session that is not signed in, however it changes', async () => {
+    const backend = new MemorySessionBackend();
+    const store = new KeelSessionStore({
+      backend: () => backend,
+      idleTimeoutMs: () => HOUR,
+      absoluteTimeoutMs: () => 24 * HOUR,
+    });
+    const app = appWith(store);
+    for (let i = 0; i < 20; i++) await request(app).post('/anonymous').expect(200);
+    expect(await backend.length()).toBe(0);
   });
 
   it('answers 503 when the backend is unreachable, never a fresh logged-out session', async () => {

@@ -4,6 +4,7 @@ import * as sessions from './0002-sessions.js';
 import * as users from './0003-users.js';
 import * as setup from './0004-setup.js';
 import * as instances from './0005-instances.js';
+import * as sessionHandover from './0006-session-handover.js';
 
 /**
  * Every migration, in order. Names sort lexically and never change once released;
@@ -15,4 +16,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0003-users': users,
   '0004-setup': setup,
   '0005-instances': instances,
+  '0006-session-handover': sessionHandover,
 };

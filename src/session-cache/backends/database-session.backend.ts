@@ -15,7 +15,11 @@ export interface DatabaseSessionBackendOptions {
   pingTimeoutMs?: number;
 }
 
-type SessionRow = Pick<DatabaseSchema['sessions'], 'sid' | 'data' | 'user_id' | 'expires_at'>;
+type SessionRow = Pick<
+  DatabaseSchema['sessions'],
+  'sid' | 'data' | 'user_id' | 'expires_at' | 'last_seen_at'
+>;
+const SESSION_COLUMNS = ['sid', 'data', 'user_id', 'expires_at', 'last_seen_at'] as const;
 
 /**
  * Sessions in the `sessions` table of Keel's own database (SQLite or PostgreSQL), through the
@@ -40,7 +44,7 @@ export class DatabaseSessionBackend implements SessionBackend {
     return this.run(async () => {
       const row = await this.db
         .selectFrom('sessions')
-        .select(['sid', 'data', 'user_id', 'expires_at'])
+        .select(SESSION_COLUMNS)
         .where('sid', '=', sid)
         .where('expires_at', '>', Date.now())
         .executeTakeFirst();
@@ -48,36 +52,41 @@ export class DatabaseSessionBackend implements SessionBackend {
     });
   }
 
-  set(session: StoredSession): Promise<void> {
+  put(session: StoredSession): Promise<void> {
     return this.run(async () => {
       const now = Date.now();
       if (session.expiresAt <= now) {
         await this.db.deleteFrom('sessions').where('sid', '=', session.sid).execute();
         return;
       }
-      const row = {
-        sid: session.sid,
-        data: session.data,
-        user_id: session.userId,
-        expires_at: session.expiresAt,
-        updated_at: now,
-      };
+      const row = { ...toRow(session), updated_at: now };
       await this.db
         .insertInto('sessions')
-        .values(row)
-        .onConflict((conflict) =>
-          conflict.column('sid').doUpdateSet({
-            data: row.data,
-            user_id: row.user_id,
-            expires_at: row.expires_at,
-            updated_at: row.updated_at,
-          }),
-        )
+        .values({ sid: session.sid, ...row })
+        .onConflict((conflict) => conflict.column('sid').doUpdateSet(row))
         .execute();
     });
   }
 
-  touch(sid: string, expiresAt: number): Promise<void> {
+  update(session: StoredSession): Promise<boolean> {
+    return this.run(async () => {
+      const now = Date.now();
+      if (session.expiresAt <= now) {
+        await this.db.deleteFrom('sessions').where('sid', '=', session.sid).execute();
+        return false;
+      }
+      // Only a live row: a session destroyed (or expired) meanwhile is not written back.
+      const result = await this.db
+        .updateTable('sessions')
+        .set({ ...toRow(session), updated_at: now })
+        .where('sid', '=', session.sid)
+        .where('expires_at', '>', now)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    });
+  }
+
+  touch(sid: string, expiresAt: number, lastSeenAt: number): Promise<void> {
     return this.run(async () => {
       const now = Date.now();
       if (expiresAt <= now) {
@@ -87,7 +96,7 @@ export class DatabaseSessionBackend implements SessionBackend {
       // Only a live row: touching must not revive a session that has already expired.
       await this.db
         .updateTable('sessions')
-        .set({ expires_at: expiresAt, updated_at: now })
+        .set({ expires_at: expiresAt, last_seen_at: lastSeenAt, updated_at: now })
         .where('sid', '=', sid)
         .where('expires_at', '>', now)
         .execute();
@@ -108,7 +117,7 @@ export class DatabaseSessionBackend implements SessionBackend {
       const page = await this.run(() => {
         let query = this.db
           .selectFrom('sessions')
-          .select(['sid', 'data', 'user_id', 'expires_at'])
+          .select(SESSION_COLUMNS)
           .where('expires_at', '>', Date.now());
         if (cursor !== undefined) query = query.where('sid', '>', cursor);
         return query.orderBy('sid').limit(this.pageSize).execute();
@@ -140,7 +149,7 @@ export class DatabaseSessionBackend implements SessionBackend {
     return this.run(async () => {
       const rows = await this.db
         .selectFrom('sessions')
-        .select(['sid', 'data', 'user_id', 'expires_at'])
+        .select(SESSION_COLUMNS)
         .where('user_id', '=', userId)
         .where('expires_at', '>', Date.now())
         .execute();
@@ -204,6 +213,16 @@ function toStoredSession(row: SessionRow): StoredSession {
     data: row.data,
     userId: row.user_id,
     expiresAt: Number(row.expires_at),
+    lastSeenAt: Number(row.last_seen_at),
+  };
+}
+
+function toRow(session: StoredSession) {
+  return {
+    data: session.data,
+    user_id: session.userId,
+    expires_at: session.expiresAt,
+    last_seen_at: session.lastSeenAt,
   };
 }
 

@@ -6,6 +6,8 @@ export const DEFAULT_MEMORY_MAX_ENTRIES = 100_000;
 export interface MemorySessionBackendOptions {
   /** Most sessions held; past it the least recently used one is evicted. */
   maxEntries?: number;
+  /** Called for each session evicted to make room (not for expiry or deletion). */
+  onEvict?: () => void;
 }
 
 /**
@@ -28,7 +30,10 @@ export class MemorySessionBackend implements SessionBackend {
       max: this.maxEntries,
       // No ttlAutopurge (a timer per entry): a stale entry is dropped when it is read, and it is
       // the first to go when the cache is full, since nothing has used it since it went stale.
-      dispose: (session, sid) => this.unindex(session, sid),
+      dispose: (session, sid, reason) => {
+        this.unindex(session, sid);
+        if (reason === 'evict') options.onEvict?.();
+      },
     });
   }
 
@@ -42,14 +47,20 @@ export class MemorySessionBackend implements SessionBackend {
     return { ...session };
   }
 
-  async set(session: StoredSession): Promise<void> {
-    this.put({ ...session });
+  async put(session: StoredSession): Promise<void> {
+    this.store({ ...session });
   }
 
-  async touch(sid: string, expiresAt: number): Promise<void> {
-    const current = this.cache.peek(sid);
-    if (!current || current.expiresAt <= Date.now()) return;
-    this.put({ ...current, expiresAt });
+  async update(session: StoredSession): Promise<boolean> {
+    if (!this.peekLive(session.sid)) return false;
+    this.store({ ...session });
+    return true;
+  }
+
+  async touch(sid: string, expiresAt: number, lastSeenAt: number): Promise<void> {
+    const current = this.peekLive(sid);
+    if (!current) return;
+    this.store({ ...current, expiresAt, lastSeenAt });
   }
 
   async destroy(sid: string): Promise<void> {
@@ -96,7 +107,7 @@ export class MemorySessionBackend implements SessionBackend {
     await this.clear();
   }
 
-  private put(session: StoredSession): void {
+  private store(session: StoredSession): void {
     const ttl = Math.ceil(session.expiresAt - Date.now());
     if (ttl <= 0) {
       this.cache.delete(session.sid);

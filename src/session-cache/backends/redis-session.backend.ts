@@ -25,7 +25,39 @@ type RedisClient = ReturnType<typeof createClient>;
 interface RedisSessionValue {
   data: string;
   userId: string | null;
+  /** Absent in values written before Keel kept it. */
+  lastSeenAt?: number;
 }
+
+/**
+ * `update`: replaces the session only if its key still exists, and moves its user-index entry,
+ * atomically (a session destroyed meanwhile is never written back).
+ * KEYS: session key, [user index key]; ARGV: value, expiresAt (epoch ms), sid.
+ */
+const UPDATE_IF_PRESENT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
+if KEYS[2] then
+  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+  redis.call('PEXPIREAT', KEYS[2], ARGV[2], 'NX')
+  redis.call('PEXPIREAT', KEYS[2], ARGV[2], 'GT')
+end
+return 1`;
+
+/**
+ * `touch`: moves the expiry and `lastSeenAt` of a session whose key still exists (the data is
+ * rewritten as read, in the same atomic step, so no concurrent write is lost). Returns the
+ * session's userId (so the caller can move its index entry), or nil when there is no session.
+ * KEYS: session key; ARGV: expiresAt, lastSeenAt (epoch ms).
+ */
+const TOUCH_IF_PRESENT = `
+local raw = redis.call('GET', KEYS[1])
+if not raw then return false end
+local value = cjson.decode(raw)
+value['lastSeenAt'] = tonumber(ARGV[2])
+redis.call('SET', KEYS[1], cjson.encode(value), 'PXAT', ARGV[1])
+if type(value['userId']) == 'string' then return value['userId'] end
+return false`;
 
 /** Redis 7.0 brought PEXPIRETIME and the NX/GT expiry conditions this backend relies on. */
 const MINIMUM_REDIS_MAJOR = 7;
@@ -135,11 +167,10 @@ export class RedisSessionBackend implements SessionBackend {
     return session;
   }
 
-  set(session: StoredSession): Promise<void> {
+  put(session: StoredSession): Promise<void> {
     if (session.expiresAt <= Date.now()) return this.destroy(session.sid);
     return this.run(async (client) => {
-      const value: RedisSessionValue = { data: session.data, userId: session.userId };
-      const multi = client.multi().set(this.sessionKey(session.sid), JSON.stringify(value), {
+      const multi = client.multi().set(this.sessionKey(session.sid), encodeValue(session), {
         expiration: { type: 'PXAT', value: session.expiresAt },
       });
       // An index entry left under a previous user is skipped and pruned by that user's reads.
@@ -149,17 +180,37 @@ export class RedisSessionBackend implements SessionBackend {
     });
   }
 
-  async touch(sid: string, expiresAt: number): Promise<void> {
+  async update(session: StoredSession): Promise<boolean> {
+    if (session.expiresAt <= Date.now()) {
+      await this.destroy(session.sid);
+      return false;
+    }
+    const keys = [this.sessionKey(session.sid)];
+    if (session.userId !== null) keys.push(this.userKey(session.userId));
+    const updated = await this.run((client) =>
+      client.eval(UPDATE_IF_PRESENT, {
+        keys,
+        arguments: [encodeValue(session), String(session.expiresAt), session.sid],
+      }),
+    );
+    return Number(updated) === 1;
+  }
+
+  async touch(sid: string, expiresAt: number, lastSeenAt: number): Promise<void> {
     if (expiresAt <= Date.now()) return this.destroy(sid);
-    const key = this.sessionKey(sid);
-    const raw = await this.run((client) => client.get(key));
-    if (raw === null) return;
-    const { userId } = parseValue(raw);
+    const userId = await this.run((client) =>
+      client.eval(TOUCH_IF_PRESENT, {
+        keys: [this.sessionKey(sid)],
+        arguments: [String(expiresAt), String(lastSeenAt)],
+      }),
+    );
+    if (typeof userId !== 'string') return;
+    // The index score must follow the expiry, or pruning would drop a live session from it.
+    // Done after the touch: a session destroyed in between leaves an entry its user's next
+    // read prunes (the index is checked against the session keys, never trusted alone).
     await this.run(async (client) => {
-      // XX: only a key that still has an expiry, i.e. still exists; never revives a session.
-      const multi = client.multi().pExpireAt(key, expiresAt, 'XX');
-      // The index score must follow the expiry, or pruning would drop a live session from it.
-      if (userId !== null) this.indexInto(multi, userId, sid, expiresAt);
+      const multi = client.multi();
+      this.indexInto(multi, userId, sid, expiresAt);
       await multi.exec();
     });
   }
@@ -308,7 +359,13 @@ export class RedisSessionBackend implements SessionBackend {
     // PEXPIRETIME is -1 for a key without expiry: not one this backend wrote, so not a session.
     if (raw === null || expireTime <= Date.now()) return undefined;
     const value = parseValue(raw);
-    return { sid, data: value.data, userId: value.userId, expiresAt: Number(expireTime) };
+    return {
+      sid,
+      data: value.data,
+      userId: value.userId,
+      expiresAt: Number(expireTime),
+      lastSeenAt: Number(value.lastSeenAt ?? 0),
+    };
   }
 
   /** Adds to the user's index; the index key lives as long as its longest-lived session. */
@@ -384,6 +441,15 @@ function errorMessage(error: unknown): string {
   const { message, name } = (error ?? {}) as { message?: unknown; name?: unknown };
   if (typeof message === 'string' && message) return message;
   return typeof name === 'string' ? name : String(error);
+}
+
+function encodeValue(session: StoredSession): string {
+  const value: RedisSessionValue = {
+    data: session.data,
+    userId: session.userId,
+    lastSeenAt: session.lastSeenAt,
+  };
+  return JSON.stringify(value);
 }
 
 function parseValue(raw: string): RedisSessionValue {

@@ -1,0 +1,274 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import type { SettingsChangedEvent } from '../settings/settings.events.js';
+import { ActiveSessionBackend, type SessionSwapOutcome } from './active-session-backend.js';
+import { MigratingBackend } from './migrating-backend.js';
+import type { RecentWritesTaken } from './recent-writes.js';
+import type { SessionBackend, SessionBackendKind } from './session-backend.js';
+import { SessionBackendFactory } from './session-backend-factory.js';
+import { HandoverAborted, SessionHandover } from './session-handover.js';
+
+/** How long a finished swap waits for calls still running on the old backend before closing it. */
+const DRAIN_TIMEOUT_MS = 5000;
+/** Sessions copied at once during a swap. */
+const COPY_CONCURRENCY = 64;
+/** Clock difference tolerated between the replica that accepted a change and this one. */
+const CLOCK_SKEW_ALLOWANCE_MS = 60_000;
+
+/** Events of the session cache, by name, with their payloads. */
+export const SessionCacheEvent = {
+  /** After every swap this process ran, succeeded or failed (`error` set). */
+  Swapped: 'session-cache.swapped',
+} as const;
+
+export interface SessionCacheEventMap {
+  [SessionCacheEvent.Swapped]: SessionSwapOutcome;
+}
+
+/** The settings change a swap applies. */
+export interface SwapChange {
+  version: number;
+  /** When it was persisted (epoch ms, the accepting replica's clock). */
+  changedAt: number;
+}
+
+/**
+ * Moves the session cache to another backend while requests keep flowing. Swaps run one after
+ * another, in the order the settings changed; a swap's handover (other replicas) delays the
+ * next swap but not the settings change that asked for it.
+ */
+@Injectable()
+export class SessionSwap {
+  private readonly logger = new Logger('SessionCacheService');
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly active: ActiveSessionBackend,
+    private readonly factory: SessionBackendFactory,
+    private readonly handover: SessionHandover,
+    private readonly events: EventEmitter2,
+  ) {}
+
+  /** Resolves once every swap queued so far, handovers included, has ended. */
+  async idle(): Promise<void> {
+    await this.queue;
+  }
+
+  /**
+   * 1. build the new backend and check it answers (if not: the old one stays, and we say why);
+   * 2. (when this process accepted the change) empty it, so nothing stale from an earlier era
+   *    survives there, then make the migrating pair active: writes go to both; reads use the
+   *    old one while another replica may still write it alone, else the new one first;
+   * 3. copy every live session of the old backend across (newer data wins, expiry kept) or,
+   *    told of the change by another replica with a shared old backend (origin `remote`),
+   *    carry over only what this replica started or ended there alone since the change;
+   * 4. use the new backend alone, at once or after the cross-replica handover
+   *    (SessionHandover), and close the old one once calls still running on it end.
+   * A failure before step 4 reverts to the old backend, which the dual writes kept complete.
+   * Resolves after step 3; the handover goes on in the background.
+   */
+  swap(
+    kind: SessionBackendKind,
+    origin: SettingsChangedEvent['origin'],
+    change: SwapChange,
+  ): Promise<void> {
+    const run = this.queue.then(() => this.run(kind, origin, change));
+    this.queue = run.then(
+      ({ handover }) => handover,
+      () => undefined,
+    );
+    return run.then(() => undefined);
+  }
+
+  /**
+   * At start-up, while other replicas hand `source` over to `target` (settings `version`):
+   * this replica joins them, writing both and reading where they read, instead of serving
+   * `target` alone.
+   */
+  async join(source: SessionBackend, target: SessionBackend, version: number): Promise<void> {
+    const pair = new MigratingBackend(source, target);
+    pair.reads = 'source';
+    this.active.swapStarted();
+    this.active.use(pair);
+    await this.handover.report(
+      { backend: target.kind, version, previous: source.kind, readsPrevious: true },
+      { register: true },
+    );
+    this.logger.log(
+      `Joined the session cache handover ${source.kind} -> ${target.kind} of the other replicas`,
+    );
+    this.queue = this.queue.then(() => this.handOver(pair, version));
+  }
+
+  private async run(
+    kind: SessionBackendKind,
+    origin: SettingsChangedEvent['origin'],
+    change: SwapChange,
+  ): Promise<{ handover?: Promise<void> }> {
+    const source = this.active.backend;
+    if (source.kind === kind) {
+      await this.handover.report({
+        backend: kind,
+        version: change.version,
+        previous: null,
+        readsPrevious: false,
+      });
+      return {};
+    }
+    const started = Date.now();
+    const outcome = (migrated: number, error?: unknown): SessionSwapOutcome => ({
+      from: source.kind,
+      to: kind,
+      at: new Date(started).toISOString(),
+      migrated,
+      durationMs: Date.now() - started,
+      ...(error === undefined ? {} : { error: describe(error) }),
+    });
+
+    this.active.swapStarted();
+    let target: SessionBackend | undefined;
+    let pair: MigratingBackend;
+    let migrated = 0;
+    try {
+      target = await this.factory.build(kind, { waitForConnection: true });
+      await target.ping();
+      if (origin === 'local' && !(await this.handover.servedElsewhere(kind))) await target.clear();
+      pair = new MigratingBackend(source, target);
+      // A shared old backend is the one every replica writes until all have switched (the
+      // late ones write nothing else), so until then it is the one to read.
+      if (source.shared) pair.reads = 'source';
+      this.active.use(pair);
+      // From here every write goes to both; what this replica did before, to `source` alone:
+      const written = this.active.journal.take(change.changedAt - CLOCK_SKEW_ALLOWANCE_MS);
+      if (origin === 'local' || !source.shared) {
+        migrated = await copyAll(source, pair);
+      } else {
+        await this.active.journal.settled(DRAIN_TIMEOUT_MS);
+        migrated = await carryOver(written, pair);
+      }
+    } catch (error) {
+      this.active.use(source);
+      if (target) await target.close().catch(() => undefined);
+      const failed = outcome(migrated, error);
+      this.active.swapReported(failed);
+      this.active.swapEnded();
+      this.logger.error({
+        msg: `Session cache swap ${source.kind} -> ${kind} failed; ${source.kind} stays in force: ${describe(error)}`,
+        ...swapLogFields(failed, origin),
+      });
+      this.events.emit(SessionCacheEvent.Swapped, failed);
+      throw error;
+    }
+    const copied = outcome(migrated);
+    this.active.swapReported(copied);
+    this.logger.log({
+      msg: `Session cache swapped ${source.kind} -> ${kind}: ${migrated} sessions migrated in ${copied.durationMs} ms`,
+      ...swapLogFields(copied, origin),
+    });
+    // Another replica's copy may have been cut short (it died) or a late one may have lost its
+    // journal (it restarted): a remote swap from a shared backend always goes through the
+    // handover, whose reconciliation covers both.
+    const handingOver =
+      source.shared && (origin === 'remote' || (await this.handover.othersLive()) > 0);
+    await this.handover.report({
+      backend: kind,
+      version: change.version,
+      previous: handingOver ? source.kind : null,
+      readsPrevious: handingOver,
+    });
+    if (!handingOver) {
+      await this.finish(pair, change.version);
+      return {};
+    }
+    // Queued by `swap`, not awaited by the settings change: the other replicas hear of the
+    // change only after it is applied here. It never rejects.
+    return { handover: this.handOver(pair, change.version) };
+  }
+
+  /** Completes the handover in the background; never rejects. */
+  private async handOver(pair: MigratingBackend, version: number): Promise<void> {
+    try {
+      await this.handover.complete(pair, version);
+    } catch (error) {
+      // Shutting down: keep writing both until the backends are closed.
+      if (error instanceof HandoverAborted) return;
+      this.logger.error(`Session cache handover failed: ${describe(error)}`);
+    }
+    await this.finish(pair, version);
+    this.logger.log(`Session cache handover ${pair.source.kind} -> ${pair.target.kind} complete`);
+  }
+
+  /** The new backend alone from now; the old one is closed once calls still on it end. */
+  private async finish(pair: MigratingBackend, version: number): Promise<void> {
+    if (this.active.backend === pair) this.active.use(pair.target);
+    await this.handover.report({
+      backend: pair.target.kind,
+      version,
+      previous: null,
+      readsPrevious: false,
+    });
+    this.active.swapEnded();
+    // A handover this replica joined at start-up is not a swap it ran: nothing to count.
+    const { lastSwap } = this.active.status();
+    if (lastSwap?.to === pair.target.kind) this.events.emit(SessionCacheEvent.Swapped, lastSwap);
+    await pair.drained(DRAIN_TIMEOUT_MS);
+    await pair.source.close();
+  }
+}
+
+/** The fields of a swap's log line, for searching logs by outcome or backend. */
+function swapLogFields(swap: SessionSwapOutcome, origin: SettingsChangedEvent['origin']) {
+  return {
+    swap: {
+      from: swap.from,
+      to: swap.to,
+      origin,
+      migrated: swap.migrated,
+      durationMs: swap.durationMs,
+      outcome: swap.error === undefined ? 'success' : 'failure',
+      ...(swap.error === undefined ? {} : { error: swap.error }),
+    },
+  };
+}
+
+/**
+ * Copies every session of `source` through `pair.migrate`, `COPY_CONCURRENCY` at a time: one by
+ * one, network round trips would make a 10,000-session swap take minutes under load.
+ */
+async function copyAll(source: SessionBackend, pair: MigratingBackend): Promise<number> {
+  let migrated = 0;
+  let batch: Promise<boolean>[] = [];
+  const settle = async () => {
+    migrated += (await Promise.all(batch)).filter(Boolean).length;
+    batch = [];
+  };
+  for await (const session of source.entries()) {
+    batch.push(pair.migrate(session.sid));
+    if (batch.length >= COPY_CONCURRENCY) await settle();
+  }
+  await settle();
+  return migrated;
+}
+
+/**
+ * Carries over what this replica started or ended in the old backend alone (RecentWrites) into
+ * the new one, `COPY_CONCURRENCY` at a time. Resolves to the sessions copied.
+ */
+async function carryOver(written: RecentWritesTaken, pair: MigratingBackend): Promise<number> {
+  let copied = 0;
+  for (let start = 0; start < written.started.length; start += COPY_CONCURRENCY) {
+    const batch = written.started.slice(start, start + COPY_CONCURRENCY);
+    copied += (await Promise.all(batch.map((sid) => pair.carryOverStarted(sid)))).filter(
+      Boolean,
+    ).length;
+  }
+  for (let start = 0; start < written.ended.length; start += COPY_CONCURRENCY) {
+    const batch = written.ended.slice(start, start + COPY_CONCURRENCY);
+    await Promise.all(batch.map((sid) => pair.carryOverEnded(sid)));
+  }
+  return copied;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
