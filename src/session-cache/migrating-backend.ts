@@ -265,10 +265,12 @@ export class MigratingBackend implements SessionBackend {
   async drained(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (this.inFlight.size > 0 && Date.now() < deadline) {
+      let timer: NodeJS.Timeout | undefined;
       await Promise.race([
         Promise.allSettled([...this.inFlight]),
-        new Promise((resolve) => setTimeout(resolve, Math.max(1, deadline - Date.now()))),
+        new Promise((resolve) => (timer = setTimeout(resolve, Math.max(1, deadline - Date.now())))),
       ]);
+      clearTimeout(timer);
     }
   }
 

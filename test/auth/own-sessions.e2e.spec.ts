@@ -1,4 +1,6 @@
+import { createHmac } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { SessionSecrets } from '../../src/auth/session-secrets.js';
 import { login, me } from '../support/http-client.js';
 import { clearRedisPrefix, POSTGRES_URL, REDIS_URL, uniqueName } from '../support/services.js';
 import { createUser, signIn, TEST_PASSWORD } from '../support/signed-in.js';
@@ -22,15 +24,9 @@ describe.each(cases)(
       keel = await startTestApp({
         dialect,
         admin: true,
+        sessionBackend: backend,
         env: REDIS_URL ? { REDIS_URL, REDIS_PREFIX: prefix } : {},
       });
-      if (backend !== 'memory') {
-        const current = await keel.admin!.get('/api/settings').expect(200);
-        await keel
-          .admin!.patch('/api/settings', { values: { sessionCache: { backend } } })
-          .set('If-Match', current.headers.etag)
-          .expect(200);
-      }
     });
     afterAll(async () => {
       await keel.close();
@@ -61,6 +57,15 @@ describe.each(cases)(
         [laptop.agent, phone.agent].map((a) => (a as unknown as { jar: unknown }).jar),
       );
       for (const entry of listed) expect(cookies).not.toContain(entry.id);
+      // Nor a piece of a cookie's signature (an HMAC of the id under the signing secret).
+      const signing = keel.app.get(SessionSecrets).signing;
+      const jarText = cookies.replace(/%2B/gi, '+').replace(/%2F/gi, '/');
+      for (const sid of [...jarText.matchAll(/s%3A([A-Za-z0-9_-]{43})\./g)].map((m) => m[1])) {
+        const signature = createHmac('sha256', signing).update(sid).digest('base64');
+        for (const entry of listed) {
+          expect(signature.replace(/\+/g, '-').replace(/\//g, '_')).not.toContain(entry.id);
+        }
+      }
 
       await laptop.delete(`/api/auth/sessions/${phoneEntry.id}`).expect(204);
       await phone.get('/api/auth/me').expect(401);

@@ -3,8 +3,9 @@ import { InstanceRegistry } from '../../src/runtime-state/instance-registry.js';
 import { REPLICA_TIMINGS } from '../../src/runtime-state/replica-timings.js';
 import { RuntimeStateService } from '../../src/runtime-state/runtime-state.service.js';
 import { SETTINGS_ANNOUNCER } from '../../src/scale-out/settings-announcer.js';
+import { SessionCacheService } from '../../src/session-cache/session-cache.service.js';
 import { SettingsService } from '../../src/settings/settings.service.js';
-import { type CookieSession, login, logout, me } from '../support/http-client.js';
+import { type CookieSession, login, logout, me, sidOf } from '../support/http-client.js';
 import {
   clearRedisPrefix,
   createPostgresDatabase,
@@ -76,6 +77,8 @@ import { waitUntil } from './replica-cluster.js';
     it('keeps what the late replica wrote to the old backend: new sessions stay, ended ones stay ended', async () => {
       const before: CookieSession = await login(a.url, 'alice', TEST_PASSWORD);
       const endedLate: CookieSession = await login(b.url, 'alice', TEST_PASSWORD);
+      const adminSessions = await a.app.get(SessionCacheService).userSessions.list(a.admin!.userId);
+      expect(adminSessions).toHaveLength(1);
 
       // Accepted by A, which copies redis -> database and then waits for B to switch.
       const settings = a.app.get(SettingsService);
@@ -105,12 +108,15 @@ import { waitUntil } from './replica-cluster.js';
           return status.backend === 'database' && !status.swapping;
         }),
       );
+      // Exactly these sessions moved: the admin's, the one from before, the one started late.
       const rows = await a.app
         .get(DatabaseService)
         .db.selectFrom('sessions')
         .select('sid')
         .execute();
-      expect(rows.length).toBeGreaterThanOrEqual(3);
+      expect(rows.map((row) => row.sid).sort()).toEqual(
+        [adminSessions[0].sid, sidOf(before), sidOf(startedLate)].sort(),
+      );
 
       for (const app of [a, b]) {
         expect(await me(app.url, before)).toEqual({ status: 200, userId: before.userId });

@@ -1,4 +1,5 @@
 import { RuntimeStateService } from '../../src/runtime-state/runtime-state.service.js';
+import { SessionCacheService } from '../../src/session-cache/session-cache.service.js';
 import { login, logout, me, type CookieSession } from '../support/http-client.js';
 import { clearRedisPrefix, REDIS_URL, uniqueName } from '../support/services.js';
 import { createUser, TEST_PASSWORD } from '../support/signed-in.js';
@@ -21,6 +22,7 @@ const CLIENTS = 16;
   beforeAll(async () => {
     keel = await startTestApp({
       admin: true,
+      sessionBackend: 'memory',
       env: { REDIS_URL: REDIS_URL!, REDIS_PREFIX: prefix },
     });
     for (let u = 0; u < USERS; u++) await createUser(keel, `user${u}`);
@@ -49,8 +51,11 @@ const CLIENTS = 16;
         });
       }
     }
-    const live = sessions.slice(0, 180);
-    const toEnd = sessions.slice(180);
+    const SWAPS = ['redis', 'database', 'memory'];
+    const ENDED_PER_SWAP = 10;
+    const live = sessions.slice(0, sessions.length - SWAPS.length * ENDED_PER_SWAP);
+    const toEnd = sessions.slice(live.length);
+    const endedDuringSwaps: CookieSession[] = [];
     const startedDuringSwaps: CookieSession[] = [];
 
     const failures: string[] = [];
@@ -70,14 +75,17 @@ const CLIENTS = 16;
 
     // While the load runs: swap three times, and start and end sessions in between.
     const churn = async () => {
-      for (let i = 0; i < 10; i++) {
+      for (let i = 0; i < ENDED_PER_SWAP; i++) {
         startedDuringSwaps.push(await login(keel.url, `user${i}`, TEST_PASSWORD));
-        const ended = toEnd.pop();
-        if (ended) expect(await logout(keel.url, ended.session)).toBe(204);
+        const ended = toEnd.pop()!.session;
+        expect(await logout(keel.url, ended)).toBe(204);
+        endedDuringSwaps.push(ended);
       }
     };
-    for (const backend of ['redis', 'database', 'memory']) {
+    for (const backend of SWAPS) {
+      const ended = endedDuringSwaps.length;
       await Promise.all([setBackend(backend), churn()]);
+      expect(endedDuringSwaps.length).toBe(ended + ENDED_PER_SWAP);
       const status = keel.app.get(RuntimeStateService).sessionCacheStatus;
       expect(status).toMatchObject({ backend, swapping: false });
       expect(status.lastSwap).toMatchObject({ to: backend });
@@ -94,8 +102,14 @@ const CLIENTS = 16;
       expect(await me(keel.url, session)).toEqual({ status: 200, userId: session.userId });
     }
     // Sessions ended during a swap stay ended: no backend brought them back.
-    for (const { session } of sessions.slice(180)) {
+    expect(toEnd).toEqual([]);
+    expect(endedDuringSwaps).toHaveLength(SWAPS.length * ENDED_PER_SWAP);
+    for (const session of endedDuringSwaps) {
       expect((await me(keel.url, session)).status).toBe(401);
     }
+    // And the backend holds exactly the live ones: the admin's, the hammered, the new.
+    expect(await keel.app.get(SessionCacheService).backend.length()).toBe(
+      1 + live.length + startedDuringSwaps.length,
+    );
   });
 });

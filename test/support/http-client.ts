@@ -44,3 +44,9 @@ export async function logout(baseUrl: string, session: CookieSession): Promise<n
   await response.arrayBuffer();
   return response.status;
 }
+
+/** The session id inside a `keel.sid=s%3A<sid>.<signature>` cookie. */
+export function sidOf(session: CookieSession): string {
+  const value = decodeURIComponent(session.cookie.slice(session.cookie.indexOf('=') + 1));
+  return value.slice(2, value.lastIndexOf('.'));
+}

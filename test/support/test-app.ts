@@ -7,6 +7,8 @@ import { AppModule } from '../../src/app.module.js';
 import { DatabaseService } from '../../src/database/database.service.js';
 import { configureApp } from '../../src/http/configure-app.js';
 import { RuntimeStateService } from '../../src/runtime-state/runtime-state.service.js';
+import type { SessionBackendKind } from '../../src/session-cache/session-backend.js';
+import { SettingsService } from '../../src/settings/settings.service.js';
 import { PASSWORD_HASHER_OPTIONS } from '../../src/users/password-hasher.js';
 import { UsersService } from '../../src/users/users.service.js';
 import {
@@ -16,6 +18,7 @@ import {
 } from './services.js';
 import { collectLogLines } from './log-lines.js';
 import { createUser, signIn, type SignedInClient, TEST_PASSWORD } from './signed-in.js';
+import { TestRoutesModule } from './test-routes.js';
 
 /** scrypt at 2^10: fast enough for suites that sign in hundreds of times. */
 export const TEST_SCRYPT_PARAMETERS = { logN: 10 };
@@ -46,6 +49,14 @@ export interface TestAppOptions {
   completeSetup?: boolean;
   /** Providers to replace with a value (a cheaper hasher's options, a recording collaborator). */
   overrideProviders?: { token: unknown; value: unknown }[];
+  /**
+   * The session-cache backend the app serves when it is handed over: set through the settings
+   * (a swap of the still empty cache) when it is not what the settings already name. Suites
+   * whose assertions depend on the backend they start on say it here.
+   */
+  sessionBackend?: SessionBackendKind;
+  /** Mount test/support/test-routes.ts (`POST /test/session-write` behind a RequestGate). */
+  testRoutes?: boolean;
 }
 
 export interface TestApp {
@@ -85,7 +96,10 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   // outside a request go to the app that called useLogger last: while two apps run at once, the
   // older one's such lines land in the newer one's `logs` (its request lines never do).
   let builder = Test.createTestingModule({
-    imports: [AppModule.forRoot({ env, logging: { destination: destination as never } })],
+    imports: [
+      AppModule.forRoot({ env, logging: { destination: destination as never } }),
+      ...(options.testRoutes ? [TestRoutesModule] : []),
+    ],
   });
   // Tests hash with cheap scrypt parameters; one users test runs the real OWASP ones.
   const overrides = options.realPasswordHashing
@@ -105,6 +119,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   if (completeSetup && !options.admin) await recordSetupAsDone(app);
   // As serve() does in main.ts: every bootstrap hook ran inside listen(), so start-up is over.
   app.get(RuntimeStateService).markReady();
+  if (options.sessionBackend) await useSessionBackend(app, options.sessionBackend);
   const address = app.getHttpServer().address() as { port: number };
   const keel: TestApp = {
     app,
@@ -129,6 +144,16 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     keel.admin = await signIn(keel, 'admin');
   }
   return keel;
+}
+
+/** Makes the settings name `backend` (a live swap, as an admin's change would be), if needed. */
+export async function useSessionBackend(
+  app: NestExpressApplication,
+  backend: SessionBackendKind,
+): Promise<void> {
+  const settings = app.get(SettingsService);
+  if (settings.current.values.sessionCache.backend === backend) return;
+  await settings.update({ sessionCache: { backend } }, settings.current.version, 'test');
 }
 
 /**

@@ -1,0 +1,160 @@
+import { REPLICA_TIMINGS } from '../../src/runtime-state/replica-timings.js';
+import { RuntimeStateService } from '../../src/runtime-state/runtime-state.service.js';
+import { InstanceRegistry } from '../../src/runtime-state/instance-registry.js';
+import { SETTINGS_ANNOUNCER } from '../../src/scale-out/settings-announcer.js';
+import { SettingsService } from '../../src/settings/settings.service.js';
+import { type CookieSession, login, logout, me } from '../support/http-client.js';
+import {
+  clearRedisPrefix,
+  createPostgresDatabase,
+  POSTGRES_URL,
+  REDIS_URL,
+  type TemporaryDatabase,
+  uniqueName,
+} from '../support/services.js';
+import { createUser, TEST_PASSWORD } from '../support/signed-in.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
+import { waitUntil } from './replica-cluster.js';
+
+// A swap between shared backends while replica B is late (it has not heard of the change and
+// reads and writes the old backend alone; it hears of nothing by itself, so the test decides
+// when it catches up). Replicas that start, or restart, during that handover must neither lose
+// a session nor bring back one that ended.
+
+(POSTGRES_URL && REDIS_URL ? describe : describe.skip)(
+  'replicas that start or restart during a session-cache handover',
+  () => {
+    let database: TemporaryDatabase;
+    const prefix = `${uniqueName('keel_join')}:`;
+    const env = {
+      REDIS_URL: REDIS_URL!,
+      REDIS_PREFIX: prefix,
+      SESSION_SECRET: 'handover-test-secret-0123456789abcdef0123456789',
+    };
+    const timings = { heartbeatIntervalMs: 300, reconcileIntervalMs: 600_000 };
+    const apps: TestApp[] = [];
+    let a: TestApp;
+    let b: TestApp;
+
+    /** A replica that hears of settings changes only when the test calls refresh(). */
+    async function startReplica(): Promise<TestApp> {
+      const app = await startTestApp({
+        databaseUrl: database.url,
+        env,
+        overrideProviders: [
+          { token: REPLICA_TIMINGS, value: timings },
+          { token: SETTINGS_ANNOUNCER, value: null },
+        ],
+      });
+      apps.push(app);
+      return app;
+    }
+
+    async function swapOnA(backend: 'redis' | 'database'): Promise<void> {
+      const settings = a.app.get(SettingsService);
+      await settings.update({ sessionCache: { backend } }, settings.current.version, 'test');
+    }
+
+    const status = (app: TestApp) => app.app.get(RuntimeStateService).sessionCacheStatus;
+
+    async function handoverEnded(replicas: TestApp[], backend: string): Promise<void> {
+      await waitUntil(
+        `every replica on ${backend} alone`,
+        async () =>
+          replicas.every(
+            (replica) => status(replica).backend === backend && !status(replica).swapping,
+          ),
+        20_000,
+      );
+    }
+
+    async function expectOnAll(replicas: TestApp[], session: CookieSession, code: number) {
+      for (const replica of replicas) {
+        expect({ replica: replica.url, status: (await me(replica.url, session)).status }).toEqual({
+          replica: replica.url,
+          status: code,
+        });
+      }
+    }
+
+    beforeAll(async () => {
+      database = await createPostgresDatabase();
+      a = await startTestApp({
+        databaseUrl: database.url,
+        env,
+        admin: true,
+        sessionBackend: 'redis',
+        overrideProviders: [{ token: REPLICA_TIMINGS, value: timings }],
+      });
+      apps.push(a);
+      b = await startReplica();
+      await createUser(a, 'alice');
+      await waitUntil('A and B see each other', async () => {
+        return (await a.app.get(InstanceRegistry).live()).length === 2;
+      });
+    });
+
+    afterAll(async () => {
+      for (const app of apps.reverse()) await app.close({ keepData: true });
+      await database?.drop();
+      await clearRedisPrefix(prefix);
+    });
+
+    it('a replica that starts mid-handover joins it: it reads and writes where the others read', async () => {
+      const before = await login(a.url, 'alice', TEST_PASSWORD);
+      await swapOnA('database');
+      expect(status(a)).toMatchObject({ backend: 'database', swapping: true });
+      expect(status(b)).toMatchObject({ backend: 'redis' });
+
+      const c = await startReplica();
+      expect(c.app.get(SettingsService).current.values.sessionCache.backend).toBe('database');
+      expect(status(c)).toMatchObject({ backend: 'database', swapping: true });
+
+      // What happens on C is seen at once on A and on late B (which reads redis alone).
+      const startedOnC = await login(c.url, 'alice', TEST_PASSWORD);
+      await expectOnAll([a, b, c], startedOnC, 200);
+      expect(await logout(c.url, before)).toBe(204);
+      await expectOnAll([a, b, c], before, 401);
+      // And what late B does is seen on C.
+      const startedOnB = await login(b.url, 'alice', TEST_PASSWORD);
+      const endedOnB = await login(a.url, 'alice', TEST_PASSWORD);
+      expect(await logout(b.url, endedOnB)).toBe(204);
+      await expectOnAll([a, c], startedOnB, 200);
+      await expectOnAll([a, c], endedOnB, 401);
+
+      await b.app.get(SettingsService).refresh();
+      await handoverEnded([a, b, c], 'database');
+      for (const session of [startedOnC, startedOnB]) await expectOnAll([a, b, c], session, 200);
+      for (const session of [before, endedOnB]) await expectOnAll([a, b, c], session, 401);
+      await c.close();
+      apps.splice(apps.indexOf(c), 1);
+    });
+
+    it('a late replica that restarts mid-handover (its journal lost) costs no session and brings none back', async () => {
+      await handoverEnded([a, b], 'database');
+      const kept = await login(a.url, 'alice', TEST_PASSWORD);
+      const endedLate = await login(b.url, 'alice', TEST_PASSWORD);
+      await swapOnA('redis');
+      expect(status(a)).toMatchObject({ backend: 'redis', swapping: true });
+
+      // Late B writes the database alone: one session ends, one starts. Then it restarts,
+      // forgetting that it did either.
+      expect(await logout(b.url, endedLate)).toBe(204);
+      const startedLate = await login(b.url, 'alice', TEST_PASSWORD);
+      await b.close({ keepData: true });
+      apps.splice(apps.indexOf(b), 1);
+      b = await startReplica();
+      expect(status(b)).toMatchObject({ backend: 'redis', swapping: true });
+      // Joined: it reads the database, as A still does.
+      await expectOnAll([a, b], startedLate, 200);
+      await expectOnAll([a, b], endedLate, 401);
+
+      await handoverEnded([a, b], 'redis');
+      await expectOnAll([a, b], kept, 200);
+      await expectOnAll([a, b], startedLate, 200);
+      await expectOnAll([a, b], endedLate, 401);
+      const reconciled = a.logs.concat(b.logs).find((line) => /reconciled/.test(String(line.msg)));
+      expect(reconciled).toMatchObject({ handover: { from: 'database', to: 'redis' } });
+    });
+  },
+);
