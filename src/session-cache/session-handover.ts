@@ -167,7 +167,7 @@ export class SessionHandover implements BeforeApplicationShutdown {
       await this.pause();
     }
     const started = Date.now();
-    const { checked, changed } = await reconcileAll(pair);
+    const { checked, changed } = await reconcileAll(pair, () => this.throwIfStopping());
     this.logger.log({
       msg: `Session cache handover ${pair.source.kind} -> ${pair.target.kind}: reconciled ${checked} sessions (${changed} differed) in ${Date.now() - started} ms`,
       handover: { from: pair.source.kind, to: pair.target.kind, checked, changed },
@@ -265,8 +265,14 @@ function inHandover(other: RegisteredInstance, pair: MigratingBackend, version: 
   );
 }
 
-/** Every session either backend holds, reconciled `RECONCILE_CONCURRENCY` at a time. */
-async function reconcileAll(pair: MigratingBackend): Promise<{ checked: number; changed: number }> {
+/**
+ * Every session either backend holds, reconciled `RECONCILE_CONCURRENCY` at a time;
+ * `checkpoint` runs between batches (it throws to stop at shutdown).
+ */
+async function reconcileAll(
+  pair: MigratingBackend,
+  checkpoint: () => void,
+): Promise<{ checked: number; changed: number }> {
   const sids = new Set<string>();
   for (const backend of [pair.target, pair.source] as SessionBackend[]) {
     for await (const session of backend.entries()) sids.add(session.sid);
@@ -279,7 +285,10 @@ async function reconcileAll(pair: MigratingBackend): Promise<{ checked: number; 
   };
   for (const sid of sids) {
     batch.push(pair.reconcile(sid));
-    if (batch.length >= RECONCILE_CONCURRENCY) await settle();
+    if (batch.length >= RECONCILE_CONCURRENCY) {
+      await settle();
+      checkpoint();
+    }
   }
   await settle();
   return { checked: sids.size, changed };

@@ -1,14 +1,18 @@
 // The built server (dist/, made by `nest build`) as main.ts runs it, through the same serve()
 // (crash handlers, listen, ready, SIGTERM/SIGINT drain), plus a few routes only tests need:
 //   GET  /test/slow?ms=N             answers {"sleptMs": N} after N ms
+//   POST /test/session-write?ms=N    signed in: after N ms changes its own session (so
+//                                    express-session saves it when the request ends)
 //   POST /test/unhandled-rejection   leaves a promise rejection nobody handles
 //   POST /test/uncaught-exception    throws outside any request handler
 // Plain JavaScript, so it runs with `node` and no build step of its own. Configuration comes
 // from the environment, as for dist/main.js, plus two test-only knobs read here (never by Keel):
 //   KEEL_TEST_REPLICA_TIMINGS   JSON for the REPLICA_TIMINGS provider (short heartbeats)
 //   KEEL_TEST_SCRYPT_LOG_N      cheap password hashing, for suites that sign in many times
+//   KEEL_TEST_NO_ANNOUNCEMENTS  hear of settings changes only through the reconciliation (a
+//                               replica that is late for every change)
 import 'reflect-metadata';
-import { Controller, Get, HttpCode, Module, Post, Query } from '@nestjs/common';
+import { Controller, Get, HttpCode, Module, Post, Query, Req } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -17,12 +21,19 @@ import { Public } from '../../dist/auth/decorators.js';
 import { configureApp } from '../../dist/http/configure-app.js';
 import { REPLICA_TIMINGS } from '../../dist/runtime-state/replica-timings.js';
 import { serve } from '../../dist/runtime-state/serve.js';
+import { SETTINGS_ANNOUNCER } from '../../dist/scale-out/settings-announcer.js';
 import { PASSWORD_HASHER_OPTIONS } from '../../dist/users/password-hasher.js';
 
 class TestRoutesController {
   async slow(ms) {
     await delay(Number(ms));
     return { sleptMs: Number(ms) };
+  }
+
+  async sessionWrite(ms, req) {
+    await delay(Number(ms));
+    req.session.testMark = Date.now();
+    return { ok: true };
   }
 
   unhandledRejection() {
@@ -42,13 +53,15 @@ function decorateMethod(name, ...decorators) {
   const descriptor = Object.getOwnPropertyDescriptor(TestRoutesController.prototype, name);
   for (const decorator of decorators) decorator(TestRoutesController.prototype, name, descriptor);
 }
-// Test routes need no session, like the probes (the guards are global).
+// Test routes need no session, like the probes (the guards are global), but session-write.
 Controller('test')(TestRoutesController);
-Public()(TestRoutesController);
-decorateMethod('slow', Get('slow'));
+decorateMethod('slow', Public(), Get('slow'));
 Query('ms')(TestRoutesController.prototype, 'slow', 0);
-decorateMethod('unhandledRejection', Post('unhandled-rejection'), HttpCode(200));
-decorateMethod('uncaughtException', Post('uncaught-exception'), HttpCode(200));
+decorateMethod('sessionWrite', Post('session-write'), HttpCode(200));
+Query('ms')(TestRoutesController.prototype, 'sessionWrite', 0);
+Req()(TestRoutesController.prototype, 'sessionWrite', 1);
+decorateMethod('unhandledRejection', Public(), Post('unhandled-rejection'), HttpCode(200));
+decorateMethod('uncaughtException', Public(), Post('uncaught-exception'), HttpCode(200));
 
 class ServerWithTestRoutes {}
 Module({ imports: [AppModule.forRoot()], controllers: [TestRoutesController] })(
@@ -59,6 +72,9 @@ const appOptions = { bufferLogs: true, bodyParser: false, abortOnError: false };
 const overrides = [];
 if (process.env.KEEL_TEST_REPLICA_TIMINGS) {
   overrides.push([REPLICA_TIMINGS, JSON.parse(process.env.KEEL_TEST_REPLICA_TIMINGS)]);
+}
+if (process.env.KEEL_TEST_NO_ANNOUNCEMENTS) {
+  overrides.push([SETTINGS_ANNOUNCER, null]);
 }
 if (process.env.KEEL_TEST_SCRYPT_LOG_N) {
   overrides.push([PASSWORD_HASHER_OPTIONS, { logN: Number(process.env.KEEL_TEST_SCRYPT_LOG_N) }]);
