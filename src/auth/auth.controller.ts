@@ -64,14 +64,10 @@ export class AuthController {
     @Res({ passthrough: true }) res: Response,
     @Body() body: LoginDto,
   ) {
-    const ip = req.ip ?? 'unknown';
-    await this.limiter.check('login', body.username, ip);
+    const attempt = await this.limiter.reserve('login', req.ip ?? 'unknown', body.username);
     const user = await this.users.verifyCredentials(body.username, body.password);
-    if (!user) {
-      await this.limiter.recordFailure('login', body.username, ip);
-      throw new ApiError(401, ErrorCode.InvalidCredentials, 'Wrong username or password');
-    }
-    await this.limiter.recordSuccess('login', body.username);
+    if (!user) throw new ApiError(401, ErrorCode.InvalidCredentials, 'Wrong username or password');
+    await attempt.succeeded();
     const csrfToken = await this.sessions.establish(req, res, user);
     return { user: toUserSummary(user), csrfToken };
   }
@@ -108,18 +104,17 @@ export class AuthController {
   @ApiErrors(ErrorCode.TooManyRequests)
   async changePassword(@Req() req: Request, @Body() body: ChangePasswordDto): Promise<void> {
     const userId = req.session.userId!;
-    const ip = req.ip ?? 'unknown';
     const current = await this.users.findById(userId);
     if (!current)
       throw new ApiError(401, ErrorCode.Unauthenticated, 'Sign in first: POST /api/auth/login');
-    await this.limiter.check('password', current.username, ip);
+    const attempt = await this.limiter.reserve('password', req.ip ?? 'unknown', current.username);
     if (!(await this.users.verifyCredentials(current.username, body.currentPassword))) {
-      await this.limiter.recordFailure('password', current.username, ip);
       const message = 'currentPassword is not your current password';
       throw new ApiError(400, ErrorCode.ValidationFailed, message, [
         { field: 'currentPassword', message },
       ]);
     }
+    await attempt.succeeded();
     await this.users.update(
       userId,
       { password: body.newPassword },

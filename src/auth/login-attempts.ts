@@ -1,188 +1,164 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { createClient } from 'redis';
 import { AppConfig } from '../config/app-config.js';
 import { ApiError } from '../http/api-error.js';
 import { ErrorCode } from '../http/error-codes.js';
 import { SettingsService } from '../settings/settings.service.js';
 
-/** The window of `auth.loginMaxAttempts` (../shared/API.md: "per 15 minutes"). */
+/** The window of `auth.loginMaxAttempts` (docs/api.md: "per 15 minutes"). */
 export const LOGIN_WINDOW_MS = 15 * 60 * 1000;
-const MEMORY_KEY_LIMIT = 100_000;
+/** How long any call to Redis may take before counting falls back to this process. */
+const REDIS_COMMAND_TIMEOUT_MS = 1000;
+/** An outage of the counters' Redis is logged at most this often. */
+const OUTAGE_LOG_EVERY_MS = 60_000;
+/**
+ * The counters never refuse by themselves: `reserve` compares the count with
+ * `auth.loginMaxAttempts` as it is at that moment, so a settings change applies at once.
+ */
+const NEVER_REFUSES = 2 ** 31;
 
-interface Count {
-  count: number;
-  resetInMs: number;
-}
+export type AttemptScope = 'login' | 'setup' | 'password';
 
-/** Failure counters in fixed windows. One per process (memory) or shared by replicas (Redis). */
-interface AttemptCounter {
-  peek(key: string): Promise<Count>;
-  increment(key: string, windowMs: number): Promise<Count>;
-  reset(key: string): Promise<void>;
-  close(): Promise<void>;
-}
-
-class MemoryAttemptCounter implements AttemptCounter {
-  private readonly windows = new Map<string, { count: number; resetAt: number }>();
-
-  async peek(key: string): Promise<Count> {
-    const window = this.windows.get(key);
-    const now = Date.now();
-    if (!window || window.resetAt <= now) return { count: 0, resetInMs: 0 };
-    return { count: window.count, resetInMs: window.resetAt - now };
-  }
-
-  async increment(key: string, windowMs: number): Promise<Count> {
-    const now = Date.now();
-    let window = this.windows.get(key);
-    if (!window || window.resetAt <= now) {
-      if (this.windows.size >= MEMORY_KEY_LIMIT) this.sweep(now);
-      window = { count: 0, resetAt: now + windowMs };
-      this.windows.set(key, window);
-    }
-    window.count += 1;
-    return { count: window.count, resetInMs: window.resetAt - now };
-  }
-
-  async reset(key: string): Promise<void> {
-    this.windows.delete(key);
-  }
-
-  async close(): Promise<void> {}
-
-  /** Bounded memory under a flood of distinct usernames: drop expired windows, then the oldest. */
-  private sweep(now: number): void {
-    for (const [key, window] of this.windows) if (window.resetAt <= now) this.windows.delete(key);
-    const excess = this.windows.size - MEMORY_KEY_LIMIT + 1;
-    if (excess > 0)
-      [...this.windows.keys()].slice(0, excess).forEach((k) => this.windows.delete(k));
-  }
+/** An attempt that was counted before it was checked; a success gives the count back. */
+export interface AttemptReservation {
+  /** The attempt succeeded: it was not a failure, so it stops counting. */
+  succeeded(): Promise<void>;
 }
 
 type RedisClient = ReturnType<typeof createClient>;
 
-class RedisAttemptCounter implements AttemptCounter {
-  constructor(
-    private readonly client: RedisClient,
-    private readonly prefix: string,
-  ) {}
-
-  async peek(key: string): Promise<Count> {
-    const [count, ttl] = await this.client
-      .multi()
-      .get(this.prefix + key)
-      .pTTL(this.prefix + key)
-      .exec();
-    return { count: Number(count ?? 0), resetInMs: Math.max(0, Number(ttl)) };
-  }
-
-  async increment(key: string, windowMs: number): Promise<Count> {
-    const [count, , ttl] = await this.client
-      .multi()
-      .incr(this.prefix + key)
-      .pExpire(this.prefix + key, windowMs, 'NX')
-      .pTTL(this.prefix + key)
-      .exec();
-    return { count: Number(count), resetInMs: Math.max(0, Number(ttl)) };
-  }
-
-  async reset(key: string): Promise<void> {
-    await this.client.del(this.prefix + key);
-  }
-
-  async close(): Promise<void> {
-    if (this.client.isOpen) await this.client.close();
-  }
-}
-
 /**
- * Counts failed logins per username and per client address in 15-minute windows. Once either
- * reaches `auth.loginMaxAttempts` (read at every check, so a settings change applies at once),
- * login answers `429 too_many_requests` with `Retry-After`, even for the right password. With
- * REDIS_URL the counts live in Redis, so the limit holds across replicas; if Redis cannot be
- * reached, the process falls back to counting in memory rather than not counting at all.
+ * Limits failed attempts (login, the setup token, password changes) per username and per client
+ * address, in fixed 15-minute windows, to `auth.loginMaxAttempts`: past it, `429
+ * too_many_requests` with `Retry-After`, even for the right password.
+ *
+ * The limit holds under concurrency because an attempt is counted *before* the expensive check
+ * (scrypt, a token comparison), atomically (rate-limiter-flexible: a Lua script in Redis, a
+ * synchronous increment in memory), and given back when it succeeds: N parallel wrong passwords
+ * give at most `loginMaxAttempts` answers of 401 and the rest 429. The address is counted first:
+ * a blocked address does not even count against the usernames it tries.
+ *
+ * With REDIS_URL the counts live in Redis, so the limit holds across replicas. While Redis cannot
+ * be reached (no connection, or no answer within a second) each replica counts alone, in memory
+ * (rate-limiter-flexible's insurance limiter), and says so in the log at most once a minute.
  */
 @Injectable()
 export class LoginAttemptLimiter implements OnApplicationShutdown {
   private readonly logger = new Logger(LoginAttemptLimiter.name);
-  private readonly memory = new MemoryAttemptCounter();
-  private readonly shared: RedisAttemptCounter | undefined;
+  private readonly counters: RateLimiterRedis | RateLimiterMemory;
+  private readonly client: RedisClient | undefined;
+  private lastOutageLineAt = 0;
 
   constructor(
     config: AppConfig,
     private readonly settings: SettingsService,
   ) {
-    if (config.redisUrl) {
-      const client: RedisClient = createClient({
-        url: config.redisUrl,
-        disableOfflineQueue: true,
-        socket: {
-          connectTimeout: 2000,
-          reconnectStrategy: (retries) => Math.min(retries * 200, 5000),
-        },
-      });
-      client.on('error', () => undefined);
-      client.connect().catch(() => undefined);
-      this.shared = new RedisAttemptCounter(client, `${config.redisPrefix}login:`);
+    const window = { points: NEVER_REFUSES, duration: LOGIN_WINDOW_MS / 1000 };
+    const memory = new RateLimiterMemory({ ...window, keyPrefix: 'attempts' });
+    if (!config.redisUrl) {
+      this.counters = memory;
+      return;
     }
+    const client: RedisClient = createClient({
+      url: config.redisUrl,
+      disableOfflineQueue: true,
+      commandOptions: { timeout: REDIS_COMMAND_TIMEOUT_MS },
+      socket: {
+        connectTimeout: 2000,
+        reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 5000),
+      },
+    });
+    // Without a listener a lost connection would crash the process; the outage is logged by
+    // `observed` when a count actually falls back, not per reconnect attempt.
+    client.on('error', () => undefined);
+    client.connect().catch(() => undefined);
+    this.client = client;
+    this.counters = new RateLimiterRedis({
+      ...window,
+      storeClient: this.observed(client),
+      useRedisPackage: true,
+      rejectIfRedisNotReady: true,
+      keyPrefix: `${config.redisPrefix}attempts`,
+      insuranceLimiter: memory,
+    });
   }
 
-  /** Throws 429 when the username or the address has used up its attempts. */
-  async check(scope: string, username: string, ip: string): Promise<void> {
+  /**
+   * Counts an attempt of `scope` from `ip` (and for `username`, when there is one) before it is
+   * checked. Throws 429 when the address or the username had used up its attempts already.
+   */
+  async reserve(scope: AttemptScope, ip: string, username?: string): Promise<AttemptReservation> {
     const max = this.settings.current.values.auth.loginMaxAttempts;
-    const counts = await Promise.all(
-      keys(scope, username, ip).map((key) => this.counter((c) => c.peek(key))),
-    );
-    const blocked = counts.filter((count) => count.count >= max);
-    if (blocked.length > 0) {
-      const retryAfter = Math.max(
-        1,
-        Math.ceil(Math.max(...blocked.map((c) => c.resetInMs)) / 1000),
-      );
-      throw new ApiError(
-        429,
-        ErrorCode.TooManyRequests,
-        `Too many failed attempts: try again in ${retryAfter} seconds`,
-        undefined,
-        { 'Retry-After': String(retryAfter) },
-      );
+    const ipKey = `${scope}:ip:${ip}`;
+    const userKey =
+      username === undefined
+        ? undefined
+        : `${scope}:user:${username.normalize('NFKC').toLowerCase()}`;
+    if (this.client && !this.client.isReady) this.outage('not connected');
+    const byAddress = await this.counters.consume(ipKey);
+    if (byAddress.consumedPoints > max) throw tooManyAttempts(byAddress);
+    if (userKey !== undefined) {
+      const byUser = await this.counters.consume(userKey);
+      if (byUser.consumedPoints > max) throw tooManyAttempts(byUser);
     }
-  }
-
-  async recordFailure(scope: string, username: string, ip: string): Promise<void> {
-    await Promise.all(
-      keys(scope, username, ip).map((key) =>
-        this.counter((c) => c.increment(key, LOGIN_WINDOW_MS)),
-      ),
-    );
-  }
-
-  /** A success clears the username's count (not the address's: one address, many accounts). */
-  async recordSuccess(scope: string, username: string): Promise<void> {
-    const [userKey] = keys(scope, username, '');
-    await this.counter((c) => c.reset(userKey));
+    return {
+      // A success clears the username's count and gives the address its attempt back (one
+      // address, many accounts: its other failures still count).
+      succeeded: async () => {
+        await Promise.all([
+          this.counters.reward(ipKey),
+          userKey === undefined ? undefined : this.counters.delete(userKey),
+        ]);
+      },
+    };
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.shared?.close();
+    if (this.client?.isOpen) await this.client.close();
+    else this.client?.destroy();
   }
 
-  private async counter<T>(use: (counter: AttemptCounter) => Promise<T>): Promise<T> {
-    if (this.shared) {
-      try {
-        return await use(this.shared);
-      } catch (error) {
-        this.logger.warn(
-          `Redis is unreachable for login limits; counting in this process only: ${
-            error instanceof Error ? error.message : String(error)
-          }`,
-        );
-      }
-    }
-    return use(this.memory);
+  /**
+   * The client as the counters use it, with every failed call noted: a failed call makes the
+   * counters fall back to memory, which the log must say (once a minute, not once a call).
+   */
+  private observed(client: RedisClient): RedisClient {
+    return new Proxy(client, {
+      get: (target, property, receiver) => {
+        const value: unknown = Reflect.get(target, property, receiver);
+        if (typeof value !== 'function' || property === 'multi') return value;
+        return (...args: unknown[]) => {
+          const result: unknown = (value as (...a: unknown[]) => unknown).apply(target, args);
+          if (result instanceof Promise) {
+            return result.catch((error: unknown) => {
+              this.outage(error instanceof Error ? error.message : String(error));
+              throw error;
+            });
+          }
+          return result;
+        };
+      },
+    });
+  }
+
+  private outage(reason: string): void {
+    const now = Date.now();
+    if (now - this.lastOutageLineAt < OUTAGE_LOG_EVERY_MS) return;
+    this.lastOutageLineAt = now;
+    this.logger.warn(
+      `Redis cannot be reached for attempt limits (${reason}): this replica counts failed attempts alone, in memory, until it is back`,
+    );
   }
 }
 
-function keys(scope: string, username: string, ip: string): [string, string] {
-  return [`${scope}:user:${username.normalize('NFKC').toLowerCase()}`, `${scope}:ip:${ip}`];
+function tooManyAttempts(count: RateLimiterRes): ApiError {
+  const retryAfter = Math.max(1, Math.ceil(count.msBeforeNext / 1000));
+  return new ApiError(
+    429,
+    ErrorCode.TooManyRequests,
+    `Too many failed attempts: try again in ${retryAfter} seconds`,
+    undefined,
+    { 'Retry-After': String(retryAfter) },
+  );
 }

@@ -13,7 +13,7 @@ import { SetupRepository } from './setup.repository.js';
 import { readUnattendedPassword } from './unattended-admin.js';
 
 /** Failed token attempts are counted per client address under this scope (auth.loginMaxAttempts). */
-const LIMIT_SCOPE = 'setup';
+const LIMIT_SCOPE = 'setup' as const;
 
 export type SetupStatus = { required: true } | { required: false; completedAt: string };
 
@@ -88,9 +88,9 @@ export class SetupService implements OnApplicationBootstrap {
    */
   async complete(request: SetupRequest): Promise<User> {
     if (await this.isComplete()) throw setupCompleted();
-    // The limiter counts per username and per address; setup has no username, so both counts
-    // are the address's: one address cannot lock out the operator's.
-    await this.limiter.check(LIMIT_SCOPE, request.ip, request.ip);
+    // Setup has no username: attempts count per address, so one address cannot lock out the
+    // operator's.
+    const attempt = await this.limiter.reserve(LIMIT_SCOPE, request.ip);
     const tokenHash = hashSetupToken(request.token ?? '');
     const state = await this.repository.load();
     if (state.completedAt !== null) {
@@ -98,9 +98,9 @@ export class SetupService implements OnApplicationBootstrap {
       throw setupCompleted();
     }
     if (!request.token || !setupTokenHashesMatch(state.tokenHash, tokenHash)) {
-      await this.limiter.recordFailure(LIMIT_SCOPE, request.ip, request.ip);
       throw setupTokenInvalid();
     }
+    await attempt.succeeded();
     if (request.settings !== undefined) await this.settings.check(request.settings, 'settings');
 
     // Hash before the transaction: scrypt takes a while, and the claim should not wait on it.
