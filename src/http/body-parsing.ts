@@ -18,10 +18,45 @@ function refuseForbiddenKeys(key: string, value: unknown): unknown {
   return value;
 }
 
+/** Deeper JSON is refused while parsing: no Keel body nests beyond a few levels. */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Whether the JSON text nests objects and arrays deeper than `max`, by one pass over the bytes
+ * (brackets inside strings do not count). Run before parsing: a deep enough document would
+ * otherwise exhaust the stack of whatever walks it next (the validator's transformer).
+ */
+export function nestsDeeperThan(json: Buffer, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < json.length; i++) {
+    const byte = json[i];
+    if (inString) {
+      if (byte === 0x5c)
+        i++; // a backslash escapes the next byte
+      else if (byte === 0x22) inString = false;
+    } else if (byte === 0x22) {
+      inString = true;
+    } else if (byte === 0x7b || byte === 0x5b) {
+      if (++depth > max) return true;
+    } else if (byte === 0x7d || byte === 0x5d) {
+      depth--;
+    }
+  }
+  return false;
+}
+
 const jsonBodyParser = express.json({
   limit: BODY_LIMIT,
   strict: true,
   reviver: refuseForbiddenKeys,
+  verify: (_req, _res, body) => {
+    if (nestsDeeperThan(body, MAX_JSON_DEPTH)) {
+      throw Object.assign(new Error(`JSON nested deeper than ${MAX_JSON_DEPTH} levels`), {
+        type: 'entity.too.deep',
+      });
+    }
+  },
 });
 
 /**
@@ -84,6 +119,12 @@ function toApiError(error: unknown): ApiError | undefined {
       }
       return new ApiError(400, ErrorCode.MalformedJson, 'Request body is not valid JSON');
     }
+    case 'entity.too.deep':
+      return new ApiError(
+        400,
+        ErrorCode.MalformedJson,
+        `Request body nests deeper than ${MAX_JSON_DEPTH} levels`,
+      );
     case 'encoding.unsupported':
     case 'charset.unsupported':
       return new ApiError(415, ErrorCode.UnsupportedMediaType, 'Request body must be UTF-8 JSON');

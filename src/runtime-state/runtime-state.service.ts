@@ -39,6 +39,13 @@ export interface ListenerFailure {
   readonly at: string;
 }
 
+/** A stored runtime setting that failed validation when it was loaded; its default is in force. */
+export interface InvalidSetting {
+  /** Dotted, e.g. `auth.loginMaxAttempts`, or a whole group (`session`). */
+  readonly key: string;
+  readonly message: string;
+}
+
 /** How many listener failures are kept: enough to see a pattern, bounded so a loop can't grow it. */
 export const LISTENER_FAILURES_KEPT = 20;
 
@@ -70,6 +77,7 @@ export class RuntimeStateService {
   private brokenState: BrokenState | null = null;
   private sessionCache: SessionCacheStatus = DEFAULT_SESSION_CACHE_STATUS;
   private failures: readonly ListenerFailure[] = Object.freeze([]);
+  private invalid: readonly InvalidSetting[] = Object.freeze([]);
   private readonly readyListeners: (() => void)[] = [];
 
   get phase(): Phase {
@@ -88,6 +96,16 @@ export class RuntimeStateService {
 
   get sessionCacheStatus(): SessionCacheStatus {
     return this.sessionCache;
+  }
+
+  /** Stored settings the settings module could not use (their defaults are in force). */
+  get invalidSettings(): readonly InvalidSetting[] {
+    return this.invalid;
+  }
+
+  /** Published by the settings module whenever it loads a version; empty once they are fixed. */
+  setInvalidSettings(invalid: readonly InvalidSetting[]): void {
+    this.invalid = Object.freeze(invalid.map((entry) => Object.freeze({ ...entry })));
   }
 
   /** The most recent failures reported through `reportListenerFailure`, oldest first. */

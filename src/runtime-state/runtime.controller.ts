@@ -5,6 +5,7 @@ import { ApiAccess } from '../openapi/access.js';
 import { InstanceRegistry, type LiveInstance } from './instance-registry.js';
 import { RuntimeReportResponse } from './runtime.dto.js';
 import {
+  type InvalidSetting,
   type ListenerFailure,
   type Phase,
   RuntimeStateService,
@@ -25,6 +26,8 @@ export interface RuntimeReport extends InstanceSummary {
   /** Live replicas (the instance registry), this one included, oldest first. */
   readonly instances: LiveInstance[];
   readonly listenerFailures: readonly ListenerFailure[];
+  /** Stored settings that failed validation when loaded: their defaults are in force. */
+  readonly invalidSettings: readonly InvalidSetting[];
 }
 
 @ApiTags('runtime')
@@ -53,6 +56,7 @@ export class RuntimeController {
       tasks: this.supervisor.statuses(),
       instances: await this.instances(),
       listenerFailures: this.runtime.listenerFailures,
+      invalidSettings: this.runtime.invalidSettings,
     };
   }
 

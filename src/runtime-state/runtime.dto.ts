@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { LiveInstance } from './instance-registry.js';
 import type { InstanceSummary, RuntimeReport } from './runtime.controller.js';
 import type {
+  InvalidSetting,
   ListenerFailure,
   Phase,
   SessionCacheStatus,
@@ -121,6 +122,14 @@ export class ListenerFailureResponse implements ListenerFailure {
   at!: string;
 }
 
+export class InvalidSettingResponse implements InvalidSetting {
+  @ApiProperty({ example: 'auth.loginMaxAttempts' })
+  key!: string;
+
+  @ApiProperty({ example: 'loginMaxAttempts must be an integer' })
+  message!: string;
+}
+
 export class RuntimeReportResponse extends InstanceSummaryResponse implements RuntimeReport {
   @ApiProperty({ type: () => SessionCacheStatusResponse })
   sessionCache!: SessionCacheStatusResponse;
@@ -136,4 +145,11 @@ export class RuntimeReportResponse extends InstanceSummaryResponse implements Ru
 
   @ApiProperty({ type: () => [ListenerFailureResponse] })
   listenerFailures!: ListenerFailureResponse[];
+
+  @ApiProperty({
+    type: () => [InvalidSettingResponse],
+    description:
+      'Stored settings that failed validation when loaded (written by hand or by an older version): their defaults are in force until a change replaces them.',
+  })
+  invalidSettings!: InvalidSettingResponse[];
 }

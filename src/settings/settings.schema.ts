@@ -4,6 +4,7 @@ import { ENVIRONMENT_VARIABLES } from '../config/environment.js';
 import {
   IsIn,
   IsInt,
+  IsObject,
   IsString,
   Length,
   Max,
@@ -84,16 +85,19 @@ export class RuntimeSettings {
   siteName = 'Keel';
 
   @ApiProperty({ type: () => SessionCacheSettings })
+  @IsObject({ message: 'sessionCache must be an object' })
   @ValidateNested()
   @Type(() => SessionCacheSettings)
   sessionCache: SessionCacheSettings = new SessionCacheSettings();
 
   @ApiProperty({ type: () => SessionSettings })
+  @IsObject({ message: 'session must be an object' })
   @ValidateNested()
   @Type(() => SessionSettings)
   session: SessionSettings = new SessionSettings();
 
   @ApiProperty({ type: () => AuthSettings })
+  @IsObject({ message: 'auth must be an object' })
   @ValidateNested()
   @Type(() => AuthSettings)
   auth: AuthSettings = new AuthSettings();

@@ -62,6 +62,37 @@ export class SettingsService implements OnApplicationBootstrap {
     this.snapshot = this.toSnapshot(await this.repository.load());
   }
 
+  /**
+   * The stored overrides with every value the schema refuses taken out (they fall back to their
+   * defaults), and what was taken out. A row written by hand or by an older version must never
+   * stop the boot or lock anyone out; the next change persists the overrides without them.
+   */
+  private usable(stored: StoredSettings): { overrides: JsonObject; invalid: FieldError[] } {
+    let overrides = stored.overrides;
+    const invalid: FieldError[] = [];
+    for (let round = 0; round < 10; round++) {
+      const errors = this.validate(overrides);
+      if (errors.length === 0) return { overrides, invalid };
+      for (const error of errors) {
+        if (!invalid.some((seen) => seen.field === error.field)) invalid.push(error);
+      }
+      const next = withoutPaths(
+        overrides,
+        errors.map((error) => error.field),
+      );
+      // An error on a key that is not overridden (a default that conflicts with another
+      // override, say) goes with its whole group.
+      overrides =
+        JSON.stringify(next) === JSON.stringify(overrides)
+          ? withoutPaths(
+              overrides,
+              errors.map((error) => error.field.split('.')[0]),
+            )
+          : next;
+    }
+    return { overrides: {}, invalid };
+  }
+
   /** The settings in force on this process. Keep the object you read: it never changes. */
   get current(): SettingsSnapshot {
     return this.snapshot;
@@ -95,7 +126,7 @@ export class SettingsService implements OnApplicationBootstrap {
         );
       }
 
-      const overrides = this.mergeOverrides(stored.overrides, patch);
+      const overrides = this.mergeOverrides(this.usable(stored).overrides, patch);
       const proposed = this.resolve(overrides, 'values');
       const changes = diffLeaves(
         this.snapshot.values as unknown as Json,
@@ -122,6 +153,8 @@ export class SettingsService implements OnApplicationBootstrap {
         );
       }
       const next = deepFreeze({ version: expectedVersion + 1, values: proposed, updatedAt: now });
+      // What was persisted came from the usable overrides only: nothing invalid is left.
+      this.runtime.setInvalidSettings([]);
       this.logger.log({
         msg: `Settings changed to version ${next.version} by ${changedBy ?? 'system'}: ${changedKeys.join(', ')}`,
         settings: {
@@ -149,7 +182,7 @@ export class SettingsService implements OnApplicationBootstrap {
       const stored = await this.repository.load();
       await this.applyStored(stored, 'remote');
       const proposed = this.resolve(
-        this.mergeOverrides(stored.overrides, patch, fieldPrefix),
+        this.mergeOverrides(this.usable(stored).overrides, patch, fieldPrefix),
         fieldPrefix,
       );
       // Keys the caller names are checked even when they equal the current value: setup asking
@@ -273,28 +306,43 @@ export class SettingsService implements OnApplicationBootstrap {
 
   /** Defaults < overrides, validated by the schema classes. Throws 400 naming each bad field. */
   private resolve(overrides: JsonObject, fieldPrefix: string): RuntimeSettingsValues {
-    const values = layer(DEFAULTS, overrides);
-    const instance = plainToInstance(RuntimeSettings, values);
-    const errors = validateSync(instance, {
-      whitelist: true,
-      forbidNonWhitelisted: true,
-      forbidUnknownValues: true,
-    });
+    const errors = this.validate(overrides);
     if (errors.length > 0) {
       throw validationFailed(
-        toFieldErrors(errors).map((error) => ({
-          ...error,
-          field: `${fieldPrefix}.${error.field}`,
-        })),
+        errors.map((error) => ({ ...error, field: `${fieldPrefix}.${error.field}` })),
       );
     }
-    return values as unknown as RuntimeSettingsValues;
+    return layer(DEFAULTS, overrides) as unknown as RuntimeSettingsValues;
+  }
+
+  /** What the schema says of defaults < overrides: every group an object, every leaf its type. */
+  private validate(overrides: JsonObject): FieldError[] {
+    const instance = plainToInstance(RuntimeSettings, layer(DEFAULTS, overrides));
+    return toFieldErrors(
+      validateSync(instance, {
+        whitelist: true,
+        forbidNonWhitelisted: true,
+        forbidUnknownValues: true,
+      }),
+    );
   }
 
   private toSnapshot(stored: StoredSettings): SettingsSnapshot {
+    const { overrides, invalid } = this.usable(stored);
+    if (invalid.length > 0) {
+      this.logger.error({
+        msg: `Stored settings version ${stored.version} hold values Keel cannot use; their defaults are in force until a change replaces them: ${invalid
+          .map((error) => `${error.field} (${error.message})`)
+          .join(', ')}`,
+        settings: { version: stored.version, invalid: invalid.map((error) => error.field) },
+      });
+    }
+    this.runtime.setInvalidSettings(
+      invalid.map((error) => ({ key: error.field, message: error.message })),
+    );
     return deepFreeze({
       version: stored.version,
-      values: this.resolve(stored.overrides, 'stored'),
+      values: this.resolve(overrides, 'stored'),
       updatedAt: stored.updatedAt,
     });
   }
@@ -314,4 +362,19 @@ function maskSecrets(
       isSecretKey(key) ? [key, { from: '[masked]', to: '[masked]' }] : [key, change],
     ),
   );
+}
+
+/** A copy of `overrides` without the values at the dotted `paths` (and groups left empty). */
+function withoutPaths(overrides: JsonObject, paths: string[]): JsonObject {
+  const copy = JSON.parse(JSON.stringify(overrides)) as JsonObject;
+  for (const path of paths) {
+    const keys = path.split('.');
+    let node: Json | undefined = copy;
+    for (const key of keys.slice(0, -1)) node = isJsonObject(node) ? node[key] : undefined;
+    if (isJsonObject(node)) delete node[keys[keys.length - 1]];
+  }
+  for (const [key, value] of Object.entries(copy)) {
+    if (isJsonObject(value) && Object.keys(value).length === 0) delete copy[key];
+  }
+  return copy;
 }

@@ -38,6 +38,7 @@ describe('GET /api/runtime', () => {
         },
       ],
       listenerFailures: [],
+      invalidSettings: [],
     });
     expect(new Date(response.body.startedAt).getTime()).toBeLessThanOrEqual(Date.now());
   });
