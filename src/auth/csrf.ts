@@ -18,8 +18,9 @@ export function csrfTokenMatches(expected: string | undefined, given: unknown): 
  * CSRF tokens for clients with no session (OWASP's signed double-submit cookie): a random
  * nonce and its HMAC under a key derived from the session secrets, `<nonce>.<mac>`. The server
  * stores nothing; the token travels in a cookie and, on sign-in, in `X-CSRF-Token` as well, and
- * the two must match and verify. Signing means a cookie planted by a sibling subdomain or a
- * man in the middle of plain HTTP is refused unless this server made it. The first key signs,
+ * the two must match and verify. What stops a cross-site page is that it can neither read
+ * the token nor set the header; the signature only means that no value but one this server
+ * issued is taken (it binds the token to nothing: anyone can ask for one). The first key signs,
  * every key verifies (secret rotation).
  */
 export class AnonymousCsrfTokens {

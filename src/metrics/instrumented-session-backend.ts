@@ -105,7 +105,7 @@ export class InstrumentedSessionBackend implements SessionBackend {
     return this.count('list_by_user', () => this.inner.listByUser(userId));
   }
 
-  destroyByUser(userId: string, exceptSid?: string): Promise<number> {
+  destroyByUser(userId: string, exceptSid?: string): Promise<string[]> {
     return this.count('destroy_by_user', () => this.inner.destroyByUser(userId, exceptSid));
   }
 

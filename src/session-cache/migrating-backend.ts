@@ -98,7 +98,8 @@ export class MigratingBackend implements SessionBackend {
         async () => void (inSource = await this.source.update(session)),
         async () => void (inTarget = await this.target.update(session)),
       );
-      return this.reads === 'source' ? inSource : inTarget || inSource;
+      if (this.reads === 'source') return inSource;
+      return this.reads === 'target' ? inTarget : inTarget || inSource;
     });
   }
 
@@ -142,9 +143,12 @@ export class MigratingBackend implements SessionBackend {
     });
   }
 
-  /** A session this replica started in the source alone: copied unless the target has it. */
+  /**
+   * A session this replica started in the source alone: copied unless the target has it,
+   * whatever the reads (a fresh id nobody else knows cannot have ended anywhere else).
+   */
   carryOverStarted(sid: string): Promise<boolean> {
-    return this.locked(sid, () => this.copyOne(sid));
+    return this.locked(sid, () => this.copyFromSource(sid));
   }
 
   /** A session this replica ended in the source alone: ended in the target too. */
@@ -185,11 +189,11 @@ export class MigratingBackend implements SessionBackend {
     return [...bySid.values()];
   }
 
-  async destroyByUser(userId: string, exceptSid?: string): Promise<number> {
+  async destroyByUser(userId: string, exceptSid?: string): Promise<string[]> {
     const sessions = await this.listByUser(userId);
-    const doomed = sessions.filter((session) => session.sid !== exceptSid);
-    await Promise.all(doomed.map((session) => this.destroy(session.sid)));
-    return doomed.length;
+    const doomed = sessions.map((session) => session.sid).filter((sid) => sid !== exceptSid);
+    await Promise.all(doomed.map((sid) => this.destroy(sid)));
+    return doomed;
   }
 
   async ping(): Promise<void> {
@@ -206,6 +210,10 @@ export class MigratingBackend implements SessionBackend {
    */
   private async copyOne(sid: string): Promise<boolean> {
     if (this.reads === 'target') return false;
+    return this.copyFromSource(sid);
+  }
+
+  private async copyFromSource(sid: string): Promise<boolean> {
     if (await this.target.get(sid)) return false;
     const current = await this.source.get(sid);
     if (!current) return false;

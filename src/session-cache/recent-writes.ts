@@ -38,6 +38,22 @@ export class RecentWrites {
     return write;
   }
 
+  /** Records, once `write` resolves to them, the sessions it ended; tracks it until it settles. */
+  trackEnded(write: Promise<string[]>): Promise<string[]> {
+    const recorded = write.then((sids) => {
+      const now = Date.now();
+      for (const sid of sids) this.remember(sid, 'ended', now);
+      return sids;
+    });
+    return this.track(recorded, 'ended', []);
+  }
+
+  /** Puts back what `take` handed out, for a swap that failed: the next attempt needs it. */
+  restore(taken: RecentWritesTaken, at: number): void {
+    for (const sid of taken.started) if (!this.writes.has(sid)) this.remember(sid, 'started', at);
+    for (const sid of taken.ended) if (!this.writes.has(sid)) this.remember(sid, 'ended', at);
+  }
+
   /** Resolves once writes issued so far have settled (or `timeoutMs` passed). */
   async settled(timeoutMs: number): Promise<void> {
     if (this.pending.size === 0) return;
@@ -122,12 +138,9 @@ export class JournaledBackend implements SessionBackend {
     return this.inner.listByUser(userId);
   }
 
-  /** Records each session it ends by id, so a replay ends exactly those. */
-  async destroyByUser(userId: string, exceptSid?: string): Promise<number> {
-    const doomed = (await this.inner.listByUser(userId))
-      .map((session) => session.sid)
-      .filter((sid) => sid !== exceptSid);
-    return this.journal.track(this.inner.destroyByUser(userId, exceptSid), 'ended', doomed);
+  /** Records each session it ended by id, so a replay ends exactly those. */
+  destroyByUser(userId: string, exceptSid?: string): Promise<string[]> {
+    return this.journal.trackEnded(this.inner.destroyByUser(userId, exceptSid));
   }
 
   ping(): Promise<void> {

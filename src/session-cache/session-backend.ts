@@ -56,8 +56,8 @@ export interface SessionBackend {
   /** Only this backend's own sessions (redis: only keys under its prefix). */
   clear(): Promise<void>;
   listByUser(userId: string): Promise<StoredSession[]>;
-  /** Destroys the user's live sessions except `exceptSid`; resolves to how many were destroyed. */
-  destroyByUser(userId: string, exceptSid?: string): Promise<number>;
+  /** Destroys the user's live sessions except `exceptSid`; resolves to the ids it destroyed. */
+  destroyByUser(userId: string, exceptSid?: string): Promise<string[]>;
   /** Rejects with SessionStoreUnavailableError when the backend cannot be reached (bounded by a timeout). */
   ping(): Promise<void>;
   /** Releases connections; idempotent. */

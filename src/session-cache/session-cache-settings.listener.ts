@@ -7,6 +7,7 @@ import {
   type SettingsChangedEvent,
   type SettingsPreflightEvent,
 } from '../settings/settings.events.js';
+import { SettingsService } from '../settings/settings.service.js';
 import { ActiveSessionBackend } from './active-session-backend.js';
 import { SessionBackendFactory } from './session-backend-factory.js';
 import { SessionSwap } from './session-swap.js';
@@ -24,6 +25,7 @@ export class SessionCacheSettingsListener {
     private readonly active: ActiveSessionBackend,
     private readonly factory: SessionBackendFactory,
     private readonly swaps: SessionSwap,
+    private readonly settings: SettingsService,
   ) {}
 
   @OnEvent(SettingsEvent.Preflight, { suppressErrors: false })
@@ -51,10 +53,22 @@ export class SessionCacheSettingsListener {
 
   @OnEvent(SettingsEvent.Changed, { suppressErrors: false })
   async onSettingsChanged(event: SettingsChangedEvent): Promise<void> {
-    if (!event.changedKeys.includes(BACKEND_KEY)) return;
-    await this.swaps.swap(event.next.values.sessionCache.backend, event.origin, {
-      version: event.next.version,
-      changedAt: event.next.updatedAt,
-    });
+    const kind = event.next.values.sessionCache.backend;
+    if (event.origin === 'local') {
+      if (!event.changedKeys.includes(BACKEND_KEY)) return;
+      await this.swaps.swap(kind, 'local', {
+        version: event.next.version,
+        changedAt: event.next.updatedAt,
+      });
+      return;
+    }
+    // Another replica's change, maybe several at once (this one skipped versions): the
+    // handover is named by the version that set the backend, which the history tells.
+    const change = await this.settings.lastChangeOf(BACKEND_KEY);
+    if (event.changedKeys.includes(BACKEND_KEY)) {
+      await this.swaps.swap(kind, 'remote', { version: change.version, changedAt: change.at });
+    } else if (change.version > event.previous.version) {
+      await this.swaps.confirm(kind, change.version);
+    }
   }
 }

@@ -15,6 +15,7 @@ import {
 import { MigratingBackend } from './migrating-backend.js';
 import type { SessionBackend } from './session-backend.js';
 import { SessionBackendFactory } from './session-backend-factory.js';
+import { BACKEND_KEY } from './session-cache-settings.listener.js';
 import { SessionHandover } from './session-handover.js';
 import { KeelSessionStore } from './session-store.js';
 import { SessionSwap } from './session-swap.js';
@@ -58,8 +59,8 @@ export class SessionCacheService
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    const { version, values } = this.settings.current;
-    const kind = values.sessionCache.backend;
+    const kind = this.settings.current.values.sessionCache.backend;
+    const { version } = await this.settings.lastChangeOf(BACKEND_KEY);
     const initial = this.active.backend;
     const previous =
       kind === 'memory' ? undefined : await this.handover.inProgressTo(kind, version);
@@ -73,7 +74,11 @@ export class SessionCacheService
     } else {
       this.active.use(await this.factory.build(kind, { waitForConnection: false }));
       await initial.close();
-      void this.handover.report({ backend: kind, version, previous: null, readsPrevious: false });
+      // In the registry before it serves: a handover starting now waits for this replica too.
+      await this.handover.report(
+        { backend: kind, version, previous: null, readsPrevious: false },
+        { register: true },
+      );
     }
     this.readiness.register('sessionCache', () => this.ping());
     this.logger.log(`Session cache backend: ${kind}`);

@@ -74,41 +74,51 @@ export class SessionHandover implements BeforeApplicationShutdown {
   }
 
   /**
-   * Whether another live replica serves `kind` now: then it holds live sessions, not stale
-   * ones, and must not be emptied (only after a replica failed to follow an earlier swap).
+   * Whether another live replica serves or still writes `kind` now (or the registry cannot
+   * say): then it holds live sessions, not stale ones, and must not be emptied. (A swap with
+   * other replicas live reconciles the new backend before anyone reads it, so what is stale
+   * there goes then.)
    */
   async servedElsewhere(kind: SessionBackendKind): Promise<boolean> {
     if (kind === 'memory') return false;
     try {
-      return (await this.others()).some((other) => other.sessionCache.backend === kind);
+      return (await this.others()).some(
+        ({ sessionCache: other }) => other.backend === kind || other.previous === kind,
+      );
+    } catch {
+      return true;
+    }
+  }
+
+  /**
+   * Whether some live replica already reads `kind` alone for the backend change of `version`
+   * (or a later one): its handover is past the reconciliation, so the old backend may be stale
+   * and must not be read, nor copied from, any more.
+   */
+  async readAloneElsewhere(kind: SessionBackendKind, version: number): Promise<boolean> {
+    try {
+      return (await this.others()).some(({ sessionCache: other }) =>
+        readsTargetAlone(other, kind, version),
+      );
     } catch {
       return false;
     }
   }
 
   /**
-   * At start-up, with the settings naming `desired` at `version`: the shared backend some live
-   * replica still reads in a handover to `desired` (it has not switched yet, or it still reads
-   * the old backend), which this replica must then join; undefined when none does.
+   * At start-up, with the settings naming `desired` since the backend change of `version`: the
+   * shared backend the replicas in a handover to `desired` still read, which this replica must
+   * then join (read it too, write both); undefined when no handover is in progress. A replica
+   * merely left behind on an older backend is no handover: it is not joined. If the registry
+   * cannot be read the boot fails rather than guess.
    */
   async inProgressTo(
     desired: SessionBackendKind,
     version: number,
   ): Promise<SessionBackendKind | undefined> {
-    let others: RegisteredInstance[];
-    try {
-      others = await this.others();
-    } catch (error) {
-      this.logger.warn(
-        `Could not read the instance registry at start-up, so a session-cache handover in progress (if any) is not joined: ${describe(error)}`,
-      );
-      return undefined;
-    }
-    for (const { sessionCache: other } of others) {
-      if (other.version < version && other.backend !== desired && other.backend !== 'memory') {
-        return other.backend;
-      }
+    for (const { sessionCache: other } of await this.others()) {
       if (
+        other.version === version &&
         other.backend === desired &&
         other.readsPrevious &&
         other.previous !== null &&
@@ -127,6 +137,9 @@ export class SessionHandover implements BeforeApplicationShutdown {
    */
   async complete(pair: MigratingBackend, version: number): Promise<void> {
     const { source, target } = pair;
+    // A replica that does not switch is waited for up to the limit only (it may be stuck, or
+    // unable to reach the new backend): it is then left behind. Everything after waits for
+    // live replicas as long as they take: correctness before speed.
     const limitMs = handoverLimitMs(this.timings);
     const late = await this.waitWhile(() => this.behind(version), limitMs);
     if (late.length > 0) {
@@ -134,7 +147,7 @@ export class SessionHandover implements BeforeApplicationShutdown {
         `Session cache handover to ${target.kind}: ${late.join(', ')} did not switch within ${limitMs} ms; they are left reading ${source.kind} alone until they switch`,
       );
     }
-    await this.reconciled(pair, version, limitMs);
+    await this.reconciled(pair, version);
     pair.reads = 'target';
     await this.report({
       backend: target.kind,
@@ -142,28 +155,22 @@ export class SessionHandover implements BeforeApplicationShutdown {
       previous: source.kind,
       readsPrevious: false,
     });
-    const readers = await this.waitWhile(() => this.readingPrevious(pair, version), limitMs);
-    if (readers.length > 0) {
-      this.logger.warn(
-        `Session cache handover to ${target.kind}: ${readers.join(', ')} still read ${source.kind} after ${limitMs} ms; no longer writing it for them`,
-      );
-    }
+    await this.waitWhile(() => this.readingPrevious(pair, version), Number.POSITIVE_INFINITY);
   }
 
   /**
-   * Before anyone reads the new backend alone, one replica (the oldest in the handover) makes
-   * it agree with the old one: sessions the old one no longer has are destroyed, the others
-   * copied where they differ. The rest wait until a replica reads the new backend (it did
-   * that pass), or do it themselves if none does within the limit (the oldest died).
+   * Before anyone reads the new backend alone, one replica (the oldest live one in the
+   * handover) makes it agree with the old one: sessions the old one no longer has are
+   * destroyed, the others copied where they differ. The rest wait until a replica reads the
+   * new backend (it did that pass); if the oldest dies first, the next oldest does it.
    */
-  private async reconciled(pair: MigratingBackend, version: number, limitMs: number) {
+  private async reconciled(pair: MigratingBackend, version: number) {
     if (!pair.source.shared) return;
-    const deadline = Date.now() + limitMs;
     for (;;) {
       this.throwIfStopping();
       const state = await this.reconciliationState(pair, version);
       if (state === 'done') return;
-      if (state === 'mine' || Date.now() >= deadline) break;
+      if (state === 'mine') break;
       await this.pause();
     }
     const started = Date.now();
@@ -189,13 +196,11 @@ export class SessionHandover implements BeforeApplicationShutdown {
     } catch {
       return 'wait';
     }
-    const readsTarget = others.some(
-      ({ sessionCache: other }) =>
-        other.version >= version &&
-        other.backend === pair.target.kind &&
-        !(other.previous === pair.source.kind && other.readsPrevious),
-    );
-    if (readsTarget) return 'done';
+    if (
+      others.some(({ sessionCache: other }) => readsTargetAlone(other, pair.target.kind, version))
+    ) {
+      return 'done';
+    }
     const inThisHandover = others.filter((other) => inHandover(other, pair, version));
     const self = { startedAt: this.runtime.startedAt.toISOString(), instanceId: this.self };
     const oldest = [self, ...inThisHandover].sort(
@@ -237,8 +242,10 @@ export class SessionHandover implements BeforeApplicationShutdown {
     }
   }
 
-  private async pause(): Promise<void> {
-    await delay(HANDOVER_POLL_MS, undefined, { signal: this.stopping.signal }).catch(() => {});
+  /** Waits `ms` (a poll by default); resolves to false when the process is shutting down. */
+  async pause(ms = HANDOVER_POLL_MS): Promise<boolean> {
+    await delay(ms, undefined, { signal: this.stopping.signal }).catch(() => {});
+    return !this.stopping.signal.aborted;
   }
 
   private throwIfStopping(): void {
@@ -254,6 +261,11 @@ export class SessionHandover implements BeforeApplicationShutdown {
   private async others(): Promise<RegisteredInstance[]> {
     return (await this.registry.live()).filter((instance) => instance.instanceId !== this.self);
   }
+}
+
+/** `report` reads `kind` alone (not the old backend) since the backend change of `version` or later. */
+function readsTargetAlone(report: SessionCacheReport, kind: SessionBackendKind, version: number) {
+  return report.version >= version && report.backend === kind && !report.readsPrevious;
 }
 
 function inHandover(other: RegisteredInstance, pair: MigratingBackend, version: number): boolean {

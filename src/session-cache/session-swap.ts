@@ -14,6 +14,11 @@ const DRAIN_TIMEOUT_MS = 5000;
 const COPY_CONCURRENCY = 64;
 /** Clock difference tolerated between the replica that accepted a change and this one. */
 const CLOCK_SKEW_ALLOWANCE_MS = 60_000;
+/** A handover that failed (a backend timed out mid-pass) is tried again after this, doubling. */
+const HANDOVER_RETRY: Readonly<{ initialMs: number; maxMs: number }> = {
+  initialMs: 1000,
+  maxMs: 30_000,
+};
 
 /** Events of the session cache, by name, with their payloads. */
 export const SessionCacheEvent = {
@@ -27,6 +32,10 @@ export interface SessionCacheEventMap {
 
 /** The settings change a swap applies. */
 export interface SwapChange {
+  /**
+   * The settings version that set this backend (not a later one that changed something else):
+   * every replica names a handover by it, whichever versions it skipped.
+   */
   version: number;
   /** When it was persisted (epoch ms, the accepting replica's clock). */
   changedAt: number;
@@ -74,10 +83,26 @@ export class SessionSwap {
   ): Promise<void> {
     const run = this.queue.then(() => this.run(kind, origin, change));
     this.queue = run.then(
-      ({ handover }) => handover,
+      ({ handover }) => handover?.catch(() => undefined),
       () => undefined,
     );
     return run.then(() => undefined);
+  }
+
+  /**
+   * The settings moved on (a later backend change) while this replica already serves what they
+   * name (it skipped versions and the backend came back to its own): it says so, so that no
+   * handover waits for it.
+   */
+  confirm(kind: SessionBackendKind, version: number): Promise<void> {
+    const run = this.queue.then(async () => {
+      if (this.active.backend.kind !== kind || this.active.backend instanceof MigratingBackend) {
+        return;
+      }
+      await this.handover.report({ backend: kind, version, previous: null, readsPrevious: false });
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 
   /**
@@ -129,17 +154,25 @@ export class SessionSwap {
     let target: SessionBackend | undefined;
     let pair: MigratingBackend;
     let migrated = 0;
+    let written: RecentWritesTaken | undefined;
+    const since = change.changedAt - CLOCK_SKEW_ALLOWANCE_MS;
     try {
       target = await this.factory.build(kind, { waitForConnection: true });
       await target.ping();
       if (origin === 'local' && !(await this.handover.servedElsewhere(kind))) await target.clear();
       pair = new MigratingBackend(source, target);
       // A shared old backend is the one every replica writes until all have switched (the
-      // late ones write nothing else), so until then it is the one to read.
-      if (source.shared) pair.reads = 'source';
+      // late ones write nothing else), so until then it is the one to read; unless some
+      // replica already uses the new one alone (this one is late past the handover): then the
+      // old one is stale, and only the new one may be read.
+      if (source.shared) {
+        const stale =
+          origin === 'remote' && (await this.handover.readAloneElsewhere(kind, change.version));
+        pair.reads = stale ? 'target' : 'source';
+      }
       this.active.use(pair);
       // From here every write goes to both; what this replica did before, to `source` alone:
-      const written = this.active.journal.take(change.changedAt - CLOCK_SKEW_ALLOWANCE_MS);
+      written = this.active.journal.take(since);
       if (origin === 'local' || !source.shared) {
         migrated = await copyAll(source, pair);
       } else {
@@ -148,6 +181,8 @@ export class SessionSwap {
       }
     } catch (error) {
       this.active.use(source);
+      // The next attempt carries these over instead.
+      if (written) this.active.journal.restore(written, since);
       if (target) await target.close().catch(() => undefined);
       const failed = outcome(migrated, error);
       this.active.swapReported(failed);
@@ -185,14 +220,24 @@ export class SessionSwap {
     return { handover: this.handOver(pair, change.version) };
   }
 
-  /** Completes the handover in the background; never rejects. */
+  /**
+   * Completes the handover in the background, trying again (writing both backends meanwhile)
+   * when a step fails; never rejects.
+   */
   private async handOver(pair: MigratingBackend, version: number): Promise<void> {
-    try {
-      await this.handover.complete(pair, version);
-    } catch (error) {
-      // Shutting down: keep writing both until the backends are closed.
-      if (error instanceof HandoverAborted) return;
-      this.logger.error(`Session cache handover failed: ${describe(error)}`);
+    for (let retryMs = HANDOVER_RETRY.initialMs; ;) {
+      try {
+        await this.handover.complete(pair, version);
+        break;
+      } catch (error) {
+        // Shutting down: keep writing both until the backends are closed.
+        if (error instanceof HandoverAborted) return;
+        this.logger.error(
+          `Session cache handover ${pair.source.kind} -> ${pair.target.kind} failed, trying again in ${retryMs} ms (both backends stay written): ${describe(error)}`,
+        );
+        if (!(await this.handover.pause(retryMs))) return;
+        retryMs = Math.min(retryMs * 2, HANDOVER_RETRY.maxMs);
+      }
     }
     await this.finish(pair, version);
     this.logger.log(`Session cache handover ${pair.source.kind} -> ${pair.target.kind} complete`);

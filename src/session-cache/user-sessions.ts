@@ -47,7 +47,10 @@ export class UserSessions {
 
   /** Ends every session of the user except `exceptSid` (the caller's own); resolves to how many. */
   destroyAll(userId: string, exceptSid?: string): Promise<number> {
-    return this.options.backend().destroyByUser(userId, exceptSid);
+    return this.options
+      .backend()
+      .destroyByUser(userId, exceptSid)
+      .then((sids) => sids.length);
   }
 
   /** Ends one session if it belongs to the user; false when it does not (or is gone). */

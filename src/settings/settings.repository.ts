@@ -83,6 +83,23 @@ export class SettingsRepository {
     });
   }
 
+  /**
+   * The newest change of the dotted `key` in the history: its version and when it was made
+   * (epoch ms), or undefined when the key never changed (it has its default).
+   */
+  async lastChangeOf(key: string): Promise<{ version: number; at: number } | undefined> {
+    const rows = await this.database.db
+      .selectFrom('settings_history')
+      .select(['version', 'changed_at', 'changes'])
+      .where('changes', 'like', `%${JSON.stringify(key)}%`)
+      .orderBy('version', 'desc')
+      .limit(20)
+      .execute();
+    // The LIKE only narrows; a key whose name contains this one is told apart here.
+    const row = rows.find((candidate) => key in (JSON.parse(candidate.changes) as object));
+    return row && { version: row.version, at: Number(row.changed_at) };
+  }
+
   async history(limit: number): Promise<SettingsHistoryEntry[]> {
     const rows = await this.database.db
       .selectFrom('settings_history')

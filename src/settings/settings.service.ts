@@ -98,6 +98,14 @@ export class SettingsService implements OnApplicationBootstrap {
     return this.snapshot;
   }
 
+  /**
+   * When the dotted `key` last changed: the version of that change (0 when it never did) and its
+   * time. Replicas that skipped versions (a missed announcement) agree on it all the same.
+   */
+  async lastChangeOf(key: string): Promise<{ version: number; at: number }> {
+    return (await this.repository.lastChangeOf(key)) ?? { version: 0, at: 0 };
+  }
+
   defaults(): Readonly<RuntimeSettingsValues> {
     return DEFAULTS as unknown as RuntimeSettingsValues;
   }

@@ -156,5 +156,111 @@ import { waitUntil } from './replica-cluster.js';
       const reconciled = a.logs.concat(b.logs).find((line) => /reconciled/.test(String(line.msg)));
       expect(reconciled).toMatchObject({ handover: { from: 'database', to: 'redis' } });
     });
+
+    it('a late replica that skipped versions (an unrelated change came after the swap) hands over all the same', async () => {
+      await handoverEnded([a, b], 'redis');
+      const kept = await login(a.url, 'alice', TEST_PASSWORD);
+      await swapOnA('database');
+      // Another change right after, of something else: B will jump over the swap's version.
+      const settings = a.app.get(SettingsService);
+      await settings.update({ siteName: 'Later' }, settings.current.version, 'test');
+      const endedLate = await login(b.url, 'alice', TEST_PASSWORD);
+      expect(await logout(b.url, endedLate)).toBe(204);
+      const startedLate = await login(b.url, 'alice', TEST_PASSWORD);
+
+      await b.app.get(SettingsService).refresh();
+      await handoverEnded([a, b], 'database');
+      // Both name the handover by the version that set the backend, not the latest one.
+      const versions = (await a.app.get(InstanceRegistry).live()).map(
+        (i) => i.sessionCache.version,
+      );
+      expect(new Set(versions).size).toBe(1);
+      for (const session of [kept, startedLate]) await expectOnAll([a, b], session, 200);
+      await expectOnAll([a, b], endedLate, 401);
+    });
+  },
+);
+
+(POSTGRES_URL && REDIS_URL ? describe : describe.skip)(
+  'a replica left behind by a handover (it did not switch within the limit)',
+  () => {
+    let database: TemporaryDatabase;
+    const prefix = `${uniqueName('keel_behind')}:`;
+    const env = {
+      REDIS_URL: REDIS_URL!,
+      REDIS_PREFIX: prefix,
+      SESSION_SECRET: 'behind-test-secret-0123456789abcdef0123456789abc',
+    };
+    const apps: TestApp[] = [];
+
+    afterAll(async () => {
+      for (const app of apps.reverse()) await app.close({ keepData: true });
+      await database?.drop();
+      await clearRedisPrefix(prefix);
+    });
+
+    it('is not joined by a replica that starts, and when it switches it reads only the new backend', async () => {
+      database = await createPostgresDatabase();
+      // A waits for late replicas at most max(4 x 100 ms, 3 x 300 ms) = 900 ms.
+      const a = await startTestApp({
+        databaseUrl: database.url,
+        env,
+        admin: true,
+        sessionBackend: 'redis',
+        overrideProviders: [
+          { token: REPLICA_TIMINGS, value: { heartbeatIntervalMs: 100, reconcileIntervalMs: 300 } },
+        ],
+      });
+      apps.push(a);
+      const slow = { heartbeatIntervalMs: 100, reconcileIntervalMs: 600_000 };
+      const b = await startTestApp({
+        databaseUrl: database.url,
+        env,
+        overrideProviders: [
+          { token: REPLICA_TIMINGS, value: slow },
+          { token: SETTINGS_ANNOUNCER, value: null },
+        ],
+      });
+      apps.push(b);
+      await createUser(a, 'bob');
+      const status = (app: TestApp) => app.app.get(RuntimeStateService).sessionCacheStatus;
+      const endedOnA = await login(a.url, 'bob', TEST_PASSWORD);
+
+      const settings = a.app.get(SettingsService);
+      await settings.update(
+        { sessionCache: { backend: 'database' } },
+        settings.current.version,
+        'test',
+      );
+      await waitUntil('A on database alone', async () => !status(a).swapping, 10_000);
+      expect(status(b).backend).toBe('redis');
+      // (Nest's own logger lines land in the newest app's log: B's.)
+      const lines = [...a.logs, ...b.logs].map((line) => String(line.msg));
+      expect(lines.some((msg) => /did not switch within 900 ms/.test(msg))).toBe(true);
+
+      // On A (database alone) the session ends; left-behind B still has it in redis.
+      expect(await logout(a.url, endedOnA)).toBe(204);
+      expect((await me(b.url, endedOnA)).status).toBe(200);
+
+      // A replica starting now finds no handover in progress: it serves database alone.
+      const c = await startTestApp({
+        databaseUrl: database.url,
+        env,
+        overrideProviders: [{ token: REPLICA_TIMINGS, value: slow }],
+      });
+      apps.push(c);
+      expect(status(c)).toMatchObject({ backend: 'database', swapping: false });
+      expect((await me(c.url, endedOnA)).status).toBe(401);
+
+      // B switches at last: it reads the new backend only, and its requests copy nothing back.
+      await b.app.get(SettingsService).refresh();
+      // At once, before its handover has looked at the registry: the new backend, not redis.
+      expect((await me(b.url, endedOnA)).status).toBe(401);
+      await waitUntil('B on database alone', async () => {
+        const s = status(b);
+        return s.backend === 'database' && !s.swapping;
+      });
+      for (const app of [a, b, c]) expect((await me(app.url, endedOnA)).status).toBe(401);
+    });
   },
 );

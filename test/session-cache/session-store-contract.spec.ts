@@ -291,7 +291,7 @@ for (const [name, describeBackend, create] of backends) {
       expect(await sidsOf('alice')).toEqual(['a1']);
 
       // Revoke all of bob's sessions but his current one.
-      expect(await backend.destroyByUser('bob', 'b1')).toBe(1);
+      expect(await backend.destroyByUser('bob', 'b1')).toEqual(['a3']);
       expect(await store.get('a3')).toBeNull();
       expect(await sidsOf('bob')).toEqual(['b1']);
 
@@ -378,7 +378,7 @@ for (const [name, describeBackend, create] of backends) {
       // The same through a user-wide revocation.
       await store.set('s2', sessionWith({ userId: 'u1' }));
       const loaded2 = (await store.get('s2'))!;
-      expect(await backend.destroyByUser('u1')).toBe(1);
+      expect(await backend.destroyByUser('u1')).toEqual(['s2']);
       await store.set('s2', { ...loaded2, step: 2 } as SessionData);
       expect(await backend.get('s2')).toBeUndefined();
 

@@ -157,15 +157,16 @@ export class DatabaseSessionBackend implements SessionBackend {
     });
   }
 
-  destroyByUser(userId: string, exceptSid?: string): Promise<number> {
+  destroyByUser(userId: string, exceptSid?: string): Promise<string[]> {
     return this.run(async () => {
       let query = this.db
         .deleteFrom('sessions')
         .where('user_id', '=', userId)
         .where('expires_at', '>', Date.now());
       if (exceptSid !== undefined) query = query.where('sid', '!=', exceptSid);
-      const result = await query.executeTakeFirst();
-      return Number(result.numDeletedRows);
+      // RETURNING (PostgreSQL, and SQLite since 3.35): exactly the rows this statement deleted.
+      const rows = await query.returning('sid').execute();
+      return rows.map((row) => row.sid);
     });
   }
 

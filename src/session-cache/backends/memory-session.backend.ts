@@ -94,10 +94,12 @@ export class MemorySessionBackend implements SessionBackend {
     return sessions;
   }
 
-  async destroyByUser(userId: string, exceptSid?: string): Promise<number> {
-    const doomed = (await this.listByUser(userId)).filter((session) => session.sid !== exceptSid);
-    for (const session of doomed) this.cache.delete(session.sid);
-    return doomed.length;
+  async destroyByUser(userId: string, exceptSid?: string): Promise<string[]> {
+    const doomed = (await this.listByUser(userId))
+      .map((session) => session.sid)
+      .filter((sid) => sid !== exceptSid);
+    for (const sid of doomed) this.cache.delete(sid);
+    return doomed;
   }
 
   async ping(): Promise<void> {}

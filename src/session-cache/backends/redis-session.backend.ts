@@ -266,19 +266,19 @@ export class RedisSessionBackend implements SessionBackend {
     return owned;
   }
 
-  async destroyByUser(userId: string, exceptSid?: string): Promise<number> {
+  async destroyByUser(userId: string, exceptSid?: string): Promise<string[]> {
     const doomed = (await this.listByUser(userId))
       .map((session) => session.sid)
       .filter((sid) => sid !== exceptSid);
-    if (doomed.length === 0) return 0;
-    return this.run(async (client) => {
-      const [deleted] = (await client
+    if (doomed.length === 0) return [];
+    await this.run(async (client) => {
+      await client
         .multi()
         .del(doomed.map((sid) => this.sessionKey(sid)))
         .zRem(this.userKey(userId), doomed)
-        .exec()) as unknown as [number, number];
-      return deleted;
+        .exec();
     });
+    return doomed;
   }
 
   async ping(): Promise<void> {
