@@ -24,6 +24,7 @@ export const ErrorCode = {
   VersionConflict: 'version_conflict',
   BackendUnavailable: 'backend_unavailable',
   BackendNotShared: 'backend_not_shared',
+  SwapFailed: 'swap_failed',
   SessionStoreUnavailable: 'session_store_unavailable',
   DatabaseUnavailable: 'database_unavailable',
   LastAdmin: 'last_admin',

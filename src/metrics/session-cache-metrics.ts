@@ -52,6 +52,15 @@ export class SessionCacheMetrics implements OnModuleInit {
       },
     });
     new Gauge({
+      name: 'keel_session_cache_backend_diverged',
+      help: '1 while this replica serves another session backend than the settings name, outside a swap (it could not follow a change and keeps trying; it fails readiness).',
+      registers,
+      collect() {
+        const { backend, desired, swapping } = cache.status();
+        this.set(backend !== desired && !swapping ? 1 : 0);
+      },
+    });
+    new Gauge({
       name: 'keel_session_cache_swap_in_progress',
       help: '1 while a swap copies sessions to a new backend.',
       registers,

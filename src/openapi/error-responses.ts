@@ -23,6 +23,11 @@ export const ERROR_CODE_DOCS: Record<ErrorCode, ErrorCodeDoc> = {
   },
   [ErrorCode.MalformedJson]: { status: 400, meaning: 'The request body is not valid JSON.' },
   [ErrorCode.PayloadTooLarge]: { status: 413, meaning: 'The request body is larger than 100 kB.' },
+  [ErrorCode.SwapFailed]: {
+    status: 503,
+    meaning:
+      'The change was checked, but moving the sessions to the new backend failed midway (the message names the cause): nothing was stored, the old backend is still served with every session. Retry once the backend is healthy.',
+  },
   [ErrorCode.DatabaseUnavailable]: {
     status: 503,
     meaning: 'The database cannot be reached right now; retry after `Retry-After` seconds.',

@@ -4,9 +4,11 @@ import { randomUUID } from 'node:crypto';
 /** `starting` until bootstrap finished, `ready` while serving, `draining` once shutdown began. */
 export type Phase = 'starting' | 'ready' | 'draining';
 
+export type SessionBackendName = 'memory' | 'database' | 'redis';
+
 export interface SessionCacheSwap {
-  readonly from: string;
-  readonly to: string;
+  readonly from: SessionBackendName;
+  readonly to: SessionBackendName;
   /** ISO 8601. */
   readonly at: string;
   /** Sessions copied to the new backend. */
@@ -18,10 +20,16 @@ export interface SessionCacheSwap {
 
 /** What `/api/runtime` shows about the session cache; published whole by the session-cache module. */
 export interface SessionCacheStatus {
-  readonly backend: 'memory' | 'database' | 'redis';
+  /** The backend this replica serves (during a swap, the one it moves to). */
+  readonly backend: SessionBackendName;
+  /** The backend the settings name: different from `backend` while this replica cannot follow them. */
+  readonly desired: SessionBackendName;
   /** False for a process-local backend (memory): sessions exist on this replica only. */
   readonly shared: boolean;
+  /** True from the start of a swap to the end of its cross-replica handover. */
   readonly swapping: boolean;
+  /** How far the copy of the swap in progress is; null outside a copy. */
+  readonly progress: { readonly migrated: number; readonly total: number } | null;
   readonly lastSwap: SessionCacheSwap | null;
 }
 
@@ -51,8 +59,10 @@ export const LISTENER_FAILURES_KEPT = 20;
 
 const DEFAULT_SESSION_CACHE_STATUS: SessionCacheStatus = Object.freeze({
   backend: 'memory',
+  desired: 'memory',
   shared: false,
   swapping: false,
+  progress: null,
   lastSwap: null,
 });
 
@@ -172,8 +182,10 @@ export class RuntimeStateService {
   setSessionCacheStatus(status: SessionCacheStatus): void {
     this.sessionCache = Object.freeze({
       backend: status.backend,
+      desired: status.desired,
       shared: status.shared,
       swapping: status.swapping,
+      progress: status.progress ? Object.freeze({ ...status.progress }) : null,
       lastSwap: status.lastSwap ? Object.freeze({ ...status.lastSwap }) : null,
     });
   }

@@ -52,12 +52,14 @@ export class LiveInstanceResponse extends InstanceSummaryResponse implements Liv
   heartbeatAt!: string;
 }
 
-export class SessionCacheSwapResponse implements SessionCacheSwap {
-  @ApiProperty()
-  from!: string;
+const SESSION_BACKENDS = ['memory', 'database', 'redis'] as const;
 
-  @ApiProperty()
-  to!: string;
+export class SessionCacheSwapResponse implements SessionCacheSwap {
+  @ApiProperty({ enum: SESSION_BACKENDS })
+  from!: (typeof SESSION_BACKENDS)[number];
+
+  @ApiProperty({ enum: SESSION_BACKENDS })
+  to!: (typeof SESSION_BACKENDS)[number];
 
   @ApiProperty({ format: 'date-time' })
   at!: string;
@@ -72,15 +74,39 @@ export class SessionCacheSwapResponse implements SessionCacheSwap {
   error?: string;
 }
 
+export class SessionCacheProgressResponse {
+  @ApiProperty({ description: 'Sessions copied so far.' })
+  migrated!: number;
+
+  @ApiProperty({ description: 'Sessions the old backend held when the copy began.' })
+  total!: number;
+}
+
 export class SessionCacheStatusResponse implements SessionCacheStatus {
-  @ApiProperty({ enum: ['memory', 'database', 'redis'] })
-  backend!: 'memory' | 'database' | 'redis';
+  @ApiProperty({ enum: SESSION_BACKENDS, description: 'The backend this replica serves.' })
+  backend!: (typeof SESSION_BACKENDS)[number];
+
+  @ApiProperty({
+    enum: SESSION_BACKENDS,
+    description:
+      'The backend the settings name. Differs from `backend` while this replica cannot follow them (it keeps retrying, and fails readiness).',
+  })
+  desired!: (typeof SESSION_BACKENDS)[number];
 
   @ApiProperty({ description: 'False for memory: its sessions exist on this replica only.' })
   shared!: boolean;
 
-  @ApiProperty()
+  @ApiProperty({
+    description: 'From the start of a swap to the end of its cross-replica handover.',
+  })
   swapping!: boolean;
+
+  @ApiProperty({
+    type: () => SessionCacheProgressResponse,
+    nullable: true,
+    description: 'The copy of the swap in progress; null outside a copy.',
+  })
+  progress!: SessionCacheProgressResponse | null;
 
   @ApiProperty({ type: () => SessionCacheSwapResponse, nullable: true })
   lastSwap!: SessionCacheSwapResponse | null;

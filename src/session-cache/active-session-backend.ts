@@ -1,25 +1,18 @@
 import { Injectable } from '@nestjs/common';
-import { RuntimeStateService } from '../runtime-state/runtime-state.service.js';
+import {
+  RuntimeStateService,
+  type SessionCacheStatus,
+  type SessionCacheSwap,
+} from '../runtime-state/runtime-state.service.js';
+import { SettingsService } from '../settings/settings.service.js';
 import { MemorySessionBackend } from './backends/memory-session.backend.js';
 import { JournaledBackend, RecentWrites } from './recent-writes.js';
-import type { SessionBackend, SessionBackendKind } from './session-backend.js';
+import type { SessionBackend } from './session-backend.js';
 
-export interface SessionSwapOutcome {
-  from: SessionBackendKind;
-  to: SessionBackendKind;
-  at: string;
-  migrated: number;
-  durationMs: number;
-  /** Set when the swap failed and the old backend stayed in force. */
-  error?: string;
-}
-
-export interface SessionCacheStatus {
-  backend: SessionBackendKind;
-  shared: boolean;
-  swapping: boolean;
-  lastSwap: SessionSwapOutcome | null;
-}
+export type {
+  SessionCacheStatus,
+  SessionCacheSwap,
+} from '../runtime-state/runtime-state.service.js';
 
 /** Wraps the backend requests reach, e.g. to count calls (metrics); given the active one. */
 export type SessionBackendDecorator = (backend: SessionBackend) => SessionBackend;
@@ -35,14 +28,18 @@ export class ActiveSessionBackend {
   /** Replaced at start-up by the backend the settings name; memory needs nothing. */
   private current: SessionBackend = new MemorySessionBackend();
   private swapping = false;
-  private lastSwap: SessionSwapOutcome | null = null;
+  private progress: SessionCacheStatus['progress'] = null;
+  private lastSwap: SessionCacheSwap | null = null;
   private decorator: SessionBackendDecorator | undefined;
   /** `current` as requests see it, rebuilt only when `current` changes. */
   private served: { backend: SessionBackend; decorated: SessionBackend } | undefined;
   /** The sessions this replica started or ended lately (see RecentWrites). */
   readonly journal = new RecentWrites();
 
-  constructor(private readonly runtime: RuntimeStateService) {}
+  constructor(
+    private readonly runtime: RuntimeStateService,
+    private readonly settings: SettingsService,
+  ) {}
 
   /** The active backend itself (undecorated). */
   get backend(): SessionBackend {
@@ -76,10 +73,21 @@ export class ActiveSessionBackend {
   status(): SessionCacheStatus {
     return {
       backend: this.current.kind,
+      desired: this.settings.current.values.sessionCache.backend,
       shared: this.current.shared,
       swapping: this.swapping,
+      progress: this.progress,
       lastSwap: this.lastSwap,
     };
+  }
+
+  /**
+   * True while this replica serves another backend than the settings name, outside a swap or
+   * handover (which moves it there): it could not follow them.
+   */
+  get diverged(): boolean {
+    const { backend, desired, swapping } = this.status();
+    return backend !== desired && !swapping;
   }
 
   swapStarted(): void {
@@ -87,19 +95,28 @@ export class ActiveSessionBackend {
     this.publish();
   }
 
+  /** How far the copy is; null once it is over. */
+  swapProgress(progress: SessionCacheStatus['progress']): void {
+    this.progress = progress;
+    this.publish();
+  }
+
   /** The swap's outcome: its copy is done (or it failed). */
-  swapReported(outcome: SessionSwapOutcome): void {
+  swapReported(outcome: SessionCacheSwap): void {
     this.lastSwap = outcome;
+    this.progress = null;
     this.publish();
   }
 
   /** No swap or handover in progress any more. */
   swapEnded(): void {
     this.swapping = false;
+    this.progress = null;
     this.publish();
   }
 
-  private publish(): void {
+  /** Publishes the status again (the settings moved, say). */
+  publish(): void {
     this.runtime.setSessionCacheStatus(this.status());
   }
 }

@@ -3,9 +3,11 @@ import { OnEvent } from '@nestjs/event-emitter';
 import { ErrorCode } from '../http/error-codes.js';
 import {
   type PreflightVerdict,
+  type PrepareResult,
   SettingsEvent,
   type SettingsChangedEvent,
   type SettingsPreflightEvent,
+  type SettingsPrepareEvent,
 } from '../settings/settings.events.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { ActiveSessionBackend } from './active-session-backend.js';
@@ -51,22 +53,45 @@ export class SessionCacheSettingsListener {
     }
   }
 
+  /**
+   * On the replica that accepts a change of backend, before it is stored: the swap (its copy),
+   * so the change is stored only once this replica serves the new backend. A swap that fails
+   * leaves the old backend in force and the change refused (`503 swap_failed`).
+   */
+  @OnEvent(SettingsEvent.Prepare, { suppressErrors: false })
+  async prepare(event: SettingsPrepareEvent): Promise<PrepareResult> {
+    if (!event.changedKeys.includes(BACKEND_KEY)) return undefined;
+    const kind = event.proposed.sessionCache.backend;
+    try {
+      return await this.swaps.prepare(kind, { version: event.version, changedAt: event.at });
+    } catch (error) {
+      return {
+        failed: true,
+        status: 503,
+        code: ErrorCode.SwapFailed,
+        message: `Moving the sessions to ${kind} failed, so nothing changed and the session cache stays on ${
+          this.active.backend.kind
+        } with every session: ${error instanceof Error ? error.message : String(error)}`,
+      };
+    }
+  }
+
+  /**
+   * Another replica's change, maybe several at once (this one skipped versions): the handover
+   * is named by the version that set the backend, which the history tells. (This replica's own
+   * changes were put in force by `prepare`.)
+   */
   @OnEvent(SettingsEvent.Changed, { suppressErrors: false })
   async onSettingsChanged(event: SettingsChangedEvent): Promise<void> {
+    if (event.origin === 'local') return;
     const kind = event.next.values.sessionCache.backend;
-    if (event.origin === 'local') {
-      if (!event.changedKeys.includes(BACKEND_KEY)) return;
-      await this.swaps.swap(kind, 'local', {
-        version: event.next.version,
-        changedAt: event.next.updatedAt,
-      });
-      return;
-    }
-    // Another replica's change, maybe several at once (this one skipped versions): the
-    // handover is named by the version that set the backend, which the history tells.
     const change = await this.settings.lastChangeOf(BACKEND_KEY);
     if (event.changedKeys.includes(BACKEND_KEY)) {
-      await this.swaps.swap(kind, 'remote', { version: change.version, changedAt: change.at });
+      // A failure is logged by the swap and taken up by SessionCacheFollower, which keeps
+      // trying: it is not this listener's to report.
+      await this.swaps
+        .swap(kind, { version: change.version, changedAt: change.at })
+        .catch(() => undefined);
     } else if (change.version > event.previous.version) {
       await this.swaps.confirm(kind, change.version);
     }

@@ -4,6 +4,7 @@ import { SettingsModule } from '../settings/settings.module.js';
 import { ActiveSessionBackend } from './active-session-backend.js';
 import { MemoryEvictions } from './memory-evictions.js';
 import { SessionBackendFactory } from './session-backend-factory.js';
+import { SessionCacheFollower } from './session-cache-follower.js';
 import { SessionCacheSettingsListener } from './session-cache-settings.listener.js';
 import { SessionCacheService } from './session-cache.service.js';
 import { SessionHandover } from './session-handover.js';
@@ -24,6 +25,7 @@ import { SessionSwap } from './session-swap.js';
     SessionSwap,
     SessionHandover,
     SessionCacheSettingsListener,
+    SessionCacheFollower,
     SessionSweeper,
   ],
   exports: [SessionCacheService, MemoryEvictions],

@@ -16,6 +16,7 @@ import { MigratingBackend } from './migrating-backend.js';
 import type { SessionBackend } from './session-backend.js';
 import { SessionBackendFactory } from './session-backend-factory.js';
 import { BACKEND_KEY } from './session-cache-settings.listener.js';
+import { SessionCacheFollower } from './session-cache-follower.js';
 import { SessionHandover } from './session-handover.js';
 import { KeelSessionStore } from './session-store.js';
 import { SessionSwap } from './session-swap.js';
@@ -24,7 +25,7 @@ import { UserSessions } from './user-sessions.js';
 export type {
   SessionBackendDecorator,
   SessionCacheStatus,
-  SessionSwapOutcome,
+  SessionCacheSwap,
 } from './active-session-backend.js';
 export { SessionCacheEvent, type SessionCacheEventMap } from './session-swap.js';
 
@@ -51,6 +52,7 @@ export class SessionCacheService
     private readonly swaps: SessionSwap,
     private readonly handover: SessionHandover,
     private readonly readiness: ReadinessRegistry,
+    private readonly follower: SessionCacheFollower,
   ) {
     this.userSessions = new UserSessions({
       backend: () => this.active.serving(),
@@ -81,6 +83,7 @@ export class SessionCacheService
       );
     }
     this.readiness.register('sessionCache', () => this.ping());
+    this.readiness.register('sessionCacheFollowsSettings', async () => this.follower.check());
     this.logger.log(`Session cache backend: ${kind}`);
   }
 

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import type { SettingsChangedEvent } from '../settings/settings.events.js';
-import { ActiveSessionBackend, type SessionSwapOutcome } from './active-session-backend.js';
+import type { PreparedChange, SettingsChangedEvent } from '../settings/settings.events.js';
+import { ActiveSessionBackend, type SessionCacheSwap } from './active-session-backend.js';
 import { MigratingBackend } from './migrating-backend.js';
 import type { RecentWritesTaken } from './recent-writes.js';
 import type { SessionBackend, SessionBackendKind } from './session-backend.js';
@@ -27,10 +27,34 @@ export const SessionCacheEvent = {
 } as const;
 
 export interface SessionCacheEventMap {
-  [SessionCacheEvent.Swapped]: SessionSwapOutcome;
+  [SessionCacheEvent.Swapped]: SessionCacheSwap;
 }
 
 /** The settings change a swap applies. */
+/** What a swap's copy leaves for the steps after it. */
+interface Copied {
+  source: SessionBackend;
+  target: SessionBackend;
+  pair: MigratingBackend;
+  written: RecentWritesTaken | undefined;
+  /** From when this replica's own starts and ends were taken out of its journal. */
+  since: number;
+  started: number;
+  migrated: number;
+}
+
+function outcomeOf(
+  swap: Pick<Copied, 'source' | 'started' | 'migrated'> & { to: SessionBackendKind },
+): SessionCacheSwap {
+  return {
+    from: swap.source.kind,
+    to: swap.to,
+    at: new Date(swap.started).toISOString(),
+    migrated: swap.migrated,
+    durationMs: Date.now() - swap.started,
+  };
+}
+
 export interface SwapChange {
   /**
    * The settings version that set this backend (not a later one that changed something else):
@@ -64,26 +88,72 @@ export class SessionSwap {
   }
 
   /**
-   * 1. build the new backend and check it answers (if not: the old one stays, and we say why);
-   * 2. (when this process accepted the change) empty it, so nothing stale from an earlier era
-   *    survives there, then make the migrating pair active: writes go to both; reads use the
-   *    old one while another replica may still write it alone, else the new one first;
-   * 3. copy every live session of the old backend across (newer data wins, expiry kept) or,
-   *    told of the change by another replica with a shared old backend (origin `remote`),
-   *    carry over only what this replica started or ended there alone since the change;
-   * 4. use the new backend alone, at once or after the cross-replica handover
-   *    (SessionHandover), and close the old one once calls still running on it end.
-   * A failure before step 4 reverts to the old backend, which the dual writes kept complete.
-   * Resolves after step 3; the handover goes on in the background.
+   * The accepting replica's swap, before the change is persisted (the settings' prepare step):
+   * 1. build the new backend and check it answers;
+   * 2. empty it, so nothing stale from an earlier era survives there, then make the migrating
+   *    pair active: writes go to both; reads use the old one if it is shared (other replicas
+   *    may still write it alone), else the new one first;
+   * 3. copy every live session of the old backend across (newer data wins, expiry kept).
+   * A failure reverts to the old backend, which the dual writes kept complete, and rejects.
+   * Resolves to the prepared change: `commit` (the change is stored) uses the new backend
+   * alone, at once or after the cross-replica handover; `abort` (it is not) reverts. Other
+   * swaps wait until one of them is called.
+   */
+  async prepare(kind: SessionBackendKind, change: SwapChange): Promise<PreparedChange | undefined> {
+    let release!: (next: Promise<unknown>) => void;
+    const released = new Promise<Promise<unknown>>((resolve) => (release = resolve));
+    const previous = this.queue;
+    this.queue = released.then((next) => next).catch(() => undefined);
+    await previous;
+    let copied: Copied | undefined;
+    try {
+      copied = await this.copy(kind, 'local', change);
+    } catch (error) {
+      release(Promise.resolve());
+      throw error;
+    }
+    if (!copied) {
+      release(Promise.resolve());
+      return undefined;
+    }
+    const prepared = copied;
+    return {
+      commit: async () => {
+        const { handover } = await this.afterCopy(prepared, 'local', change);
+        release(handover ?? Promise.resolve());
+      },
+      abort: async (reason) => {
+        this.revert(
+          { ...prepared, kind: prepared.target.kind },
+          `the change was not stored (${reason})`,
+          'local',
+        );
+        release(Promise.resolve());
+      },
+    };
+  }
+
+  /**
+   * A change another replica made (origin `remote`): with a shared old backend this replica
+   * does not empty or copy it, it carries over only what it started or ended there alone since
+   * the change (`RecentWrites`); from a process-local one it copies all of its own. Then as
+   * `prepare` + `commit`. Resolves after the copy; the handover goes on in the background.
    */
   swap(
     kind: SessionBackendKind,
-    origin: SettingsChangedEvent['origin'],
     change: SwapChange,
+    { quiet = false }: { quiet?: boolean } = {},
   ): Promise<void> {
-    const run = this.queue.then(() => this.run(kind, origin, change));
+    const run = this.queue.then(async () => {
+      const copied = await this.copy(kind, 'remote', change, quiet);
+      if (!copied) {
+        await this.report(kind, change.version);
+        return {};
+      }
+      return this.afterCopy(copied, 'remote', change);
+    });
     this.queue = run.then(
-      ({ handover }) => handover?.catch(() => undefined),
+      ({ handover }) => handover,
       () => undefined,
     );
     return run.then(() => undefined);
@@ -99,7 +169,7 @@ export class SessionSwap {
       if (this.active.backend.kind !== kind || this.active.backend instanceof MigratingBackend) {
         return;
       }
-      await this.handover.report({ backend: kind, version, previous: null, readsPrevious: false });
+      await this.report(kind, version);
     });
     this.queue = run.catch(() => undefined);
     return run;
@@ -125,34 +195,20 @@ export class SessionSwap {
     this.queue = this.queue.then(() => this.handOver(pair, version));
   }
 
-  private async run(
+  /** Steps 1 to 3 (see `prepare` and `swap`); undefined when `kind` is served already. */
+  /** `quiet`: a failure is the caller's to log (it retries, and says so once per attempt). */
+  private async copy(
     kind: SessionBackendKind,
     origin: SettingsChangedEvent['origin'],
     change: SwapChange,
-  ): Promise<{ handover?: Promise<void> }> {
+    quiet = false,
+  ): Promise<Copied | undefined> {
     const source = this.active.backend;
-    if (source.kind === kind) {
-      await this.handover.report({
-        backend: kind,
-        version: change.version,
-        previous: null,
-        readsPrevious: false,
-      });
-      return {};
-    }
+    if (source.kind === kind) return undefined;
     const started = Date.now();
-    const outcome = (migrated: number, error?: unknown): SessionSwapOutcome => ({
-      from: source.kind,
-      to: kind,
-      at: new Date(started).toISOString(),
-      migrated,
-      durationMs: Date.now() - started,
-      ...(error === undefined ? {} : { error: describe(error) }),
-    });
-
     this.active.swapStarted();
     let target: SessionBackend | undefined;
-    let pair: MigratingBackend;
+    let pair: MigratingBackend | undefined;
     let migrated = 0;
     let written: RecentWritesTaken | undefined;
     const since = change.changedAt - CLOCK_SKEW_ALLOWANCE_MS;
@@ -174,39 +230,74 @@ export class SessionSwap {
       // From here every write goes to both; what this replica did before, to `source` alone:
       written = this.active.journal.take(since);
       if (origin === 'local' || !source.shared) {
-        migrated = await copyAll(source, pair);
+        const total = await source.length();
+        this.active.swapProgress({ migrated: 0, total });
+        migrated = await copyAll(source, pair, (done) =>
+          this.active.swapProgress({ migrated: done, total: Math.max(total, done) }),
+        );
       } else {
         await this.active.journal.settled(DRAIN_TIMEOUT_MS);
         migrated = await carryOver(written, pair);
       }
     } catch (error) {
-      this.active.use(source);
-      // The next attempt carries these over instead.
-      if (written) this.active.journal.restore(written, since);
-      if (target) await target.close().catch(() => undefined);
-      const failed = outcome(migrated, error);
-      this.active.swapReported(failed);
-      this.active.swapEnded();
-      this.logger.error({
-        msg: `Session cache swap ${source.kind} -> ${kind} failed; ${source.kind} stays in force: ${describe(error)}`,
-        ...swapLogFields(failed, origin),
-      });
-      this.events.emit(SessionCacheEvent.Swapped, failed);
+      this.revert(
+        { source, kind, target, written, since, started, migrated },
+        describe(error),
+        origin,
+        quiet,
+      );
       throw error;
     }
-    const copied = outcome(migrated);
-    this.active.swapReported(copied);
+    const copied: Copied = { source, target, pair, written, since, started, migrated };
+    const outcome = outcomeOf({ ...copied, to: kind });
+    this.active.swapReported(outcome);
     this.logger.log({
-      msg: `Session cache swapped ${source.kind} -> ${kind}: ${migrated} sessions migrated in ${copied.durationMs} ms`,
-      ...swapLogFields(copied, origin),
+      msg: `Session cache swapped ${source.kind} -> ${kind}: ${migrated} sessions migrated in ${outcome.durationMs} ms`,
+      ...swapLogFields(outcome, origin),
     });
-    // Another replica's copy may have been cut short (it died) or a late one may have lost its
-    // journal (it restarted): a remote swap from a shared backend always goes through the
-    // handover, whose reconciliation covers both.
+    return copied;
+  }
+
+  /** Back to the old backend (the dual writes kept it complete); the swap counts as failed. */
+  private revert(
+    swap: Omit<Copied, 'pair' | 'target'> & { kind: SessionBackendKind; target?: SessionBackend },
+    error: string,
+    origin: SettingsChangedEvent['origin'],
+    quiet = false,
+  ): void {
+    const { source, kind, target, written, since } = swap;
+    this.active.use(source);
+    // The next attempt carries these over instead.
+    if (written) this.active.journal.restore(written, since);
+    if (target) void target.close().catch(() => undefined);
+    const failed: SessionCacheSwap = { ...outcomeOf({ ...swap, to: kind }), error };
+    this.active.swapReported(failed);
+    this.active.swapEnded();
+    if (!quiet) {
+      this.logger.error({
+        msg: `Session cache swap ${source.kind} -> ${failed.to} failed; ${source.kind} stays in force: ${error}`,
+        ...swapLogFields(failed, origin),
+      });
+    }
+    this.events.emit(SessionCacheEvent.Swapped, failed);
+  }
+
+  /**
+   * Step 4: the registry hears which backend this replica serves; the new backend alone at
+   * once (resolved when done), or after the cross-replica handover (`handover`, which never
+   * rejects, goes on in the background). Another replica's copy may have been cut short (it
+   * died) or a late one may have lost its journal (it restarted): a remote swap from a shared
+   * backend always goes through the handover, whose reconciliation covers both.
+   */
+  private async afterCopy(
+    { source, pair }: Copied,
+    origin: SettingsChangedEvent['origin'],
+    change: SwapChange,
+  ): Promise<{ handover?: Promise<void> }> {
     const handingOver =
       source.shared && (origin === 'remote' || (await this.handover.othersLive()) > 0);
     await this.handover.report({
-      backend: kind,
+      backend: pair.target.kind,
       version: change.version,
       previous: handingOver ? source.kind : null,
       readsPrevious: handingOver,
@@ -215,9 +306,13 @@ export class SessionSwap {
       await this.finish(pair, change.version);
       return {};
     }
-    // Queued by `swap`, not awaited by the settings change: the other replicas hear of the
-    // change only after it is applied here. It never rejects.
+    // Not awaited by the settings change: the other replicas hear of the change only after
+    // it is applied here.
     return { handover: this.handOver(pair, change.version) };
+  }
+
+  private report(kind: SessionBackendKind, version: number): Promise<void> {
+    return this.handover.report({ backend: kind, version, previous: null, readsPrevious: false });
   }
 
   /**
@@ -262,7 +357,7 @@ export class SessionSwap {
 }
 
 /** The fields of a swap's log line, for searching logs by outcome or backend. */
-function swapLogFields(swap: SessionSwapOutcome, origin: SettingsChangedEvent['origin']) {
+function swapLogFields(swap: SessionCacheSwap, origin: SettingsChangedEvent['origin']) {
   return {
     swap: {
       from: swap.from,
@@ -280,12 +375,19 @@ function swapLogFields(swap: SessionSwapOutcome, origin: SettingsChangedEvent['o
  * Copies every session of `source` through `pair.migrate`, `COPY_CONCURRENCY` at a time: one by
  * one, network round trips would make a 10,000-session swap take minutes under load.
  */
-async function copyAll(source: SessionBackend, pair: MigratingBackend): Promise<number> {
+async function copyAll(
+  source: SessionBackend,
+  pair: MigratingBackend,
+  onProgress: (visited: number) => void,
+): Promise<number> {
   let migrated = 0;
+  let visited = 0;
   let batch: Promise<boolean>[] = [];
   const settle = async () => {
     migrated += (await Promise.all(batch)).filter(Boolean).length;
+    visited += batch.length;
     batch = [];
+    onProgress(visited);
   };
   for await (const session of source.entries()) {
     batch.push(pair.migrate(session.sid));

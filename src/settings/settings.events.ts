@@ -24,7 +24,45 @@ export interface PreflightRefusal {
   readonly message: string;
 }
 
-/** Applied locally after a change was persisted (here or, announced, on another replica). */
+/**
+ * Asked after the preflight and before the change is persisted, on the replica that accepts
+ * it: a listener that must *do* something for the change to stand (the session cache's swap)
+ * does it now, so that a change is persisted only once this replica serves it.
+ */
+export interface SettingsPrepareEvent {
+  readonly current: SettingsSnapshot;
+  readonly proposed: Readonly<RuntimeSettingsValues>;
+  readonly changedKeys: readonly string[];
+  /** The version the change will have if it is persisted. */
+  readonly version: number;
+  /** When it is being made (epoch ms). */
+  readonly at: number;
+}
+
+/**
+ * A prepare listener's work, done and in force: `commit` once the change is persisted, `abort`
+ * (undo it) if it is not. Neither may throw.
+ */
+export interface PreparedChange {
+  commit(): Promise<void>;
+  abort(reason: string): Promise<void>;
+}
+
+/** A prepare listener that could not do its work; it has undone what it did. */
+export interface PrepareFailure {
+  readonly failed: true;
+  readonly status: number;
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
+/** What a prepare listener returns: nothing to do, its work, or why it failed. Never a throw. */
+export type PrepareResult = PreparedChange | PrepareFailure | undefined | void;
+
+/**
+ * Applied locally after a change was persisted (here or, announced, on another replica). On the
+ * replica that accepted it, what the prepare listeners did is in force already.
+ */
 export interface SettingsChangedEvent {
   readonly previous: SettingsSnapshot;
   readonly next: SettingsSnapshot;
@@ -41,12 +79,14 @@ export interface SettingsCommittedEvent {
 /** Every settings event name and its payload, so emitters and listeners cannot drift apart. */
 export const SettingsEvent = {
   Preflight: 'settings.preflight',
+  Prepare: 'settings.prepare',
   Changed: 'settings.changed',
   Committed: 'settings.committed',
 } as const;
 
 export interface SettingsEventMap {
   [SettingsEvent.Preflight]: SettingsPreflightEvent;
+  [SettingsEvent.Prepare]: SettingsPrepareEvent;
   [SettingsEvent.Changed]: SettingsChangedEvent;
   [SettingsEvent.Committed]: SettingsCommittedEvent;
 }

@@ -18,6 +18,9 @@ import {
 } from './merge-patch.js';
 import {
   type PreflightRefusal,
+  type PreparedChange,
+  type PrepareFailure,
+  type PrepareResult,
   SettingsEvent,
   type SettingsChangedEvent,
   type SettingsEventMap,
@@ -112,10 +115,13 @@ export class SettingsService implements OnApplicationBootstrap {
 
   /**
    * Validates `patch` (an RFC 7396 merge patch of the values) merged over the stored
-   * overrides, asks the preflight listeners, then persists version `expectedVersion + 1` with
-   * its history row (compare-and-set), and applies it here. Throws ApiError: 412 when
+   * overrides, asks the preflight listeners, lets the prepare listeners put the change in
+   * force here (the session cache swaps), then persists version `expectedVersion + 1` with its
+   * history row (compare-and-set), and tells every listener. Throws ApiError: 412 when
    * `expectedVersion` is stale, 400 for invalid values, the refusal's status (422 by default)
-   * when a preflight listener says no. Nothing is persisted unless everything passed.
+   * when a preflight listener says no, 503 `swap_failed` when a prepare listener could not do
+   * its work. Nothing is persisted unless everything passed, and nothing is in force unless it
+   * was persisted: settings never say what this replica does not serve.
    */
   update(
     patch: unknown,
@@ -146,20 +152,29 @@ export class SettingsService implements OnApplicationBootstrap {
       await this.preflight(proposed, changedKeys);
 
       const now = Date.now();
-      const persisted = await this.repository.compareAndSet({
-        expectedVersion,
-        overrides,
-        changedBy,
-        changes: maskSecrets(changes),
-        now,
-      });
+      const prepared = await this.prepare(proposed, changedKeys, expectedVersion + 1, now);
+      let persisted: boolean;
+      try {
+        persisted = await this.repository.compareAndSet({
+          expectedVersion,
+          overrides,
+          changedBy,
+          changes: maskSecrets(changes),
+          now,
+        });
+      } catch (error) {
+        await abortAll(prepared, `the change could not be stored: ${describe(error)}`);
+        throw error;
+      }
       if (!persisted) {
+        await abortAll(prepared, 'another change was stored first');
         throw new ApiError(
           412,
           ErrorCode.VersionConflict,
           `Settings changed while yours were checked: reload them and apply your change again`,
         );
       }
+      await Promise.all(prepared.map((change) => change.commit()));
       const next = deepFreeze({ version: expectedVersion + 1, values: proposed, updatedAt: now });
       // What was persisted came from the usable overrides only: nothing invalid is left.
       this.runtime.setInvalidSettings([]);
@@ -251,6 +266,37 @@ export class SettingsService implements OnApplicationBootstrap {
         }`,
       );
     }
+  }
+
+  /**
+   * Asks the prepare listeners to put the change in force on this replica. If one fails, what
+   * the others did is undone, and the change is refused with its status (503 `swap_failed`).
+   */
+  private async prepare(
+    proposed: RuntimeSettingsValues,
+    changedKeys: string[],
+    version: number,
+    at: number,
+  ): Promise<PreparedChange[]> {
+    const event: SettingsEventMap[typeof SettingsEvent.Prepare] = {
+      current: this.snapshot,
+      proposed,
+      changedKeys,
+      version,
+      at,
+    };
+    const results = (await this.events.emitAsync(SettingsEvent.Prepare, event)) as PrepareResult[];
+    const prepared = results.filter(
+      (result): result is PreparedChange => typeof result === 'object' && 'commit' in result,
+    );
+    const failure = results.find(
+      (result): result is PrepareFailure => typeof result === 'object' && 'failed' in result,
+    );
+    if (failure) {
+      await abortAll(prepared, failure.message);
+      throw new ApiError(failure.status, failure.code, failure.message);
+    }
+    return prepared;
   }
 
   private async preflight(proposed: RuntimeSettingsValues, changedKeys: string[]): Promise<void> {
@@ -385,4 +431,12 @@ function withoutPaths(overrides: JsonObject, paths: string[]): JsonObject {
     if (isJsonObject(value) && Object.keys(value).length === 0) delete copy[key];
   }
   return copy;
+}
+
+async function abortAll(prepared: PreparedChange[], reason: string): Promise<void> {
+  await Promise.all(prepared.map((change) => change.abort(reason)));
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

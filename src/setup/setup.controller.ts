@@ -2,13 +2,12 @@ import { Body, Controller, Get, Post, Req, Res } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { AuthSessions } from '../auth/auth-sessions.service.js';
-import { SignedInResponse } from '../auth/auth.dto.js';
 import { Public, StartsSession } from '../auth/decorators.js';
 import { ErrorCode } from '../http/error-codes.js';
 import { ApiAccess } from '../openapi/access.js';
 import { ApiErrors } from '../openapi/error-responses.js';
 import { toUserSummary } from '../users/user.js';
-import { CompleteSetupDto, SetupStatusResponse } from './setup.dto.js';
+import { CompleteSetupDto, SetupCompletedResponse, SetupStatusResponse } from './setup.dto.js';
 import { SetupService, type SetupStatus } from './setup.service.js';
 
 /** First-run setup (../shared/API.md, "First-run setup"). Exempt from the setup gate. */
@@ -37,7 +36,7 @@ export class SetupController {
     description: 'Single-use: of concurrent calls, exactly one succeeds.',
   })
   @ApiCreatedResponse({
-    type: SignedInResponse,
+    type: SetupCompletedResponse,
     description: 'Setup is complete; the session cookie is set.',
   })
   @ApiAccess('public', { jsonBody: true, beforeSetup: true })
@@ -53,7 +52,7 @@ export class SetupController {
     @Res({ passthrough: true }) res: Response,
     @Body() body: CompleteSetupDto,
   ) {
-    const admin = await this.setup.complete({
+    const { admin, settings } = await this.setup.complete({
       token: body.token,
       admin: body.admin,
       // The DTO checked the envelope; the settings go on as the client sent them, because
@@ -62,6 +61,6 @@ export class SetupController {
       ip: req.ip ?? 'unknown',
     });
     const csrfToken = await this.sessions.establish(req, res, admin);
-    return { user: toUserSummary(admin), csrfToken };
+    return { user: toUserSummary(admin), csrfToken, ...(settings ? { settings } : {}) };
   }
 }

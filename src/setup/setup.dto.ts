@@ -8,6 +8,7 @@ import {
   MaxLength,
   ValidateNested,
 } from 'class-validator';
+import { SignedInResponse } from '../auth/auth.dto.js';
 import { CreateUserDto } from '../users/users.dto.js';
 
 /** The first admin: a user's username, password (the same policy) and optional email; no role. */
@@ -59,4 +60,24 @@ export class SetupStatusResponse {
 
   @ApiPropertyOptional({ format: 'date-time', description: 'When setup was completed.' })
   completedAt?: string;
+}
+
+export class InitialSettingsOutcomeResponse {
+  @ApiProperty({ description: 'Whether the initial settings are in force.' })
+  applied!: boolean;
+
+  @ApiPropertyOptional({
+    description:
+      'Why not (e.g. the new session backend failed mid-swap): the defaults are in force; change them with `PATCH /api/settings`.',
+  })
+  error?: string;
+}
+
+export class SetupCompletedResponse extends SignedInResponse {
+  @ApiPropertyOptional({
+    type: () => InitialSettingsOutcomeResponse,
+    description:
+      'Present when the request had `settings`. Setup completes even when they could not be applied.',
+  })
+  settings?: InitialSettingsOutcomeResponse;
 }

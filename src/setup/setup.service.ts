@@ -17,6 +17,15 @@ const LIMIT_SCOPE = 'setup' as const;
 
 export type SetupStatus = { required: true } | { required: false; completedAt: string };
 
+/** Whether the initial settings a setup request asked for are in force. */
+export type InitialSettingsOutcome = { applied: true } | { applied: false; error: string };
+
+export interface CompletedSetup {
+  admin: User;
+  /** Present when the request asked for initial settings. */
+  settings?: InitialSettingsOutcome;
+}
+
 export interface SetupRequest {
   token: string | undefined;
   admin: { username: string; password: string; email?: string | null };
@@ -82,11 +91,12 @@ export class SetupService implements OnApplicationBootstrap {
    * `POST /api/setup`: checks the token and the initial settings (schema and preflight) before
    * writing anything, then creates the admin and marks setup complete in one transaction, then
    * applies the settings through SettingsService (so the session cache swaps through the same
-   * `settings.changed` path as any change). Resolves to the new admin, for the caller to sign in.
+   * path as any change). Resolves to the new admin, for the caller to sign in, and whether the
+   * initial settings are in force: setup stands even when they are not.
    * 409 `setup_completed` (whatever the token), 429 after too many bad tokens from this
    * address, 401 `setup_token_invalid`, 400/422 from the settings.
    */
-  async complete(request: SetupRequest): Promise<User> {
+  async complete(request: SetupRequest): Promise<CompletedSetup> {
     if (await this.isComplete()) throw setupCompleted();
     // Setup has no username: attempts count per address, so one address cannot lock out the
     // operator's.
@@ -122,8 +132,8 @@ export class SetupService implements OnApplicationBootstrap {
     }
     this.learnCompleted(completedAt);
     this.logger.log(`Setup complete: first admin ${admin.id} (${admin.username}) created`);
-    if (request.settings !== undefined) await this.applyInitialSettings(request.settings, admin);
-    return admin;
+    if (request.settings === undefined) return { admin };
+    return { admin, settings: await this.applyInitialSettings(request.settings, admin) };
   }
 
   private async completeUnattended(
@@ -154,19 +164,20 @@ export class SetupService implements OnApplicationBootstrap {
 
   /**
    * The settings passed the schema and the preflight moments ago, and the admin is committed:
-   * setup stands either way. If applying fails now (the backend went away in between), the
-   * admin hears it in the log and changes them through /api/settings.
+   * setup stands either way. If applying fails now (the backend went away in between, or died
+   * mid-swap), nothing of them is stored, the defaults stay in force, and the answer says so.
    */
-  private async applyInitialSettings(patch: unknown, admin: User): Promise<void> {
+  private async applyInitialSettings(patch: unknown, admin: User): Promise<InitialSettingsOutcome> {
     try {
       const current = await this.settings.refresh();
       await this.settings.update(patch, current.version, admin.username);
+      return { applied: true };
     } catch (error) {
-      this.logger.error(
-        `Setup is complete, but its initial settings could not be applied; change them with PATCH /api/settings: ${
-          error instanceof Error ? error.message : String(error)
-        }`,
+      const message = error instanceof Error ? error.message : String(error);
+      this.logger.warn(
+        `Setup is complete, but its initial settings could not be applied (the defaults are in force; change them with PATCH /api/settings): ${message}`,
       );
+      return { applied: false, error: message };
     }
   }
 

@@ -45,6 +45,7 @@ describeWithPostgres('database unreachable', () => {
     expect(ready.body.info).toEqual({
       phase: { status: 'up', phase: 'ready' },
       sessionCache: { status: 'up', responseTime: expect.any(Number) },
+      sessionCacheFollowsSettings: { status: 'up', responseTime: expect.any(Number) },
       sessionCacheShared: { status: 'up', responseTime: expect.any(Number) },
     });
 

@@ -47,6 +47,7 @@ describe('health probes over HTTP', () => {
       phase: { status: 'up', phase: 'ready' },
       database: { status: 'up', responseTime: expect.any(Number) },
       sessionCache: { status: 'up', responseTime: expect.any(Number) },
+      sessionCacheFollowsSettings: { status: 'up', responseTime: expect.any(Number) },
       sessionCacheShared: { status: 'up', responseTime: expect.any(Number) },
     });
   });
@@ -82,6 +83,7 @@ describe('health probes over HTTP', () => {
         'phase',
         'database',
         'sessionCache',
+        'sessionCacheFollowsSettings',
         'sessionCacheShared',
       ]);
       await request(keel.url).get('/health/live').expect(200);

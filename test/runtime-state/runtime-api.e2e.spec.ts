@@ -23,7 +23,14 @@ describe('GET /api/runtime', () => {
       instanceId: expect.stringMatching(/^[0-9a-f-]{36}$/),
       startedAt: expect.any(String),
       phase: 'ready',
-      sessionCache: { backend: 'memory', shared: false, swapping: false, lastSwap: null },
+      sessionCache: {
+        backend: 'memory',
+        desired: 'memory',
+        shared: false,
+        swapping: false,
+        progress: null,
+        lastSwap: null,
+      },
       tasks: expect.any(Array),
       instances: [
         {
@@ -53,8 +60,10 @@ describe('GET /api/runtime', () => {
     });
     runtime.setSessionCacheStatus({
       backend: 'redis',
+      desired: 'redis',
       shared: true,
       swapping: false,
+      progress: null,
       lastSwap: {
         from: 'memory',
         to: 'redis',
@@ -77,8 +86,10 @@ describe('GET /api/runtime', () => {
     });
     expect(response.body.sessionCache).toEqual({
       backend: 'redis',
+      desired: 'redis',
       shared: true,
       swapping: false,
+      progress: null,
       lastSwap: {
         from: 'memory',
         to: 'redis',

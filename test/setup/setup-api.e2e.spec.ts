@@ -1,7 +1,9 @@
 import request from 'supertest';
 import { SettingsService } from '../../src/settings/settings.service.js';
+import { PasswordHasher } from '../../src/users/password-hasher.js';
+import { describeWithRedisServer, freePort, OwnRedisServer } from '../support/redis-server.js';
 import { REDIS_URL } from '../support/services.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { startTestApp, TEST_SCRYPT_PARAMETERS, type TestApp } from '../support/test-app.js';
 import { ADMIN, printedToken, setupRow, userCount } from './setup-helpers.js';
 
 /** Setup is still required and nothing it would write exists. */
@@ -188,6 +190,76 @@ describe('POST /api/setup with a session-cache backend that cannot be reached', 
       expect(runtime.body.sessionCache).toMatchObject({ backend: 'redis', swapping: false });
     } finally {
       await keel.close();
+    }
+  });
+});
+
+/** Holds the next password hash until released: a moment inside setup, after its checks. */
+class HeldHasher extends PasswordHasher {
+  private gate: { entered: () => void; released: Promise<void> } | undefined;
+
+  hold(): { entered: Promise<void>; release: () => void } {
+    let entered!: () => void;
+    let release!: () => void;
+    const enteredPromise = new Promise<void>((resolve) => (entered = resolve));
+    this.gate = { entered, released: new Promise((resolve) => (release = resolve)) };
+    return { entered: enteredPromise, release };
+  }
+
+  override async hash(password: string): Promise<string> {
+    const gate = this.gate;
+    this.gate = undefined;
+    if (gate) {
+      gate.entered();
+      await gate.released;
+    }
+    return super.hash(password);
+  }
+}
+
+describeWithRedisServer('POST /api/setup whose initial settings fail after the checks', () => {
+  it('completes (201, the admin signed in, the token spent) and says the settings were not applied', async () => {
+    const redis = new OwnRedisServer(await freePort());
+    await redis.start();
+    const hasher = new HeldHasher(TEST_SCRYPT_PARAMETERS);
+    const keel = await startTestApp({
+      completeSetup: false,
+      env: { REDIS_URL: redis.url },
+      overrideProviders: [{ token: PasswordHasher, value: hasher }],
+    });
+    try {
+      const held = hasher.hold();
+      const agent = request.agent(keel.url);
+      const setup = agent
+        .post('/api/setup')
+        .send({
+          token: printedToken(keel),
+          admin: ADMIN,
+          settings: { sessionCache: { backend: 'redis' } },
+        })
+        .then((response) => response);
+      // The settings passed their check (Redis answered); now Redis goes away.
+      await held.entered;
+      await redis.kill();
+      held.release();
+      const response = await setup;
+      expect(response.status).toBe(201);
+      expect(response.body).toEqual({
+        user: expect.objectContaining({ username: ADMIN.username, role: 'admin' }),
+        csrfToken: expect.any(String),
+        settings: { applied: false, error: expect.stringMatching(/redis/) },
+      });
+      const status = await request(keel.url).get('/api/setup').expect(200);
+      expect(status.body).toEqual({ required: false, completedAt: expect.any(String) });
+      // The defaults are in force, and the new admin's session works on them.
+      const settings = await agent.get('/api/settings').expect(200);
+      expect(settings.body.version).toBe(0);
+      expect(settings.body.values.sessionCache.backend).toBe('memory');
+      const runtime = await agent.get('/api/runtime').expect(200);
+      expect(runtime.body.sessionCache).toMatchObject({ backend: 'memory', desired: 'memory' });
+    } finally {
+      await keel.close();
+      await redis.kill();
     }
   });
 });

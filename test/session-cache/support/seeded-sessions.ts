@@ -1,0 +1,79 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import { SessionSecrets } from '../../../src/auth/session-secrets.js';
+import { SessionCacheService } from '../../../src/session-cache/session-cache.service.js';
+import type { CookieSession } from '../../support/http-client.js';
+import type { TestApp } from '../../support/test-app.js';
+
+const HOUR = 3_600_000;
+
+/**
+ * `count` signed-in sessions of `userId` put straight into the active backend, as sign-in
+ * would store them, with the cookies that name them: thousands of sessions in a blink, for the
+ * suites that move them between backends.
+ */
+export async function seedSessions(
+  keel: TestApp,
+  userId: string,
+  count: number,
+): Promise<CookieSession[]> {
+  const secret = keel.app.get(SessionSecrets).signing;
+  const backend = keel.app.get(SessionCacheService).backend;
+  const now = Date.now();
+  const sessions: CookieSession[] = [];
+  const puts: Promise<void>[] = [];
+  for (let i = 0; i < count; i++) {
+    const sid = randomBytes(32).toString('base64url');
+    const csrfToken = randomBytes(32).toString('base64url');
+    const data = {
+      cookie: {
+        originalMaxAge: 24 * HOUR,
+        expires: new Date(now + 24 * HOUR),
+        httpOnly: true,
+        path: '/',
+        sameSite: 'lax',
+      },
+      userId,
+      csrfToken,
+      createdAt: now,
+      absoluteExpiresAt: now + 24 * HOUR,
+    };
+    puts.push(
+      backend.put({
+        sid,
+        data: JSON.stringify(data),
+        userId,
+        expiresAt: now + HOUR,
+        lastSeenAt: now,
+      }),
+    );
+    // As express-session signs it (cookie-signature): the id, a dot, the unpadded base64 HMAC.
+    const mac = createHmac('sha256', secret).update(sid).digest('base64').replace(/=+$/, '');
+    const cookie = `keel.sid=${encodeURIComponent(`s:${sid}.${mac}`)}`;
+    sessions.push({ cookie, csrfToken, userId });
+    if (puts.length >= 200) await Promise.all(puts.splice(0));
+  }
+  await Promise.all(puts);
+  return sessions;
+}
+
+/** The statuses of `GET /api/auth/me` for every session, `concurrency` at a time. */
+export async function meStatuses(
+  url: string,
+  sessions: CookieSession[],
+  concurrency = 16,
+): Promise<Record<number, number>> {
+  const counts: Record<number, number> = {};
+  let next = 0;
+  const worker = async () => {
+    while (next < sessions.length) {
+      const session = sessions[next++];
+      const response = await fetch(`${url}/api/auth/me`, { headers: { cookie: session.cookie } });
+      const body = (await response.json()) as { user?: { id: string } };
+      const status =
+        response.status === 200 && body.user?.id !== session.userId ? -1 : response.status;
+      counts[status] = (counts[status] ?? 0) + 1;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return counts;
+}
