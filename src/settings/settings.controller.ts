@@ -48,7 +48,7 @@ export class SettingsController {
   @ApiOperation({
     summary: 'Change runtime settings',
     description:
-      'A JSON merge patch of the values, applied only if the settings are still the version you read. A change of backend is checked first (preflight): if it fails, nothing changes.',
+      'A JSON merge patch of the values, applied only if the settings are still the version you read. A change of backend is checked first (preflight), then the sessions move, and only then is the change stored: if any step fails, nothing changes.',
   })
   @ApiHeader({
     name: 'If-Match',
@@ -61,6 +61,8 @@ export class SettingsController {
     ErrorCode.PreconditionRequired,
     ErrorCode.VersionConflict,
     ErrorCode.BackendUnavailable,
+    ErrorCode.BackendNotShared,
+    ErrorCode.SwapFailed,
   )
   async patch(
     @Headers('if-match') ifMatch: string | undefined,
