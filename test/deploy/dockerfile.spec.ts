@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseYamlDocuments } from './yaml-subset.js';
+import { parseYamlDocuments } from './yaml-documents.js';
 
 // No container engine runs where these tests run, so the image is checked by its recipe: the
 // properties operators and Kubernetes rely on (multi-stage, non-root, node as PID 1 with the

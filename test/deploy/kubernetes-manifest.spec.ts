@@ -4,7 +4,7 @@ import request from 'supertest';
 import { ENVIRONMENT_VARIABLES, validateEnvironment } from '../../src/config/environment.js';
 import { DEFAULT_READINESS_TIMEOUT_MS } from '../../src/runtime-state/readiness-registry.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
-import { parseYamlDocuments } from './yaml-subset.js';
+import { parseYamlDocuments } from './yaml-documents.js';
 
 // The manifests in deploy/kubernetes must describe the app that ships: every probe path
 // exists and answers as Kubernetes expects, the ports and names line up, and the shutdown
@@ -226,34 +226,10 @@ describe('deploy/kubernetes', () => {
   });
 });
 
-describe('the YAML subset parser', () => {
-  it('reads nested mappings, sequences under keys, quoted and plain scalars', () => {
-    const [document] = parseYamlDocuments(
-      [
-        'a: 1',
-        'b:',
-        '  c: "x # not a comment"',
-        '  d:',
-        '  - name: one',
-        '    port: 80',
-        '  - two',
-        'e: {}',
-        '# comment',
-        'f: true  # trailing comment',
-      ].join('\n'),
-    );
-    expect(document).toEqual({
-      a: 1,
-      b: { c: 'x # not a comment', d: [{ name: 'one', port: 80 }, 'two'] },
-      e: {},
-      f: true,
-    });
-  });
-
-  it('refuses what it does not understand instead of misreading it', () => {
-    expect(() => parseYamlDocuments('a: [1, 2]')).toThrow(/outside the YAML subset/);
-    expect(() => parseYamlDocuments('a: |\n  text')).toThrow(/outside the YAML subset/);
-    expect(() => parseYamlDocuments('a: 1\n   b: 2')).toThrow(/unexpected indentation/);
-    expect(() => parseYamlDocuments('a: 1\na: 2')).toThrow(/duplicate key/);
+describe('reading the manifests', () => {
+  it('refuses a document it would misread (a duplicate key, a broken indent) instead of reading it', () => {
+    expect(() => parseYamlDocuments('a: 1\na: 2')).toThrow(/unique/i);
+    expect(() => parseYamlDocuments('a:\n  b: 1\n c: 2')).toThrow();
+    expect(parseYamlDocuments('a: 1\n---\nb: [1, 2]\n')).toEqual([{ a: 1 }, { b: [1, 2] }]);
   });
 });
