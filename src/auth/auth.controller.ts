@@ -65,7 +65,12 @@ export class AuthController {
     @Body() body: LoginDto,
   ) {
     const attempt = await this.limiter.reserve('login', req.ip ?? 'unknown', body.username);
-    const user = await this.users.verifyCredentials(body.username, body.password);
+    const user = await this.users
+      .verifyCredentials(body.username, body.password)
+      .catch(async (error: unknown) => {
+        await attempt.cancelled();
+        throw error;
+      });
     if (!user) throw new ApiError(401, ErrorCode.InvalidCredentials, 'Wrong username or password');
     await attempt.succeeded();
     const csrfToken = await this.sessions.establish(req, res, user);
@@ -108,7 +113,13 @@ export class AuthController {
     if (!current)
       throw new ApiError(401, ErrorCode.Unauthenticated, 'Sign in first: POST /api/auth/login');
     const attempt = await this.limiter.reserve('password', req.ip ?? 'unknown', current.username);
-    if (!(await this.users.verifyCredentials(current.username, body.currentPassword))) {
+    const verified = await this.users
+      .verifyCredentials(current.username, body.currentPassword)
+      .catch(async (error: unknown) => {
+        await attempt.cancelled();
+        throw error;
+      });
+    if (!verified) {
       const message = 'currentPassword is not your current password';
       throw new ApiError(400, ErrorCode.ValidationFailed, message, [
         { field: 'currentPassword', message },

@@ -24,6 +24,8 @@ export type AttemptScope = 'login' | 'setup' | 'password';
 export interface AttemptReservation {
   /** The attempt succeeded: it was not a failure, so it stops counting. */
   succeeded(): Promise<void>;
+  /** The attempt was never judged (the check itself failed: a database outage): uncounted. */
+  cancelled(): Promise<void>;
 }
 
 type RedisClient = ReturnType<typeof createClient>;
@@ -100,18 +102,34 @@ export class LoginAttemptLimiter implements OnApplicationShutdown {
     if (byAddress.consumedPoints > max) throw tooManyAttempts(byAddress);
     if (userKey !== undefined) {
       const byUser = await this.counters.consume(userKey);
-      if (byUser.consumedPoints > max) throw tooManyAttempts(byUser);
+      if (byUser.consumedPoints > max) {
+        // The username is locked, not the address: the address does not pay for the refusal
+        // (one shared address, a NAT, and another user behind it).
+        await this.giveBack(ipKey);
+        throw tooManyAttempts(byUser);
+      }
     }
     return {
       // A success clears the username's count and gives the address its attempt back (one
       // address, many accounts: its other failures still count).
       succeeded: async () => {
         await Promise.all([
-          this.counters.reward(ipKey),
+          this.giveBack(ipKey),
           userKey === undefined ? undefined : this.counters.delete(userKey),
         ]);
       },
+      cancelled: async () => {
+        await Promise.all(
+          [ipKey, ...(userKey === undefined ? [] : [userKey])].map((key) => this.giveBack(key)),
+        );
+      },
     };
+  }
+
+  /** Gives back one attempt; a window that ended meanwhile is not pushed below nothing. */
+  private async giveBack(key: string): Promise<void> {
+    const count = await this.counters.reward(key);
+    if (count.consumedPoints < 0) await this.counters.delete(key);
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -127,7 +145,9 @@ export class LoginAttemptLimiter implements OnApplicationShutdown {
     return new Proxy(client, {
       get: (target, property, receiver) => {
         const value: unknown = Reflect.get(target, property, receiver);
-        if (typeof value !== 'function' || property === 'multi') return value;
+        if (typeof value !== 'function') return value;
+        // Called on the client itself, never the proxy: node-redis's methods need their `this`.
+        if (property === 'multi') return (value as (...a: unknown[]) => unknown).bind(target);
         return (...args: unknown[]) => {
           const result: unknown = (value as (...a: unknown[]) => unknown).apply(target, args);
           if (result instanceof Promise) {

@@ -81,8 +81,16 @@ export function jsonBody(req: Request, res: Response, next: NextFunction): void 
     );
     return;
   }
+  // Only UTF-8: the depth check reads the raw bytes, and a client has no need of others.
+  const charset = CHARSET.exec(req.headers['content-type'] ?? '')?.[1]?.toLowerCase();
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    next(new ApiError(415, ErrorCode.UnsupportedMediaType, 'Request body must be UTF-8 JSON'));
+    return;
+  }
   jsonBodyParser(req, res, next);
 }
+
+const CHARSET = /;\s*charset\s*=\s*"?([^";\s]+)/i;
 
 /** Express error middleware for the body parser's errors (they never reach Nest's filters). */
 export function bodyErrorHandler(

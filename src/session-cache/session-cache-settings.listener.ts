@@ -83,10 +83,23 @@ export class SessionCacheSettingsListener {
    */
   @OnEvent(SettingsEvent.Changed, { suppressErrors: false })
   async onSettingsChanged(event: SettingsChangedEvent): Promise<void> {
+    const backendChanged = event.changedKeys.includes(BACKEND_KEY);
+    // From this instant the settings name another backend than the one served: say a swap is
+    // under way (synchronously, before any await), so readiness does not take this replica
+    // for one that cannot follow.
+    if (backendChanged && event.origin === 'remote') this.active.swapStarted();
+    else this.active.publish();
     if (event.origin === 'local') return;
     const kind = event.next.values.sessionCache.backend;
-    const change = await this.settings.lastChangeOf(BACKEND_KEY);
-    if (event.changedKeys.includes(BACKEND_KEY)) {
+    let change: { version: number; at: number };
+    try {
+      change = await this.settings.lastChangeOf(BACKEND_KEY);
+    } catch (error) {
+      // No swap starts after all: SessionCacheFollower sees the divergence and tries again.
+      if (backendChanged) this.active.swapEnded();
+      throw error;
+    }
+    if (backendChanged) {
       // A failure is logged by the swap and taken up by SessionCacheFollower, which keeps
       // trying: it is not this listener's to report.
       await this.swaps

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { PreparedChange, SettingsChangedEvent } from '../settings/settings.events.js';
+import { SettingsService } from '../settings/settings.service.js';
 import { ActiveSessionBackend, type SessionCacheSwap } from './active-session-backend.js';
 import { MigratingBackend } from './migrating-backend.js';
 import type { RecentWritesTaken } from './recent-writes.js';
@@ -80,6 +81,7 @@ export class SessionSwap {
     private readonly factory: SessionBackendFactory,
     private readonly handover: SessionHandover,
     private readonly events: EventEmitter2,
+    private readonly settings: SettingsService,
   ) {}
 
   /** Resolves once every swap queued so far, handovers included, has ended. */
@@ -99,36 +101,52 @@ export class SessionSwap {
    * alone, at once or after the cross-replica handover; `abort` (it is not) reverts. Other
    * swaps wait until one of them is called.
    */
-  async prepare(kind: SessionBackendKind, change: SwapChange): Promise<PreparedChange | undefined> {
-    let release!: (next: Promise<unknown>) => void;
-    const released = new Promise<Promise<unknown>>((resolve) => (release = resolve));
+  async prepare(kind: SessionBackendKind, change: SwapChange): Promise<PreparedChange> {
+    let release!: (next?: Promise<unknown>) => void;
+    const released = new Promise<Promise<unknown> | undefined>((resolve) => (release = resolve));
     const previous = this.queue;
     this.queue = released.then((next) => next).catch(() => undefined);
-    await previous;
     let copied: Copied | undefined;
     try {
+      await previous;
       copied = await this.copy(kind, 'local', change);
     } catch (error) {
-      release(Promise.resolve());
+      release();
       throw error;
     }
     if (!copied) {
-      release(Promise.resolve());
-      return undefined;
+      // This replica serves `kind` already (it had not followed an earlier change): there is
+      // nothing to move, only the registry to tell once the change is stored.
+      return {
+        commit: async () => {
+          await this.report(kind, change.version).finally(() => release());
+        },
+        abort: async () => release(),
+      };
     }
     const prepared = copied;
     return {
       commit: async () => {
-        const { handover } = await this.afterCopy(prepared, 'local', change);
-        release(handover ?? Promise.resolve());
+        let handover: Promise<void> | undefined;
+        try {
+          ({ handover } = await this.afterCopy(prepared, 'local', change));
+        } catch (error) {
+          this.logger.error(`Session cache swap to ${kind}: after the copy: ${describe(error)}`);
+        } finally {
+          release(handover);
+        }
       },
       abort: async (reason) => {
-        this.revert(
-          { ...prepared, kind: prepared.target.kind },
-          `the change was not stored (${reason})`,
-          'local',
+        // Not a failed swap (the copy went through): the change lost a race, or could not be
+        // stored. Back to the old backend, said once, not counted as a failure.
+        this.logger.warn(
+          `Session cache back on ${prepared.source.kind}: the change to ${kind} was not stored (${reason})`,
         );
-        release(Promise.resolve());
+        this.revert({ ...prepared, kind }, `the change was not stored (${reason})`, 'local', {
+          quiet: true,
+          counted: false,
+        });
+        release();
       },
     };
   }
@@ -145,8 +163,15 @@ export class SessionSwap {
     { quiet = false }: { quiet?: boolean } = {},
   ): Promise<void> {
     const run = this.queue.then(async () => {
+      // The settings may have moved on while this waited its turn (a later change, or a
+      // follower's retry racing the change itself): only what they name now is followed.
+      if (this.active.status().desired !== kind) {
+        this.active.swapEnded();
+        return {};
+      }
       const copied = await this.copy(kind, 'remote', change, quiet);
       if (!copied) {
+        this.active.swapEnded();
         await this.report(kind, change.version);
         return {};
       }
@@ -215,7 +240,14 @@ export class SessionSwap {
     try {
       target = await this.factory.build(kind, { waitForConnection: true });
       await target.ping();
-      if (origin === 'local' && !(await this.handover.servedElsewhere(kind))) await target.clear();
+      if (origin === 'local') {
+        // Another replica may have stored a change meanwhile (two PATCHes raced): this one
+        // will lose, so it must not empty a backend the winner may already be filling.
+        if ((await this.settings.storedVersion()) !== change.version - 1) {
+          throw new Error('another settings change was stored meanwhile: read them again');
+        }
+        if (!(await this.handover.servedElsewhere(kind))) await target.clear();
+      }
       pair = new MigratingBackend(source, target);
       // A shared old backend is the one every replica writes until all have switched (the
       // late ones write nothing else), so until then it is the one to read; unless some
@@ -241,10 +273,10 @@ export class SessionSwap {
       }
     } catch (error) {
       this.revert(
-        { source, kind, target, written, since, started, migrated },
+        { source, kind, target, pair, written, since, started, migrated },
         describe(error),
         origin,
-        quiet,
+        { quiet },
       );
       throw error;
     }
@@ -259,20 +291,30 @@ export class SessionSwap {
   }
 
   /** Back to the old backend (the dual writes kept it complete); the swap counts as failed. */
+  /**
+   * `quiet`: the caller logs; `counted: false`: not a failed swap (the copy went through, the
+   * change was not stored), so no `session-cache.swapped` failure is counted.
+   */
   private revert(
-    swap: Omit<Copied, 'pair' | 'target'> & { kind: SessionBackendKind; target?: SessionBackend },
+    swap: Omit<Copied, 'pair' | 'target'> & {
+      kind: SessionBackendKind;
+      target?: SessionBackend;
+      pair?: MigratingBackend;
+    },
     error: string,
     origin: SettingsChangedEvent['origin'],
-    quiet = false,
+    { quiet = false, counted = true }: { quiet?: boolean; counted?: boolean } = {},
   ): void {
-    const { source, kind, target, written, since } = swap;
+    const { source, kind, target, pair, written, since } = swap;
     this.active.use(source);
     // The next attempt carries these over instead.
     if (written) this.active.journal.restore(written, since);
-    if (target) void target.close().catch(() => undefined);
+    // Requests that started on the pair finish before the new backend is closed.
+    if (target) void closeWhenDrained(pair, target);
     const failed: SessionCacheSwap = { ...outcomeOf({ ...swap, to: kind }), error };
     this.active.swapReported(failed);
     this.active.swapEnded();
+    if (!counted) return;
     if (!quiet) {
       this.logger.error({
         msg: `Session cache swap ${source.kind} -> ${failed.to} failed; ${source.kind} stays in force: ${error}`,
@@ -351,9 +393,18 @@ export class SessionSwap {
     // A handover this replica joined at start-up is not a swap it ran: nothing to count.
     const { lastSwap } = this.active.status();
     if (lastSwap?.to === pair.target.kind) this.events.emit(SessionCacheEvent.Swapped, lastSwap);
-    await pair.drained(DRAIN_TIMEOUT_MS);
-    await pair.source.close();
+    // In the background: the change that asked for this swap need not wait for old requests.
+    void closeWhenDrained(pair, pair.source);
   }
+}
+
+/** Closes `backend` once calls still running on `pair` have ended (or the drain timed out). */
+async function closeWhenDrained(
+  pair: MigratingBackend | undefined,
+  backend: SessionBackend,
+): Promise<void> {
+  await pair?.drained(DRAIN_TIMEOUT_MS);
+  await backend.close().catch(() => undefined);
 }
 
 /** The fields of a swap's log line, for searching logs by outcome or backend. */

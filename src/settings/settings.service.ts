@@ -73,25 +73,29 @@ export class SettingsService implements OnApplicationBootstrap {
   private usable(stored: StoredSettings): { overrides: JsonObject; invalid: FieldError[] } {
     let overrides = stored.overrides;
     const invalid: FieldError[] = [];
+    const note = (field: string, message: string) => {
+      if (!invalid.some((seen) => seen.field === field)) invalid.push({ field, message });
+    };
     for (let round = 0; round < 10; round++) {
       const errors = this.validate(overrides);
       if (errors.length === 0) return { overrides, invalid };
-      for (const error of errors) {
-        if (!invalid.some((seen) => seen.field === error.field)) invalid.push(error);
-      }
       const next = withoutPaths(
         overrides,
         errors.map((error) => error.field),
       );
-      // An error on a key that is not overridden (a default that conflicts with another
-      // override, say) goes with its whole group.
-      overrides =
-        JSON.stringify(next) === JSON.stringify(overrides)
-          ? withoutPaths(
-              overrides,
-              errors.map((error) => error.field.split('.')[0]),
-            )
-          : next;
+      if (JSON.stringify(next) !== JSON.stringify(overrides)) {
+        for (const error of errors) note(error.field, error.message);
+        overrides = next;
+        continue;
+      }
+      // The errors are on keys that are not overridden (a default that conflicts with another
+      // override, say): the groups they are in go back to their defaults whole, and say so.
+      const groups = [...new Set(errors.map((error) => error.field.split('.')[0]))];
+      for (const group of groups) {
+        const why = errors.filter((error) => error.field.split('.')[0] === group);
+        note(group, `reset to its defaults: ${why.map((error) => error.message).join('; ')}`);
+      }
+      overrides = withoutPaths(overrides, groups);
     }
     return { overrides: {}, invalid };
   }
@@ -107,6 +111,11 @@ export class SettingsService implements OnApplicationBootstrap {
    */
   async lastChangeOf(key: string): Promise<{ version: number; at: number }> {
     return (await this.repository.lastChangeOf(key)) ?? { version: 0, at: 0 };
+  }
+
+  /** The stored version, as it is now (one primary-key read). */
+  async storedVersion(): Promise<number> {
+    return (await this.repository.load()).version;
   }
 
   defaults(): Readonly<RuntimeSettingsValues> {
@@ -174,7 +183,6 @@ export class SettingsService implements OnApplicationBootstrap {
           `Settings changed while yours were checked: reload them and apply your change again`,
         );
       }
-      await Promise.all(prepared.map((change) => change.commit()));
       const next = deepFreeze({ version: expectedVersion + 1, values: proposed, updatedAt: now });
       // What was persisted came from the usable overrides only: nothing invalid is left.
       this.runtime.setInvalidSettings([]);
@@ -188,7 +196,9 @@ export class SettingsService implements OnApplicationBootstrap {
           changes: maskSecrets(changes),
         },
       });
-      await this.publish(next, changedKeys, 'local');
+      // The new snapshot is in force before the prepared work is committed, so no reader sees
+      // the new backend served under the old settings.
+      await this.publish(next, changedKeys, 'local', () => this.commitAll(prepared));
       this.events.emit(SettingsEvent.Committed, { version: next.version });
       return next;
     });
@@ -243,13 +253,16 @@ export class SettingsService implements OnApplicationBootstrap {
   }
 
   /** Replaces the snapshot, then tells the listeners. A failing listener never undoes the change. */
+  /** `beforeListeners` runs once `next` is in force, before anyone is told of it. */
   private async publish(
     next: SettingsSnapshot,
     changedKeys: string[],
     origin: SettingsChangedEvent['origin'],
+    beforeListeners?: () => Promise<void>,
   ): Promise<void> {
     const previous = this.snapshot;
     this.snapshot = next;
+    await beforeListeners?.();
     const event: SettingsEventMap[typeof SettingsEvent.Changed] = {
       previous,
       next,
@@ -266,6 +279,17 @@ export class SettingsService implements OnApplicationBootstrap {
         }`,
       );
     }
+  }
+
+  /** Commits what the prepare listeners did; the change is stored, so a failure is only logged. */
+  private async commitAll(prepared: PreparedChange[]): Promise<void> {
+    await Promise.all(
+      prepared.map((change) =>
+        change.commit().catch((error: unknown) => {
+          this.runtime.reportListenerFailure(SettingsEvent.Prepare, error);
+        }),
+      ),
+    );
   }
 
   /**

@@ -102,8 +102,13 @@ export class SetupService implements OnApplicationBootstrap {
     // operator's.
     const attempt = await this.limiter.reserve(LIMIT_SCOPE, request.ip);
     const tokenHash = hashSetupToken(request.token ?? '');
-    const state = await this.repository.load();
+    // Only a wrong token counts: setup already done, or the database down, leaves it uncounted.
+    const state = await this.repository.load().catch(async (error: unknown) => {
+      await attempt.cancelled();
+      throw error;
+    });
     if (state.completedAt !== null) {
+      await attempt.cancelled();
       this.learnCompleted(state.completedAt);
       throw setupCompleted();
     }

@@ -48,6 +48,17 @@ describe('login attempts are limited per username and per address', () => {
     await attempt('bystander', TEST_PASSWORD, '10.9.9.10').expect(200);
   });
 
+  it("a locked username's refusals do not count against the address (a shared NAT)", async () => {
+    await createUser(keel, 'locked');
+    await createUser(keel, 'neighbour');
+    for (let i = 0; i < 3; i++)
+      await attempt('locked', `wrong guess ${i}`, `10.7.0.${i + 1}`).expect(401);
+    // The same office address asks for the locked user again and again: refused each time...
+    for (let i = 0; i < 5; i++) await attempt('locked', TEST_PASSWORD, '10.7.7.7').expect(429);
+    // ...and its other users still get in.
+    await attempt('neighbour', TEST_PASSWORD, '10.7.7.7').expect(200);
+  });
+
   it('the window passes: after it, the right password works again', async () => {
     await createUser(keel, 'patient');
     for (let i = 0; i < 3; i++)

@@ -437,5 +437,15 @@ describe('JSON nesting is limited while parsing, on every route', () => {
       const huge = await at(method, path, deep(100_000));
       expect(huge.status).toBe(413);
     }
+    // Another charset would hide the nesting from the byte scan: only UTF-8 is read at all.
+    const utf16 = Buffer.from(`{"a":"\u2200",${'"b":['.repeat(1)}${deep(100)}]}`, 'utf16le');
+    const other = await send(
+      keel.url,
+      'POST',
+      '/api/auth/login',
+      { 'content-type': 'application/json; charset=utf-16le' },
+      utf16,
+    );
+    expect([other.status, JSON.parse(other.body).code]).toEqual([415, 'unsupported_media_type']);
   });
 });

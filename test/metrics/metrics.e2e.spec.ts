@@ -72,7 +72,9 @@ describe('metrics after a login, a backend swap and a task crash', () => {
 
     // A swap that fails: there is no REDIS_URL, and the database backend stays.
     await expect(
-      keel.app.get(SessionSwap).swap('redis', { version: newVersion, changedAt: Date.now() }),
+      keel.app
+        .get(SessionSwap)
+        .prepare('redis', { version: newVersion + 1, changedAt: Date.now() }),
     ).rejects.toThrow(/REDIS_URL/);
 
     // A background task that keeps crashing, restarted after a tiny backoff.
@@ -203,11 +205,11 @@ describe('metrics after a login, a backend swap and a task crash', () => {
         outcome: 'success',
       },
       {
-        // Called directly, as a change heard from another replica would be (a local change
-        // to redis is refused by its preflight here, before any swap).
+        // Asked of the swap directly: through the API a change to redis is refused by its
+        // preflight here (no REDIS_URL), before any swap.
         from: 'database',
         to: 'redis',
-        origin: 'remote',
+        origin: 'local',
         migrated: 0,
         durationMs: expect.any(Number),
         outcome: 'failure',

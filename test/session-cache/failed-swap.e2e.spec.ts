@@ -1,3 +1,4 @@
+import request from 'supertest';
 import pg from 'pg';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -139,3 +140,35 @@ describeWithRedisServer('a swap whose Redis is killed mid-copy', () => {
     });
   },
 );
+
+describe('a swap that succeeds', () => {
+  let keel: TestApp;
+  beforeAll(async () => {
+    keel = await startTestApp({ admin: true, sessionBackend: 'memory' });
+  });
+  afterAll(async () => {
+    await keel.close();
+  });
+
+  it('has the settings, /api/runtime and readiness agree from its answer on, and stays put', async () => {
+    const sessions = await seedSessions(keel, keel.admin!.userId, 500);
+    const before = (await keel.admin!.get('/api/settings').expect(200)).body as { version: number };
+    await keel
+      .admin!.patch('/api/settings', { values: { sessionCache: { backend: 'database' } } })
+      .set('If-Match', `"${before.version}"`)
+      .expect(200);
+    // For longer than the follower's period: it must see nothing to correct.
+    for (let i = 0; i < 15; i++) {
+      const runtime = await keel.admin!.get('/api/runtime').expect(200);
+      expect(runtime.body.sessionCache).toMatchObject({ backend: 'database', desired: 'database' });
+      await request(keel.url).get('/health/ready').expect(200);
+      await sleep(100);
+    }
+    expect(keel.app.get(SessionCacheService).status()).toMatchObject({
+      backend: 'database',
+      desired: 'database',
+      swapping: false,
+    });
+    expect(await meStatuses(keel.url, sessions)).toEqual({ 200: 500 });
+  });
+});
