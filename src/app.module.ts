@@ -7,11 +7,13 @@ import { HealthModule } from './health/health.module.js';
 import { HttpModule } from './http/http.module.js';
 import { LoggingModule, type LoggingOptions } from './logging/logging.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { ReplicasModule } from './replicas/replicas.module.js';
 import { RuntimeStateModule } from './runtime-state/runtime-state.module.js';
 import { ScaleOutModule } from './scale-out/scale-out.module.js';
 import { SessionCacheModule } from './session-cache/session-cache.module.js';
 import { SettingsModule } from './settings/settings.module.js';
 import { SetupModule } from './setup/setup.module.js';
+import { TasksModule } from './tasks/tasks.module.js';
 import { UsersModule } from './users/users.module.js';
 
 export interface AppOptions {
@@ -30,8 +32,10 @@ export class AppModule {
         LoggingModule.forRoot(options.logging),
         HttpModule,
         RuntimeStateModule,
+        TasksModule,
         EventEmitterModule.forRoot({ wildcard: false }),
         DatabaseModule,
+        ReplicasModule,
         SettingsModule,
         SessionCacheModule,
         ScaleOutModule,

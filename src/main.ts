@@ -3,8 +3,8 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module.js';
 import { EnvironmentError } from './config/environment.js';
-import { configureApp } from './http/configure-app.js';
-import { serve } from './runtime-state/serve.js';
+import { configureApp } from './app/configure-app.js';
+import { serve } from './app/serve.js';
 
 async function bootstrap(): Promise<void> {
   let module;

@@ -22,7 +22,7 @@ import {
   SignedInResponse,
 } from './auth.dto.js';
 import { AuthSessions } from './auth-sessions.service.js';
-import { Public, StartsSession } from './decorators.js';
+import { Public, StartsSession } from '../access/decorators.js';
 import { signedInUser } from './guards.js';
 import { LoginAttemptLimiter } from './login-attempts.js';
 
@@ -65,12 +65,7 @@ export class AuthController {
     @Body() body: LoginDto,
   ) {
     const attempt = await this.limiter.reserve('login', req.ip ?? 'unknown', body.username);
-    const user = await this.users
-      .verifyCredentials(body.username, body.password)
-      .catch(async (error: unknown) => {
-        await attempt.cancelled();
-        throw error;
-      });
+    const user = await attempt.judge(this.users.verifyCredentials(body.username, body.password));
     if (!user) throw new ApiError(401, ErrorCode.InvalidCredentials, 'Wrong username or password');
     await attempt.succeeded();
     const csrfToken = await this.sessions.establish(req, res, user);
@@ -113,12 +108,9 @@ export class AuthController {
     if (!current)
       throw new ApiError(401, ErrorCode.Unauthenticated, 'Sign in first: POST /api/auth/login');
     const attempt = await this.limiter.reserve('password', req.ip ?? 'unknown', current.username);
-    const verified = await this.users
-      .verifyCredentials(current.username, body.currentPassword)
-      .catch(async (error: unknown) => {
-        await attempt.cancelled();
-        throw error;
-      });
+    const verified = await attempt.judge(
+      this.users.verifyCredentials(current.username, body.currentPassword),
+    );
     if (!verified) {
       const message = 'currentPassword is not your current password';
       throw new ApiError(400, ErrorCode.ValidationFailed, message, [

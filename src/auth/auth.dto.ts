@@ -1,6 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsString, MaxLength, MinLength } from 'class-validator';
-import { ROLES, type Role, type UserSummary } from '../users/user.js';
+import { ROLES, type Role } from '../access/role.js';
+import type { UserSummary } from '../users/user.js';
 import { IsPassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../users/password-policy.js';
 import type { OwnSession } from './auth-sessions.service.js';
 

@@ -5,12 +5,12 @@ import { ApiError } from '../http/api-error.js';
 import { ErrorCode } from '../http/error-codes.js';
 import { AuthSessions } from './auth-sessions.service.js';
 import { CSRF_HEADER, csrfTokenMatches } from './csrf.js';
-import { IS_PUBLIC, ROLES, type Role, STARTS_SESSION } from './decorators.js';
+import { IS_PUBLIC, REQUIRED_ROLES, STARTS_SESSION } from '../access/decorators.js';
+import type { Role } from '../access/role.js';
+import { UNSAFE_METHODS } from '../common/http-methods.js';
 import { csrfCookieNameFor, hasLiveSession, readCookie } from './session-cookie.js';
 import type { User } from '../users/user.js';
 import { UsersService } from '../users/users.service.js';
-
-const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /**
  * Every route needs a signed-in session unless it says `@Public()`. The user is read from the
@@ -70,7 +70,7 @@ export class RolesGuard implements CanActivate {
   constructor(private readonly reflector: Reflector) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES, [
+    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(REQUIRED_ROLES, [
       context.getHandler(),
       context.getClass(),
     ]);

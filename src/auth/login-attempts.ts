@@ -26,6 +26,8 @@ export interface AttemptReservation {
   succeeded(): Promise<void>;
   /** The attempt was never judged (the check itself failed: a database outage): uncounted. */
   cancelled(): Promise<void>;
+  /** `check`'s outcome; if the check itself fails, the attempt is cancelled first. */
+  judge<T>(check: Promise<T>): Promise<T>;
 }
 
 type RedisClient = ReturnType<typeof createClient>;
@@ -109,7 +111,7 @@ export class LoginAttemptLimiter implements OnApplicationShutdown {
         throw tooManyAttempts(byUser);
       }
     }
-    return {
+    const reservation: AttemptReservation = {
       // A success clears the username's count and gives the address its attempt back (one
       // address, many accounts: its other failures still count).
       succeeded: async () => {
@@ -123,7 +125,13 @@ export class LoginAttemptLimiter implements OnApplicationShutdown {
           [ipKey, ...(userKey === undefined ? [] : [userKey])].map((key) => this.giveBack(key)),
         );
       },
+      judge: (check) =>
+        check.catch(async (error: unknown) => {
+          await reservation.cancelled();
+          throw error;
+        }),
     };
+    return reservation;
   }
 
   /** Gives back one attempt; a window that ended meanwhile is not pushed below nothing. */

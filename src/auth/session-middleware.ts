@@ -1,10 +1,7 @@
-import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import session from 'express-session';
 import { randomBytes } from 'node:crypto';
 import onHeaders from 'on-headers';
-import { ApiError } from '../http/api-error.js';
-import { ErrorCode } from '../http/error-codes.js';
-import { SessionStoreUnavailableError } from '../session-cache/session-backend.js';
 import type { SessionCacheService } from '../session-cache/session-cache.service.js';
 import {
   clearCookie,
@@ -72,21 +69,3 @@ function setsCookie(res: Response, name: string): boolean {
   const cookies = Array.isArray(header) ? header : header === undefined ? [] : [String(header)];
   return cookies.some((cookie) => cookie.startsWith(`${name}=`));
 }
-
-/**
- * express-session hands store errors to `next(err)`, outside Nest's filters. A store that cannot
- * be reached answers `503 session_store_unavailable`: never a silent logged-out answer.
- */
-export const sessionErrorHandler: ErrorRequestHandler = (error, _req, res, next) => {
-  if (!(error instanceof SessionStoreUnavailableError)) {
-    next(error);
-    return;
-  }
-  const apiError = new ApiError(
-    503,
-    ErrorCode.SessionStoreUnavailable,
-    'The session store cannot be reached; try again shortly',
-  );
-  res.setHeader('Retry-After', '5');
-  res.status(503).json(apiError.toBody());
-};

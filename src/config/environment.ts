@@ -13,7 +13,7 @@ import {
   validateSync,
   type ValidationError,
 } from 'class-validator';
-import { USERNAME_PATTERN } from '../users/user.js';
+import { USERNAME_PATTERN } from '../common/username.js';
 
 /** Variables whose value must never be echoed back in an error message or a log line. */
 const SECRET_VARIABLES = new Set([

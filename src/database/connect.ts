@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import pg from 'pg';
 import type { DatabaseTarget } from '../config/app-config.js';
+import { withUnavailability } from './database-unavailable.js';
 import type { DatabaseSchema } from './schema.js';
 
 const PG_INT8_OID = 20;
@@ -17,7 +18,8 @@ export interface DatabaseConnection {
 
 /**
  * The one place where the two dialects differ in how they connect. Everything above this uses
- * Kysely's query builder and the conventions in schema.ts.
+ * Kysely's query builder and the conventions in schema.ts; a database that cannot be reached
+ * raises DatabaseUnavailableError, whichever the dialect.
  */
 export function connectDatabase(
   target: DatabaseTarget,
@@ -36,7 +38,10 @@ export function connectDatabase(
         return withStatementCache(sqlite);
       },
     });
-    return { db: new Kysely<DatabaseSchema>({ dialect }), dialect: 'sqlite' };
+    return {
+      db: new Kysely<DatabaseSchema>({ dialect: withUnavailability(dialect) }),
+      dialect: 'sqlite',
+    };
   }
 
   const pool = new pg.Pool({
@@ -61,7 +66,7 @@ export function connectDatabase(
   // discards the broken client when it is released.
   pool.on('connect', (client) => client.on('error', onPoolError));
   return {
-    db: new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) }),
+    db: new Kysely<DatabaseSchema>({ dialect: withUnavailability(new PostgresDialect({ pool })) }),
     dialect: 'postgres',
   };
 }

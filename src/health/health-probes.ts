@@ -7,7 +7,7 @@ import {
 } from '@nestjs/terminus';
 import { ReadinessRegistry } from '../runtime-state/readiness-registry.js';
 import { RuntimeStateService } from '../runtime-state/runtime-state.service.js';
-import { TaskSupervisor } from '../runtime-state/task-supervisor.js';
+import { TaskSupervisor } from '../tasks/task-supervisor.js';
 
 export type Probe = 'live' | 'ready' | 'startup';
 

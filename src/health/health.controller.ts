@@ -3,7 +3,7 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, type HealthCheckResult } from '@nestjs/terminus';
 import type { Response } from 'express';
 import { HealthProbes } from './health-probes.js';
-import { Public } from '../auth/decorators.js';
+import { Public } from '../access/decorators.js';
 import { ApiHealthResponses } from '../openapi/health-responses.js';
 
 /**

@@ -1,20 +1,16 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { UNSAFE_METHODS } from '../common/http-methods.js';
+import { FORBIDDEN_JSON_KEYS } from '../common/json-keys.js';
 import { ApiError } from './api-error.js';
 import { ErrorCode } from './error-codes.js';
 
 export const BODY_LIMIT = '100kb';
 
-const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-
-/**
- * Keys that reach an object's prototype when a merge or a transformer copies them. No Keel
- * field has these names; they are refused while parsing, before any code can copy them.
- */
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+/** Keys that reach prototypes are refused while parsing, before any code can copy them. */
 const FORBIDDEN_KEY_MESSAGE = /^Forbidden key "(.+)"$/;
 
 function refuseForbiddenKeys(key: string, value: unknown): unknown {
-  if (FORBIDDEN_KEYS.has(key)) throw new SyntaxError(`Forbidden key "${key}"`);
+  if (FORBIDDEN_JSON_KEYS.has(key)) throw new SyntaxError(`Forbidden key "${key}"`);
   return value;
 }
 

@@ -5,10 +5,9 @@ import {
   HttpException,
   Logger,
 } from '@nestjs/common';
-import type { Request, Response } from 'express';
-import { SessionStoreUnavailableError } from '../session-cache/session-backend.js';
-import { isDatabaseUnreachable } from '../database/connection-errors.js';
+import type { ErrorRequestHandler, Request, Response } from 'express';
 import { ApiError, type ErrorBody } from './api-error.js';
+import { DependencyUnavailableError } from './dependency-unavailable.js';
 import { DEFAULT_CODE_BY_STATUS, ErrorCode } from './error-codes.js';
 
 /** The body and extra headers an error is answered with. */
@@ -42,21 +41,11 @@ export class HttpExceptionFilter implements ExceptionFilter {
     if (exception instanceof ApiError) {
       return { body: exception.toBody(), headers: exception.headers ?? {} };
     }
-    if (exception instanceof SessionStoreUnavailableError) {
-      // The cause (host, driver message) goes to the log only.
-      return this.unavailable(requestId, exception.message, {
-        code: ErrorCode.SessionStoreUnavailable,
-        message: 'The session store cannot be reached right now; try again shortly',
-        retryAfterSeconds: 5,
-      });
-    }
-    if (isDatabaseUnreachable(exception)) {
+    if (exception instanceof DependencyUnavailableError) {
       // A lost connection (failover, restart) is not a bug in the request: say so, and when.
-      return this.unavailable(requestId, `Database unreachable: ${describe(exception)}`, {
-        code: ErrorCode.DatabaseUnavailable,
-        message: 'The database cannot be reached right now; try again shortly',
-        retryAfterSeconds: 2,
-      });
+      // The cause (host, driver message) goes to the log only.
+      this.logger.warn({ msg: exception.message, req: { id: requestId } });
+      return unavailableAnswer(exception);
     }
     if (exception instanceof HttpException) {
       const statusCode = exception.getStatus();
@@ -82,22 +71,26 @@ export class HttpExceptionFilter implements ExceptionFilter {
       headers: {},
     };
   }
+}
 
-  /** A dependency is down: a 503 with Retry-After for the client, the cause for the log. */
-  private unavailable(
-    requestId: string | undefined,
-    cause: string,
-    answer: { code: ErrorCode; message: string; retryAfterSeconds: number },
-  ): ErrorAnswer {
-    this.logger.warn({ msg: cause, req: { id: requestId } });
-    return {
-      body: new ApiError(503, answer.code, answer.message).toBody(),
-      headers: { 'Retry-After': String(answer.retryAfterSeconds) },
-    };
+/** A dependency is down: a 503 with Retry-After for the client. */
+export function unavailableAnswer(error: DependencyUnavailableError): ErrorAnswer {
+  return {
+    body: new ApiError(503, error.code, error.publicMessage).toBody(),
+    headers: { 'Retry-After': String(error.retryAfterSeconds) },
+  };
+}
+
+/**
+ * Express error middleware for what fails before Nest's router (express-session's store):
+ * a dependency that cannot be reached is answered like anywhere else, never as "logged out".
+ */
+export const dependencyErrorHandler: ErrorRequestHandler = (error, _req, res, next) => {
+  if (!(error instanceof DependencyUnavailableError)) {
+    next(error);
+    return;
   }
-}
-
-function describe(error: unknown): string {
-  const { message, code } = (error ?? {}) as { message?: unknown; code?: unknown };
-  return typeof message === 'string' ? message : String(code ?? error);
-}
+  const { body, headers } = unavailableAnswer(error);
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  res.status(body.statusCode).json(body);
+};

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Level } from 'pino';
-import { ServerRequestListener } from '../http/request-listener.js';
+import { ServerRequestListener } from '../common/server-request-listener.js';
 import { ROOT_LOGGER, type RootLogger } from './root-logger.js';
 
 const REQUEST_ID_HEADER = 'X-Request-Id';

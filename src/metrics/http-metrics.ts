@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Histogram } from 'prom-client';
-import { ServerRequestListener } from '../http/request-listener.js';
+import { ServerRequestListener } from '../common/server-request-listener.js';
 import { MetricsRegistry } from './metrics-registry.js';
 
 /** The route label of a request no route matched (404s, and errors answered before routing). */

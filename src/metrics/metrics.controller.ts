@@ -1,7 +1,7 @@
 import { Controller, Get, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { Public } from '../auth/decorators.js';
+import { Public } from '../access/decorators.js';
 import { AppConfig } from '../config/app-config.js';
 import { ApiError } from '../http/api-error.js';
 import { ErrorCode } from '../http/error-codes.js';

@@ -1,9 +1,9 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { Counter, Gauge } from 'prom-client';
-import { InstanceRegistry } from '../runtime-state/instance-registry.js';
+import { InstanceRegistry } from '../replicas/instance-registry.js';
 import { type Phase, RuntimeStateService } from '../runtime-state/runtime-state.service.js';
-import { TaskSupervisor, type TaskState } from '../runtime-state/task-supervisor.js';
+import { TaskSupervisor, type TaskState } from '../tasks/task-supervisor.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { SetupService } from '../setup/setup.service.js';
 import { MetricsRegistry } from './metrics-registry.js';

@@ -1,13 +1,13 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { OnEvent } from '@nestjs/event-emitter';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { SessionBackendKind } from '../session-cache/session-backend.js';
 import { MemoryEvictions } from '../session-cache/memory-evictions.js';
 import {
+  OnSessionCacheEvent,
   SessionCacheEvent,
   type SessionCacheEventMap,
-  SessionCacheService,
-} from '../session-cache/session-cache.service.js';
+} from '../session-cache/session-cache.events.js';
+import { SessionCacheService } from '../session-cache/session-cache.service.js';
 import { InstrumentedSessionBackend } from './instrumented-session-backend.js';
 import { MetricsRegistry } from './metrics-registry.js';
 
@@ -115,7 +115,7 @@ export class SessionCacheMetrics implements OnModuleInit {
     this.cache.decorateBackend((backend) => new InstrumentedSessionBackend(backend, counters));
   }
 
-  @OnEvent(SessionCacheEvent.Swapped)
+  @OnSessionCacheEvent(SessionCacheEvent.Swapped)
   onSwapped(swap: SessionCacheEventMap[typeof SessionCacheEvent.Swapped]): void {
     const failed = swap.error !== undefined;
     this.swaps.inc({ outcome: failed ? 'failure' : 'success' });

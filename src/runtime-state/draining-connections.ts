@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ServerRequestListener } from '../http/request-listener.js';
+import { ServerRequestListener } from '../common/server-request-listener.js';
 import { RuntimeStateService } from './runtime-state.service.js';
 
 /**

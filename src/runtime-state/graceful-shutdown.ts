@@ -9,7 +9,6 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { AppConfig } from '../config/app-config.js';
 import { DrainingConnections } from './draining-connections.js';
 import { RuntimeStateService } from './runtime-state.service.js';
-import { TaskSupervisor } from './task-supervisor.js';
 
 const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 type ShutdownSignal = (typeof SHUTDOWN_SIGNALS)[number];
@@ -22,8 +21,8 @@ type ShutdownSignal = (typeof SHUTDOWN_SIGNALS)[number];
  *    balancers take a few seconds to notice and keep sending traffic meanwhile.
  * 2. The server stops accepting connections and closes idle ones; requests in flight get up to
  *    `SHUTDOWN_GRACE_MS` to finish, then their sockets are destroyed.
- * 3. Supervised tasks stop, then `app.close()` runs Nest's shutdown hooks, which close the
- *    database and Redis clients.
+ * 3. `app.close()`: supervised tasks stop (their destroy hook), then Nest's shutdown hooks
+ *    close the database and Redis clients.
  * 4. The process exits 0 (1 if closing failed).
  *
  * A second signal while this runs exits at once (an impatient Ctrl-C). main.ts does not call
@@ -38,7 +37,6 @@ export class GracefulShutdown implements OnApplicationShutdown {
   constructor(
     private readonly config: AppConfig,
     private readonly runtime: RuntimeStateService,
-    private readonly supervisor: TaskSupervisor,
     private readonly connections: DrainingConnections,
   ) {}
 
@@ -83,7 +81,8 @@ export class GracefulShutdown implements OnApplicationShutdown {
       await closed;
     }
 
-    await this.supervisor.stopAll();
+    // Nest's shutdown: supervised tasks stop first (TaskSupervisor.onModuleDestroy), then the
+    // shutdown hooks close the database and Redis clients.
     await app.close();
     this.logger.log('Shutdown complete');
   }

@@ -5,11 +5,14 @@ import {
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
-import { OnEvent } from '@nestjs/event-emitter';
-import { REPLICA_TIMINGS, type ReplicaTimings } from '../runtime-state/replica-timings.js';
+import { REPLICA_TIMINGS, type ReplicaTimings } from '../replicas/replica-timings.js';
 import { RuntimeStateService } from '../runtime-state/runtime-state.service.js';
-import { TaskSupervisor } from '../runtime-state/task-supervisor.js';
-import { SettingsEvent, type SettingsCommittedEvent } from '../settings/settings.events.js';
+import { TaskSupervisor } from '../tasks/task-supervisor.js';
+import {
+  OnSettingsEvent,
+  SettingsEvent,
+  type SettingsCommittedEvent,
+} from '../settings/settings.events.js';
 import { SettingsService } from '../settings/settings.service.js';
 import {
   SETTINGS_ANNOUNCER,
@@ -73,7 +76,7 @@ export class SettingsAnnouncements implements OnModuleInit, OnApplicationShutdow
     });
   }
 
-  @OnEvent(SettingsEvent.Committed)
+  @OnSettingsEvent(SettingsEvent.Committed)
   async onCommitted(event: SettingsCommittedEvent): Promise<void> {
     if (!this.announcer) return;
     try {

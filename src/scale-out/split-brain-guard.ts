@@ -1,11 +1,11 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { OnEvent } from '@nestjs/event-emitter';
 import { ErrorCode } from '../http/error-codes.js';
-import { InstanceRegistry, type LiveInstance } from '../runtime-state/instance-registry.js';
+import { InstanceRegistry, type LiveInstance } from '../replicas/instance-registry.js';
 import { ReadinessRegistry } from '../runtime-state/readiness-registry.js';
 import { RuntimeStateService } from '../runtime-state/runtime-state.service.js';
 import {
   type PreflightVerdict,
+  OnSettingsEvent,
   SettingsEvent,
   type SettingsPreflightEvent,
 } from '../settings/settings.events.js';
@@ -39,7 +39,7 @@ export class SplitBrainGuard implements OnApplicationBootstrap {
     });
   }
 
-  @OnEvent(SettingsEvent.Preflight, { suppressErrors: false })
+  @OnSettingsEvent(SettingsEvent.Preflight, { suppressErrors: false })
   async preflight(event: SettingsPreflightEvent): Promise<PreflightVerdict> {
     if (!event.changedKeys.includes(BACKEND_KEY)) return undefined;
     const backend = event.proposed.sessionCache.backend;

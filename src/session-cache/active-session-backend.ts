@@ -9,11 +9,6 @@ import { MemorySessionBackend } from './backends/memory-session.backend.js';
 import { JournaledBackend, RecentWrites } from './recent-writes.js';
 import type { SessionBackend } from './session-backend.js';
 
-export type {
-  SessionCacheStatus,
-  SessionCacheSwap,
-} from '../runtime-state/runtime-state.service.js';
-
 /** Wraps the backend requests reach, e.g. to count calls (metrics); given the active one. */
 export type SessionBackendDecorator = (backend: SessionBackend) => SessionBackend;
 

@@ -1,3 +1,6 @@
+import { DependencyUnavailableError } from '../http/dependency-unavailable.js';
+import { ErrorCode } from '../http/error-codes.js';
+
 /** What a backend stores per session: the serialized express-session data plus the metadata Keel indexes. */
 export interface StoredSession {
   sid: string;
@@ -69,8 +72,11 @@ export interface SessionBackend {
  * The HTTP layer answers it with `503 session_store_unavailable`: a request that needs its
  * session must never be served as if logged out because the store was down.
  */
-export class SessionStoreUnavailableError extends Error {
+export class SessionStoreUnavailableError extends DependencyUnavailableError {
   override readonly name = 'SessionStoreUnavailableError';
+  readonly code = ErrorCode.SessionStoreUnavailable;
+  readonly publicMessage = 'The session store cannot be reached right now; try again shortly';
+  readonly retryAfterSeconds = 5;
 
   constructor(
     readonly backend: SessionBackendKind,

@@ -1,5 +1,5 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { TaskSupervisor } from '../runtime-state/task-supervisor.js';
+import { TaskSupervisor } from '../tasks/task-supervisor.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { ActiveSessionBackend } from './active-session-backend.js';
 import { BACKEND_KEY } from './session-cache-settings.listener.js';

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { OnEvent } from '@nestjs/event-emitter';
 import { ErrorCode } from '../http/error-codes.js';
 import {
   type PreflightVerdict,
   type PrepareResult,
+  OnSettingsEvent,
   SettingsEvent,
   type SettingsChangedEvent,
   type SettingsPreflightEvent,
@@ -30,7 +30,7 @@ export class SessionCacheSettingsListener {
     private readonly settings: SettingsService,
   ) {}
 
-  @OnEvent(SettingsEvent.Preflight, { suppressErrors: false })
+  @OnSettingsEvent(SettingsEvent.Preflight, { suppressErrors: false })
   async preflight(event: SettingsPreflightEvent): Promise<PreflightVerdict> {
     if (!event.changedKeys.includes(BACKEND_KEY)) return undefined;
     const kind = event.proposed.sessionCache.backend;
@@ -58,7 +58,7 @@ export class SessionCacheSettingsListener {
    * so the change is stored only once this replica serves the new backend. A swap that fails
    * leaves the old backend in force and the change refused (`503 swap_failed`).
    */
-  @OnEvent(SettingsEvent.Prepare, { suppressErrors: false })
+  @OnSettingsEvent(SettingsEvent.Prepare, { suppressErrors: false })
   async prepare(event: SettingsPrepareEvent): Promise<PrepareResult> {
     if (!event.changedKeys.includes(BACKEND_KEY)) return undefined;
     const kind = event.proposed.sessionCache.backend;
@@ -81,7 +81,7 @@ export class SessionCacheSettingsListener {
    * is named by the version that set the backend, which the history tells. (This replica's own
    * changes were put in force by `prepare`.)
    */
-  @OnEvent(SettingsEvent.Changed, { suppressErrors: false })
+  @OnSettingsEvent(SettingsEvent.Changed, { suppressErrors: false })
   async onSettingsChanged(event: SettingsChangedEvent): Promise<void> {
     const backendChanged = event.changedKeys.includes(BACKEND_KEY);
     // From this instant the settings name another backend than the one served: say a swap is

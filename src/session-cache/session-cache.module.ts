@@ -4,6 +4,7 @@ import { SettingsModule } from '../settings/settings.module.js';
 import { ActiveSessionBackend } from './active-session-backend.js';
 import { MemoryEvictions } from './memory-evictions.js';
 import { SessionBackendFactory } from './session-backend-factory.js';
+import { SessionCacheEvents } from './session-cache.events.js';
 import { SessionCacheFollower } from './session-cache-follower.js';
 import { SessionCacheSettingsListener } from './session-cache-settings.listener.js';
 import { SessionCacheService } from './session-cache.service.js';
@@ -23,6 +24,7 @@ import { SessionSwap } from './session-swap.js';
     SessionBackendFactory,
     MemoryEvictions,
     SessionSwap,
+    SessionCacheEvents,
     SessionHandover,
     SessionCacheSettingsListener,
     SessionCacheFollower,

@@ -5,13 +5,9 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { ReadinessRegistry } from '../runtime-state/readiness-registry.js';
-import type { UserSessionRevoker } from '../users/user-session-revoker.js';
 import { SettingsService } from '../settings/settings.service.js';
-import {
-  ActiveSessionBackend,
-  type SessionBackendDecorator,
-  type SessionCacheStatus,
-} from './active-session-backend.js';
+import type { SessionCacheStatus } from '../runtime-state/runtime-state.service.js';
+import { ActiveSessionBackend, type SessionBackendDecorator } from './active-session-backend.js';
 import { MigratingBackend } from './migrating-backend.js';
 import type { SessionBackend } from './session-backend.js';
 import { SessionBackendFactory } from './session-backend-factory.js';
@@ -22,12 +18,6 @@ import { KeelSessionStore } from './session-store.js';
 import { SessionSwap } from './session-swap.js';
 import { UserSessions } from './user-sessions.js';
 
-export type {
-  SessionBackendDecorator,
-  SessionCacheStatus,
-  SessionCacheSwap,
-} from './active-session-backend.js';
-export { SessionCacheEvent, type SessionCacheEventMap } from './session-swap.js';
 
 /**
  * What the rest of Keel uses of the session cache: the express-session stores, a user's
@@ -37,9 +27,7 @@ export { SessionCacheEvent, type SessionCacheEventMap } from './session-swap.js'
  * settings listener and the sweeper.
  */
 @Injectable()
-export class SessionCacheService
-  implements OnApplicationBootstrap, OnApplicationShutdown, UserSessionRevoker
-{
+export class SessionCacheService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(SessionCacheService.name);
 
   /** A user's sessions through the active backend's per-user index (list, revoke). */
@@ -111,7 +99,10 @@ export class SessionCacheService
     });
   }
 
-  /** Ends every session of a user (but `exceptSessionId`): the user index of the active backend. */
+  /**
+   * Ends every session of a user (but `exceptSessionId`) through the user index of the active
+   * backend: what UsersModule binds its `UserSessionRevoker` to.
+   */
   revokeAll(userId: string, exceptSessionId?: string): Promise<number> {
     return this.userSessions.destroyAll(userId, exceptSessionId);
   }

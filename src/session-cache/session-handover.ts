@@ -4,12 +4,12 @@ import {
   InstanceRegistry,
   type RegisteredInstance,
   type SessionCacheReport,
-} from '../runtime-state/instance-registry.js';
+} from '../replicas/instance-registry.js';
 import {
   handoverLimitMs,
   REPLICA_TIMINGS,
   type ReplicaTimings,
-} from '../runtime-state/replica-timings.js';
+} from '../replicas/replica-timings.js';
 import { RuntimeStateService } from '../runtime-state/runtime-state.service.js';
 import type { MigratingBackend } from './migrating-backend.js';
 import type { SessionBackend, SessionBackendKind } from './session-backend.js';

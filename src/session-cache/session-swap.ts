@@ -1,18 +1,21 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { PreparedChange, SettingsChangedEvent } from '../settings/settings.events.js';
 import { SettingsService } from '../settings/settings.service.js';
-import { ActiveSessionBackend, type SessionCacheSwap } from './active-session-backend.js';
+import type { SessionCacheSwap } from '../runtime-state/runtime-state.service.js';
+import { ActiveSessionBackend } from './active-session-backend.js';
 import { MigratingBackend } from './migrating-backend.js';
 import type { RecentWritesTaken } from './recent-writes.js';
+import {
+  SessionCacheEvent,
+  SessionCacheEvents,
+  swapLogFields,
+  swapOutcome,
+} from './session-cache.events.js';
+import { carryOver, closeWhenDrained, copyAll, DRAIN_TIMEOUT_MS } from './session-copy.js';
 import type { SessionBackend, SessionBackendKind } from './session-backend.js';
 import { SessionBackendFactory } from './session-backend-factory.js';
 import { HandoverAborted, SessionHandover } from './session-handover.js';
 
-/** How long a finished swap waits for calls still running on the old backend before closing it. */
-const DRAIN_TIMEOUT_MS = 5000;
-/** Sessions copied at once during a swap. */
-const COPY_CONCURRENCY = 64;
 /** Clock difference tolerated between the replica that accepted a change and this one. */
 const CLOCK_SKEW_ALLOWANCE_MS = 60_000;
 /** A handover that failed (a backend timed out mid-pass) is tried again after this, doubling. */
@@ -21,17 +24,6 @@ const HANDOVER_RETRY: Readonly<{ initialMs: number; maxMs: number }> = {
   maxMs: 30_000,
 };
 
-/** Events of the session cache, by name, with their payloads. */
-export const SessionCacheEvent = {
-  /** After every swap this process ran, succeeded or failed (`error` set). */
-  Swapped: 'session-cache.swapped',
-} as const;
-
-export interface SessionCacheEventMap {
-  [SessionCacheEvent.Swapped]: SessionCacheSwap;
-}
-
-/** The settings change a swap applies. */
 /** What a swap's copy leaves for the steps after it. */
 interface Copied {
   source: SessionBackend;
@@ -44,18 +36,7 @@ interface Copied {
   migrated: number;
 }
 
-function outcomeOf(
-  swap: Pick<Copied, 'source' | 'started' | 'migrated'> & { to: SessionBackendKind },
-): SessionCacheSwap {
-  return {
-    from: swap.source.kind,
-    to: swap.to,
-    at: new Date(swap.started).toISOString(),
-    migrated: swap.migrated,
-    durationMs: Date.now() - swap.started,
-  };
-}
-
+/** The settings change a swap applies. */
 export interface SwapChange {
   /**
    * The settings version that set this backend (not a later one that changed something else):
@@ -80,7 +61,7 @@ export class SessionSwap {
     private readonly active: ActiveSessionBackend,
     private readonly factory: SessionBackendFactory,
     private readonly handover: SessionHandover,
-    private readonly events: EventEmitter2,
+    private readonly events: SessionCacheEvents,
     private readonly settings: SettingsService,
   ) {}
 
@@ -281,7 +262,7 @@ export class SessionSwap {
       throw error;
     }
     const copied: Copied = { source, target, pair, written, since, started, migrated };
-    const outcome = outcomeOf({ ...copied, to: kind });
+    const outcome = swapOutcome({ from: source.kind, to: kind, started, migrated });
     this.active.swapReported(outcome);
     this.logger.log({
       msg: `Session cache swapped ${source.kind} -> ${kind}: ${migrated} sessions migrated in ${outcome.durationMs} ms`,
@@ -311,7 +292,15 @@ export class SessionSwap {
     if (written) this.active.journal.restore(written, since);
     // Requests that started on the pair finish before the new backend is closed.
     if (target) void closeWhenDrained(pair, target);
-    const failed: SessionCacheSwap = { ...outcomeOf({ ...swap, to: kind }), error };
+    const failed: SessionCacheSwap = {
+      ...swapOutcome({
+        from: swap.source.kind,
+        to: kind,
+        started: swap.started,
+        migrated: swap.migrated,
+      }),
+      error,
+    };
     this.active.swapReported(failed);
     this.active.swapEnded();
     if (!counted) return;
@@ -396,75 +385,6 @@ export class SessionSwap {
     // In the background: the change that asked for this swap need not wait for old requests.
     void closeWhenDrained(pair, pair.source);
   }
-}
-
-/** Closes `backend` once calls still running on `pair` have ended (or the drain timed out). */
-async function closeWhenDrained(
-  pair: MigratingBackend | undefined,
-  backend: SessionBackend,
-): Promise<void> {
-  await pair?.drained(DRAIN_TIMEOUT_MS);
-  await backend.close().catch(() => undefined);
-}
-
-/** The fields of a swap's log line, for searching logs by outcome or backend. */
-function swapLogFields(swap: SessionCacheSwap, origin: SettingsChangedEvent['origin']) {
-  return {
-    swap: {
-      from: swap.from,
-      to: swap.to,
-      origin,
-      migrated: swap.migrated,
-      durationMs: swap.durationMs,
-      outcome: swap.error === undefined ? 'success' : 'failure',
-      ...(swap.error === undefined ? {} : { error: swap.error }),
-    },
-  };
-}
-
-/**
- * Copies every session of `source` through `pair.migrate`, `COPY_CONCURRENCY` at a time: one by
- * one, network round trips would make a 10,000-session swap take minutes under load.
- */
-async function copyAll(
-  source: SessionBackend,
-  pair: MigratingBackend,
-  onProgress: (visited: number) => void,
-): Promise<number> {
-  let migrated = 0;
-  let visited = 0;
-  let batch: Promise<boolean>[] = [];
-  const settle = async () => {
-    migrated += (await Promise.all(batch)).filter(Boolean).length;
-    visited += batch.length;
-    batch = [];
-    onProgress(visited);
-  };
-  for await (const session of source.entries()) {
-    batch.push(pair.migrate(session.sid));
-    if (batch.length >= COPY_CONCURRENCY) await settle();
-  }
-  await settle();
-  return migrated;
-}
-
-/**
- * Carries over what this replica started or ended in the old backend alone (RecentWrites) into
- * the new one, `COPY_CONCURRENCY` at a time. Resolves to the sessions copied.
- */
-async function carryOver(written: RecentWritesTaken, pair: MigratingBackend): Promise<number> {
-  let copied = 0;
-  for (let start = 0; start < written.started.length; start += COPY_CONCURRENCY) {
-    const batch = written.started.slice(start, start + COPY_CONCURRENCY);
-    copied += (await Promise.all(batch.map((sid) => pair.carryOverStarted(sid)))).filter(
-      Boolean,
-    ).length;
-  }
-  for (let start = 0; start < written.ended.length; start += COPY_CONCURRENCY) {
-    const batch = written.ended.slice(start, start + COPY_CONCURRENCY);
-    await Promise.all(batch.map((sid) => pair.carryOverEnded(sid)));
-  }
-  return copied;
 }
 
 function describe(error: unknown): string {

@@ -1,6 +1,6 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { DatabaseService } from '../database/database.service.js';
-import { TaskSupervisor } from '../runtime-state/task-supervisor.js';
+import { TaskSupervisor } from '../tasks/task-supervisor.js';
 import { DatabaseSessionBackend } from './backends/database-session.backend.js';
 
 const SWEEP_INTERVAL_MS = 60_000;

@@ -1,12 +1,11 @@
+import { FORBIDDEN_JSON_KEYS } from '../common/json-keys.js';
+
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
 
 export function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
-
-/** Keys that would reach Object.prototype if copied naively; never accepted in settings. */
-export const UNSAFE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 /**
  * RFC 7396 JSON merge patch: objects merge key by key, `null` removes a key, anything else
@@ -59,7 +58,7 @@ export function findUnsafeKeys(value: unknown, prefix = ''): string[] {
   if (!isJsonObject(value)) return [];
   return Object.keys(value).flatMap((key) => {
     const path = prefix ? `${prefix}.${key}` : key;
-    return UNSAFE_KEYS.has(key) ? [path] : findUnsafeKeys(value[key], path);
+    return FORBIDDEN_JSON_KEYS.has(key) ? [path] : findUnsafeKeys(value[key], path);
   });
 }
 

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Headers, Patch, Query, Req, Res } from '@nestjs/common';
 import { ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { Roles } from '../auth/decorators.js';
+import { Roles } from '../access/decorators.js';
 import { ApiError } from '../http/api-error.js';
 import { ErrorCode } from '../http/error-codes.js';
 import { ApiAccess } from '../openapi/access.js';

@@ -1,3 +1,6 @@
+import { Injectable } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { onEventOf, TypedEvents } from '../common/typed-events.js';
 import type { ErrorCode } from '../http/error-codes.js';
 import type { RuntimeSettingsValues } from './settings.schema.js';
 
@@ -93,3 +96,14 @@ export interface SettingsEventMap {
 
 /** What a preflight listener returns: nothing to allow, a refusal to block. */
 export type PreflightVerdict = PreflightRefusal | undefined | void;
+
+/** The settings events, emitted with their payloads checked against SettingsEventMap. */
+@Injectable()
+export class SettingsEvents extends TypedEvents<SettingsEventMap> {
+  constructor(emitter: EventEmitter2) {
+    super(emitter);
+  }
+}
+
+/** `@OnEvent` for a settings event: the listener's parameter must take the event's payload. */
+export const OnSettingsEvent = onEventOf<SettingsEventMap>();

@@ -1,21 +1,8 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { EventEmitter2 } from '@nestjs/event-emitter';
-import { plainToInstance } from 'class-transformer';
-import { validateSync } from 'class-validator';
-import { ApiError, type FieldError } from '../http/api-error.js';
+import { ApiError } from '../http/api-error.js';
 import { ErrorCode } from '../http/error-codes.js';
 import { RuntimeStateService } from '../runtime-state/runtime-state.service.js';
-import { toFieldErrors, validationFailed } from '../http/validation.js';
-import {
-  applyMergePatch,
-  deepFreeze,
-  diffLeaves,
-  findUnsafeKeys,
-  isJsonObject,
-  type Json,
-  type JsonObject,
-  layer,
-} from './merge-patch.js';
+import { deepFreeze, diffLeaves, type Json } from './merge-patch.js';
 import {
   type PreflightRefusal,
   type PreparedChange,
@@ -23,18 +10,19 @@ import {
   type PrepareResult,
   SettingsEvent,
   type SettingsChangedEvent,
+  SettingsEvents,
   type SettingsEventMap,
   type SettingsSnapshot,
 } from './settings.events.js';
 import { SettingsRepository, type StoredSettings } from './settings.repository.js';
+import type { RuntimeSettingsValues } from './settings.schema.js';
 import {
-  BOOTSTRAP_KEYS,
-  isSecretKey,
-  RuntimeSettings,
-  type RuntimeSettingsValues,
-} from './settings.schema.js';
-
-const DEFAULTS = JSON.parse(JSON.stringify(new RuntimeSettings())) as JsonObject;
+  maskSecrets,
+  mergeOverrides,
+  resolveOverrides,
+  SETTINGS_DEFAULTS,
+  usableOverrides,
+} from './settings-values.js';
 
 /**
  * The one owner of the runtime settings. Holds the current settings as an immutable snapshot
@@ -49,55 +37,20 @@ export class SettingsService implements OnApplicationBootstrap {
   private readonly logger = new Logger(SettingsService.name);
   private snapshot: SettingsSnapshot = deepFreeze({
     version: 0,
-    values: DEFAULTS as unknown as RuntimeSettingsValues,
+    values: SETTINGS_DEFAULTS as unknown as RuntimeSettingsValues,
     updatedAt: 0,
   });
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly repository: SettingsRepository,
-    private readonly events: EventEmitter2,
+    private readonly events: SettingsEvents,
     private readonly runtime: RuntimeStateService,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     await this.repository.ensureRow(Date.now());
     this.snapshot = this.toSnapshot(await this.repository.load());
-  }
-
-  /**
-   * The stored overrides with every value the schema refuses taken out (they fall back to their
-   * defaults), and what was taken out. A row written by hand or by an older version must never
-   * stop the boot or lock anyone out; the next change persists the overrides without them.
-   */
-  private usable(stored: StoredSettings): { overrides: JsonObject; invalid: FieldError[] } {
-    let overrides = stored.overrides;
-    const invalid: FieldError[] = [];
-    const note = (field: string, message: string) => {
-      if (!invalid.some((seen) => seen.field === field)) invalid.push({ field, message });
-    };
-    for (let round = 0; round < 10; round++) {
-      const errors = this.validate(overrides);
-      if (errors.length === 0) return { overrides, invalid };
-      const next = withoutPaths(
-        overrides,
-        errors.map((error) => error.field),
-      );
-      if (JSON.stringify(next) !== JSON.stringify(overrides)) {
-        for (const error of errors) note(error.field, error.message);
-        overrides = next;
-        continue;
-      }
-      // The errors are on keys that are not overridden (a default that conflicts with another
-      // override, say): the groups they are in go back to their defaults whole, and say so.
-      const groups = [...new Set(errors.map((error) => error.field.split('.')[0]))];
-      for (const group of groups) {
-        const why = errors.filter((error) => error.field.split('.')[0] === group);
-        note(group, `reset to its defaults: ${why.map((error) => error.message).join('; ')}`);
-      }
-      overrides = withoutPaths(overrides, groups);
-    }
-    return { overrides: {}, invalid };
   }
 
   /** The settings in force on this process. Keep the object you read: it never changes. */
@@ -119,7 +72,7 @@ export class SettingsService implements OnApplicationBootstrap {
   }
 
   defaults(): Readonly<RuntimeSettingsValues> {
-    return DEFAULTS as unknown as RuntimeSettingsValues;
+    return SETTINGS_DEFAULTS as unknown as RuntimeSettingsValues;
   }
 
   /**
@@ -149,8 +102,8 @@ export class SettingsService implements OnApplicationBootstrap {
         );
       }
 
-      const overrides = this.mergeOverrides(this.usable(stored).overrides, patch);
-      const proposed = this.resolve(overrides, 'values');
+      const overrides = mergeOverrides(usableOverrides(stored.overrides).overrides, patch);
+      const proposed = resolveOverrides(overrides, 'values');
       const changes = diffLeaves(
         this.snapshot.values as unknown as Json,
         proposed as unknown as Json,
@@ -214,8 +167,8 @@ export class SettingsService implements OnApplicationBootstrap {
     return this.serialize(async () => {
       const stored = await this.repository.load();
       await this.applyStored(stored, 'remote');
-      const proposed = this.resolve(
-        this.mergeOverrides(this.usable(stored).overrides, patch, fieldPrefix),
+      const proposed = resolveOverrides(
+        mergeOverrides(usableOverrides(stored.overrides).overrides, patch, fieldPrefix),
         fieldPrefix,
       );
       // Keys the caller names are checked even when they equal the current value: setup asking
@@ -355,58 +308,8 @@ export class SettingsService implements OnApplicationBootstrap {
     }
   }
 
-  private mergeOverrides(
-    overrides: JsonObject,
-    patch: unknown,
-    fieldPrefix = 'values',
-  ): JsonObject {
-    const fields: FieldError[] = [];
-    if (!isJsonObject(patch)) {
-      throw validationFailed([
-        { field: fieldPrefix, message: `${fieldPrefix} must be an object (a JSON merge patch)` },
-      ]);
-    }
-    for (const path of findUnsafeKeys(patch)) {
-      fields.push({ field: `${fieldPrefix}.${path}`, message: `${path} is not an allowed key` });
-    }
-    for (const key of Object.keys(patch)) {
-      if (BOOTSTRAP_KEYS.has(key)) {
-        fields.push({
-          field: `${fieldPrefix}.${key}`,
-          message: `${key} is a bootstrap setting: it comes from the environment at start-up and cannot change at runtime`,
-        });
-      }
-    }
-    if (fields.length > 0) throw validationFailed(fields);
-    const merged = applyMergePatch(overrides, patch as Json);
-    return isJsonObject(merged) ? merged : {};
-  }
-
-  /** Defaults < overrides, validated by the schema classes. Throws 400 naming each bad field. */
-  private resolve(overrides: JsonObject, fieldPrefix: string): RuntimeSettingsValues {
-    const errors = this.validate(overrides);
-    if (errors.length > 0) {
-      throw validationFailed(
-        errors.map((error) => ({ ...error, field: `${fieldPrefix}.${error.field}` })),
-      );
-    }
-    return layer(DEFAULTS, overrides) as unknown as RuntimeSettingsValues;
-  }
-
-  /** What the schema says of defaults < overrides: every group an object, every leaf its type. */
-  private validate(overrides: JsonObject): FieldError[] {
-    const instance = plainToInstance(RuntimeSettings, layer(DEFAULTS, overrides));
-    return toFieldErrors(
-      validateSync(instance, {
-        whitelist: true,
-        forbidNonWhitelisted: true,
-        forbidUnknownValues: true,
-      }),
-    );
-  }
-
   private toSnapshot(stored: StoredSettings): SettingsSnapshot {
-    const { overrides, invalid } = this.usable(stored);
+    const { overrides, invalid } = usableOverrides(stored.overrides);
     if (invalid.length > 0) {
       this.logger.error({
         msg: `Stored settings version ${stored.version} hold values Keel cannot use; their defaults are in force until a change replaces them: ${invalid
@@ -420,7 +323,7 @@ export class SettingsService implements OnApplicationBootstrap {
     );
     return deepFreeze({
       version: stored.version,
-      values: this.resolve(overrides, 'stored'),
+      values: resolveOverrides(overrides, 'stored'),
       updatedAt: stored.updatedAt,
     });
   }
@@ -430,31 +333,6 @@ export class SettingsService implements OnApplicationBootstrap {
     this.queue = run.catch(() => undefined);
     return run;
   }
-}
-
-function maskSecrets(
-  changes: Record<string, { from: unknown; to: unknown }>,
-): Record<string, { from: unknown; to: unknown }> {
-  return Object.fromEntries(
-    Object.entries(changes).map(([key, change]) =>
-      isSecretKey(key) ? [key, { from: '[masked]', to: '[masked]' }] : [key, change],
-    ),
-  );
-}
-
-/** A copy of `overrides` without the values at the dotted `paths` (and groups left empty). */
-function withoutPaths(overrides: JsonObject, paths: string[]): JsonObject {
-  const copy = JSON.parse(JSON.stringify(overrides)) as JsonObject;
-  for (const path of paths) {
-    const keys = path.split('.');
-    let node: Json | undefined = copy;
-    for (const key of keys.slice(0, -1)) node = isJsonObject(node) ? node[key] : undefined;
-    if (isJsonObject(node)) delete node[keys[keys.length - 1]];
-  }
-  for (const [key, value] of Object.entries(copy)) {
-    if (isJsonObject(value) && Object.keys(value).length === 0) delete copy[key];
-  }
-  return copy;
 }
 
 async function abortAll(prepared: PreparedChange[], reason: string): Promise<void> {

@@ -2,7 +2,7 @@ import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/com
 import type { Request } from 'express';
 import { ApiError } from '../http/api-error.js';
 import { ErrorCode } from '../http/error-codes.js';
-import { DOCS_PATH } from '../openapi/openapi.js';
+import { DOCS_PATH } from '../openapi/docs-paths.js';
 import { SetupService } from './setup.service.js';
 
 /** The API routes that answer before setup is complete (../shared/API.md, "Conventions"). */
@@ -49,7 +49,7 @@ export function isGated(path: string): boolean {
   const normalized = path.toLowerCase().replace(/\/+$/, '');
   if (normalized !== '/api' && !normalized.startsWith('/api/')) return false;
   // The API docs are public before setup too. They are served outside Nest's router (so this
-  // guard never sees them: src/openapi/openapi.ts); listed so the rule reads whole here.
+  // guard never sees them: src/app/api-docs.ts); listed so the rule reads whole here.
   if (normalized === DOCS_PATH || normalized.startsWith(`${DOCS_PATH}/`)) return false;
   return !OPEN_BEFORE_SETUP.has(normalized);
 }

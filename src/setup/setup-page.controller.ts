@@ -1,6 +1,6 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Public } from '../auth/decorators.js';
+import { Public } from '../access/decorators.js';
 import { ErrorCode } from '../http/error-codes.js';
 import { ApiErrors } from '../openapi/error-responses.js';
 import { SettingsService } from '../settings/settings.service.js';

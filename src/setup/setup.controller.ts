@@ -2,7 +2,7 @@ import { Body, Controller, Get, Post, Req, Res } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { AuthSessions } from '../auth/auth-sessions.service.js';
-import { Public, StartsSession } from '../auth/decorators.js';
+import { Public, StartsSession } from '../access/decorators.js';
 import { ErrorCode } from '../http/error-codes.js';
 import { ApiAccess } from '../openapi/access.js';
 import { ApiErrors } from '../openapi/error-responses.js';

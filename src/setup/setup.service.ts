@@ -103,10 +103,7 @@ export class SetupService implements OnApplicationBootstrap {
     const attempt = await this.limiter.reserve(LIMIT_SCOPE, request.ip);
     const tokenHash = hashSetupToken(request.token ?? '');
     // Only a wrong token counts: setup already done, or the database down, leaves it uncounted.
-    const state = await this.repository.load().catch(async (error: unknown) => {
-      await attempt.cancelled();
-      throw error;
-    });
+    const state = await attempt.judge(this.repository.load());
     if (state.completedAt !== null) {
       await attempt.cancelled();
       this.learnCompleted(state.completedAt);

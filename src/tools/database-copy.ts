@@ -5,7 +5,7 @@ import { databaseNowMs } from '../database/clock.js';
 import { connectDatabase } from '../database/connect.js';
 import { migrateToLatest } from '../database/migrate.js';
 import type { DatabaseSchema } from '../database/schema.js';
-import { LIVE_HEARTBEATS, DEFAULT_REPLICA_TIMINGS } from '../runtime-state/replica-timings.js';
+import { LIVE_HEARTBEATS, DEFAULT_REPLICA_TIMINGS } from '../replicas/replica-timings.js';
 
 /** Rows read and written at once. */
 const BATCH = 500;
@@ -105,28 +105,12 @@ async function copyAll(
   to: Kysely<DatabaseSchema>,
   withSessions: boolean,
 ): Promise<CopyReport> {
-  const settings = await from
-    .selectFrom('settings')
-    .selectAll()
-    .where('id', '=', 1)
-    .executeTakeFirst();
-  if (settings) {
-    await to.deleteFrom('settings').execute();
-    await to.insertInto('settings').values(settings).execute();
-  }
+  const settings = await copySingleRow(from, to, 'settings');
 
   const history = await copyTable(from, to, 'settings_history', 'version');
   const users = await copyTable(from, to, 'users', 'id');
 
-  const setup = await from
-    .selectFrom('setup_state')
-    .selectAll()
-    .where('id', '=', 1)
-    .executeTakeFirst();
-  if (setup) {
-    await to.deleteFrom('setup_state').execute();
-    await to.insertInto('setup_state').values(setup).execute();
-  }
+  const setup = await copySingleRow(from, to, 'setup_state');
 
   let sessions: number | null = null;
   if (withSessions) {
@@ -249,4 +233,25 @@ async function checkEmpty(db: Kysely<DatabaseSchema>): Promise<void> {
       `The target database is not empty (it has ${found.join(', ')}): copy into a new, empty database`,
     );
   }
+}
+
+/** Copies a table that holds one row (`id` 1): the settings, first-run setup's state. */
+async function copySingleRow<T extends 'settings' | 'setup_state'>(
+  from: Kysely<DatabaseSchema>,
+  to: Kysely<DatabaseSchema>,
+  table: T,
+) {
+  const row = await from
+    .selectFrom(table as 'settings')
+    .selectAll()
+    .where('id', '=', 1)
+    .executeTakeFirst();
+  if (row) {
+    await to.deleteFrom(table as 'settings').execute();
+    await to
+      .insertInto(table as 'settings')
+      .values(row)
+      .execute();
+  }
+  return row as DatabaseSchema[T] | undefined;
 }

@@ -1,8 +1,5 @@
-export const ROLES = ['admin', 'member'] as const;
-export type Role = (typeof ROLES)[number];
+import type { Role } from '../access/role.js';
 
-/** Usernames: 3 to 64 letters, digits, `_ . @ -` (the rule KEEL_ADMIN_USERNAME follows). */
-export const USERNAME_PATTERN = /^[A-Za-z0-9_.@-]{3,64}$/;
 export const EMAIL_MAX_LENGTH = 254;
 
 /** A user as the service hands it around. Holds the hash: never send it; use `toPublicUser`. */

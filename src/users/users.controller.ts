@@ -7,7 +7,7 @@ import {
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
-import { Roles } from '../auth/decorators.js';
+import { Roles } from '../access/decorators.js';
 import { ErrorCode } from '../http/error-codes.js';
 import { validationFailed } from '../http/validation.js';
 import { ApiAccess } from '../openapi/access.js';

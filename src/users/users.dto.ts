@@ -10,7 +10,9 @@ import {
   ValidateIf,
 } from 'class-validator';
 import { IsPassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './password-policy.js';
-import { EMAIL_MAX_LENGTH, type PublicUser, type Role, ROLES, USERNAME_PATTERN } from './user.js';
+import { ROLES, type Role } from '../access/role.js';
+import { USERNAME_PATTERN } from '../common/username.js';
+import { EMAIL_MAX_LENGTH, type PublicUser } from './user.js';
 
 const USERNAME_MESSAGE =
   'username must be 3 to 64 characters of letters, digits, "_", ".", "@" or "-"';

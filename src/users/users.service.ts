@@ -4,7 +4,8 @@ import { randomUUID } from 'node:crypto';
 import { ApiError } from '../http/api-error.js';
 import { ErrorCode } from '../http/error-codes.js';
 import { PasswordHasher } from './password-hasher.js';
-import { isEnabledAdmin, type Role, type User } from './user.js';
+import type { Role } from '../access/role.js';
+import { isEnabledAdmin, type User } from './user.js';
 import { USER_SESSION_REVOKER, type UserSessionRevoker } from './user-session-revoker.js';
 import { type UserChanges, UsersRepository } from './users.repository.js';
 

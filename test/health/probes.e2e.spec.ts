@@ -10,7 +10,7 @@ import request from 'supertest';
 import { AppModule } from '../../src/app.module.js';
 import { HealthProbes } from '../../src/health/health-probes.js';
 import { HealthModule } from '../../src/health/health.module.js';
-import { configureApp } from '../../src/http/configure-app.js';
+import { configureApp } from '../../src/app/configure-app.js';
 import { ReadinessRegistry } from '../../src/runtime-state/readiness-registry.js';
 import { RuntimeStateService } from '../../src/runtime-state/runtime-state.service.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';

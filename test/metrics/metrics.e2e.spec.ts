@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import request from 'supertest';
 import { MetricsServer } from '../../src/metrics/metrics-server.js';
-import { TaskSupervisor } from '../../src/runtime-state/task-supervisor.js';
+import { TaskSupervisor } from '../../src/tasks/task-supervisor.js';
 import { SessionCacheService } from '../../src/session-cache/session-cache.service.js';
 import { SessionSwap } from '../../src/session-cache/session-swap.js';
 import { login } from '../support/http-client.js';

@@ -3,9 +3,10 @@ import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
 import { ModulesContainer, Reflector } from '@nestjs/core';
 import { METHODS } from 'node:http';
 import request from 'supertest';
-import { IS_PUBLIC, ROLES, type Role } from '../../src/auth/decorators.js';
+import { IS_PUBLIC, REQUIRED_ROLES } from '../../src/access/decorators.js';
+import type { Role } from '../../src/access/role.js';
 import { ErrorCode } from '../../src/http/error-codes.js';
-import { DOCS_JSON_PATH, DOCS_PATH } from '../../src/openapi/openapi.js';
+import { DOCS_JSON_PATH, DOCS_PATH } from '../../src/openapi/docs-paths.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 // The OpenAPI document must list exactly the routes the app serves, each with what a client
@@ -122,7 +123,7 @@ function nestRoutes(keel: TestApp): Map<string, NestRoute> {
           const targets = [handler, controller];
           routes.set(routeKey(RequestMethod[method], path), {
             isPublic: reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets) ?? false,
-            roles: reflector.getAllAndOverride<Role[]>(ROLES, targets) ?? [],
+            roles: reflector.getAllAndOverride<Role[]>(REQUIRED_ROLES, targets) ?? [],
           });
         }
       }

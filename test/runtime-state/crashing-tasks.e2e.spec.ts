@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import request from 'supertest';
-import { TaskSupervisor, type TaskStatus } from '../../src/runtime-state/task-supervisor.js';
+import { TaskSupervisor, type TaskStatus } from '../../src/tasks/task-supervisor.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 // A module's background task keeps throwing. What Kubernetes and the operator see: restarts

@@ -1,6 +1,6 @@
-import { REPLICA_TIMINGS } from '../../src/runtime-state/replica-timings.js';
+import { REPLICA_TIMINGS } from '../../src/replicas/replica-timings.js';
 import { RuntimeStateService } from '../../src/runtime-state/runtime-state.service.js';
-import { InstanceRegistry } from '../../src/runtime-state/instance-registry.js';
+import { InstanceRegistry } from '../../src/replicas/instance-registry.js';
 import { SETTINGS_ANNOUNCER } from '../../src/scale-out/settings-announcer.js';
 import { SettingsService } from '../../src/settings/settings.service.js';
 import { type CookieSession, login, logout, me } from '../support/http-client.js';

@@ -1,6 +1,6 @@
 import { DatabaseService } from '../../src/database/database.service.js';
-import { InstanceRegistry } from '../../src/runtime-state/instance-registry.js';
-import { REPLICA_TIMINGS } from '../../src/runtime-state/replica-timings.js';
+import { InstanceRegistry } from '../../src/replicas/instance-registry.js';
+import { REPLICA_TIMINGS } from '../../src/replicas/replica-timings.js';
 import { RuntimeStateService } from '../../src/runtime-state/runtime-state.service.js';
 import { SETTINGS_ANNOUNCER } from '../../src/scale-out/settings-announcer.js';
 import { SessionCacheService } from '../../src/session-cache/session-cache.service.js';

@@ -1,7 +1,7 @@
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import pg from 'pg';
 import { setTimeout as delay } from 'node:timers/promises';
-import { REPLICA_TIMINGS } from '../../src/runtime-state/replica-timings.js';
+import { REPLICA_TIMINGS } from '../../src/replicas/replica-timings.js';
 import { POSTGRES_SETTINGS_CHANNEL } from '../../src/scale-out/postgres-settings-announcer.js';
 import { RuntimeStateService } from '../../src/runtime-state/runtime-state.service.js';
 import { SETTINGS_ANNOUNCER, subscriberName } from '../../src/scale-out/settings-announcer.js';

@@ -17,10 +17,10 @@ import { NestFactory } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { setTimeout as delay } from 'node:timers/promises';
 import { AppModule } from '../../dist/app.module.js';
-import { Public } from '../../dist/auth/decorators.js';
-import { configureApp } from '../../dist/http/configure-app.js';
-import { REPLICA_TIMINGS } from '../../dist/runtime-state/replica-timings.js';
-import { serve } from '../../dist/runtime-state/serve.js';
+import { Public } from '../../dist/access/decorators.js';
+import { configureApp } from '../../dist/app/configure-app.js';
+import { REPLICA_TIMINGS } from '../../dist/replicas/replica-timings.js';
+import { serve } from '../../dist/app/serve.js';
 import { SETTINGS_ANNOUNCER } from '../../dist/scale-out/settings-announcer.js';
 import { PASSWORD_HASHER_OPTIONS } from '../../dist/users/password-hasher.js';
 

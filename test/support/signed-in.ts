@@ -1,5 +1,5 @@
 import request from 'supertest';
-import type { Role } from '../../src/users/user.js';
+import type { Role } from '../../src/access/role.js';
 import { UsersService } from '../../src/users/users.service.js';
 import type { TestApp } from './test-app.js';
 

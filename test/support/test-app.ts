@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppModule } from '../../src/app.module.js';
 import { DatabaseService } from '../../src/database/database.service.js';
-import { configureApp } from '../../src/http/configure-app.js';
+import { configureApp } from '../../src/app/configure-app.js';
 import { RuntimeStateService } from '../../src/runtime-state/runtime-state.service.js';
 import type { SessionBackendKind } from '../../src/session-cache/session-backend.js';
 import { SettingsService } from '../../src/settings/settings.service.js';

@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { DatabaseSchema } from '../../database/schema.js';
-import { isDatabaseUnreachable as isUnreachable } from '../../database/connection-errors.js';
+import { DatabaseUnavailableError } from '../../database/database-unavailable.js';
 import {
   type SessionBackend,
   SessionStoreUnavailableError,
@@ -42,12 +42,7 @@ export class DatabaseSessionBackend implements SessionBackend {
 
   get(sid: string): Promise<StoredSession | undefined> {
     return this.run(async () => {
-      const row = await this.db
-        .selectFrom('sessions')
-        .select(SESSION_COLUMNS)
-        .where('sid', '=', sid)
-        .where('expires_at', '>', Date.now())
-        .executeTakeFirst();
+      const row = await this.liveSessions().where('sid', '=', sid).executeTakeFirst();
       return row && toStoredSession(row);
     });
   }
@@ -115,10 +110,7 @@ export class DatabaseSessionBackend implements SessionBackend {
     for (;;) {
       const cursor = after;
       const page = await this.run(() => {
-        let query = this.db
-          .selectFrom('sessions')
-          .select(SESSION_COLUMNS)
-          .where('expires_at', '>', Date.now());
+        let query = this.liveSessions();
         if (cursor !== undefined) query = query.where('sid', '>', cursor);
         return query.orderBy('sid').limit(this.pageSize).execute();
       });
@@ -147,12 +139,7 @@ export class DatabaseSessionBackend implements SessionBackend {
 
   listByUser(userId: string): Promise<StoredSession[]> {
     return this.run(async () => {
-      const rows = await this.db
-        .selectFrom('sessions')
-        .select(SESSION_COLUMNS)
-        .where('user_id', '=', userId)
-        .where('expires_at', '>', Date.now())
-        .execute();
+      const rows = await this.liveSessions().where('user_id', '=', userId).execute();
       return rows.map(toStoredSession);
     });
   }
@@ -195,13 +182,23 @@ export class DatabaseSessionBackend implements SessionBackend {
   /** The connection belongs to DatabaseService, which closes it at shutdown: nothing to release. */
   async close(): Promise<void> {}
 
+  /** The sessions still live now (expired rows are invisible to every read). */
+  private liveSessions() {
+    return this.db
+      .selectFrom('sessions')
+      .select(SESSION_COLUMNS)
+      .where('expires_at', '>', Date.now());
+  }
+
   /** Runs a query, turning "the database cannot be reached" into SessionStoreUnavailableError. */
   private async run<T>(query: () => Promise<T>): Promise<T> {
     try {
       return await query();
     } catch (error) {
-      if (isUnreachable(error)) {
-        throw new SessionStoreUnavailableError('database', describeError(error), { cause: error });
+      if (error instanceof DatabaseUnavailableError) {
+        throw new SessionStoreUnavailableError('database', describeError(error.cause), {
+          cause: error,
+        });
       }
       throw error;
     }

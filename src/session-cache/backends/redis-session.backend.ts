@@ -1,72 +1,20 @@
-import { Logger, type LoggerService } from '@nestjs/common';
-import { createClient, ErrorReply } from 'redis';
+import type { SessionBackend, StoredSession } from '../session-backend.js';
 import {
-  type SessionBackend,
-  SessionStoreUnavailableError,
-  type StoredSession,
-  withTimeout,
-} from '../session-backend.js';
+  type RedisClient,
+  type RedisConnectionOptions,
+  RedisSessionConnection,
+} from './redis-session.connection.js';
+import {
+  encodeValue,
+  parseValue,
+  TOUCH_IF_PRESENT,
+  UPDATE_IF_PRESENT,
+} from './redis-session.scripts.js';
 
-export interface RedisSessionBackendOptions {
-  /** How long one connection attempt may take. */
-  connectTimeoutMs?: number;
-  /** How long any operation may wait for Redis before failing as unavailable. */
-  commandTimeoutMs?: number;
-  /** Cap of the reconnect backoff; reconnecting itself never stops. */
-  maxReconnectDelayMs?: number;
+export interface RedisSessionBackendOptions extends RedisConnectionOptions {
   /** COUNT hint for SCAN: keys read per page by `entries()`, `length()` and `clear()`. */
   scanCount?: number;
-  logger?: Pick<LoggerService, 'log' | 'warn'>;
 }
-
-type RedisClient = ReturnType<typeof createClient>;
-
-/** What is stored under `${prefix}sess:${sid}`; the expiry is the key's own (PEXPIREAT). */
-interface RedisSessionValue {
-  data: string;
-  userId: string | null;
-  /** Absent in values written before Keel kept it. */
-  lastSeenAt?: number;
-}
-
-/**
- * `update`: replaces the session only if its key still exists, and moves its user-index entry,
- * atomically (a session destroyed meanwhile is never written back).
- * KEYS: session key, [user index key]; ARGV: value, expiresAt (epoch ms), sid.
- */
-const UPDATE_IF_PRESENT = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
-if KEYS[2] then
-  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
-  redis.call('PEXPIREAT', KEYS[2], ARGV[2], 'NX')
-  redis.call('PEXPIREAT', KEYS[2], ARGV[2], 'GT')
-end
-return 1`;
-
-/**
- * `touch`: moves the expiry and `lastSeenAt` of a session whose key still exists (the data is
- * rewritten as read, in the same atomic step, so no concurrent write is lost). Returns the
- * session's userId (so the caller can move its index entry), or nil when there is no session.
- * KEYS: session key; ARGV: expiresAt, lastSeenAt (epoch ms).
- */
-const TOUCH_IF_PRESENT = `
-local raw = redis.call('GET', KEYS[1])
-if not raw then return false end
-local value = cjson.decode(raw)
-value['lastSeenAt'] = tonumber(ARGV[2])
-redis.call('SET', KEYS[1], cjson.encode(value), 'PXAT', ARGV[1])
-if type(value['userId']) == 'string' then return value['userId'] end
-return false`;
-
-/** Redis 7.0 brought PEXPIRETIME and the NX/GT expiry conditions this backend relies on. */
-const MINIMUM_REDIS_MAJOR = 7;
-
-/**
- * Error replies that mean "Redis is there but cannot serve now" (still loading its dataset, a
- * script running too long, a replica or failover in progress), as opposed to a bad command.
- */
-const UNAVAILABLE_REPLIES = /^(LOADING|BUSY|READONLY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)\b/;
 
 /**
  * Sessions in Redis under a key prefix, so several deployments can share one Redis:
@@ -76,27 +24,16 @@ const UNAVAILABLE_REPLIES = /^(LOADING|BUSY|READONLY|MASTERDOWN|TRYAGAIN|CLUSTER
  *   (ZREMRANGEBYSCORE) and itself expiring with its last session. It is an index, not the truth:
  *   every read through it checks the session key still exists and still names that user.
  *
- * Fails fast while Redis is down: no offline queue (a command is refused at once instead of
- * waiting for a reconnect), every operation bounded by `commandTimeoutMs`, failures thrown as
- * SessionStoreUnavailableError. The client reconnects forever with capped backoff, so the store
- * serves again by itself once Redis is back.
+ * Fails fast while Redis is down (RedisSessionConnection): failures are thrown as
+ * SessionStoreUnavailableError, and the store serves again by itself once Redis is back.
  */
 export class RedisSessionBackend implements SessionBackend {
   readonly kind = 'redis';
   readonly shared = true;
-  private readonly client: RedisClient;
+  private readonly connection: RedisSessionConnection;
   private readonly sessionKeyPrefix: string;
   private readonly userKeyPrefix: string;
-  private readonly connectTimeoutMs: number;
-  private readonly commandTimeoutMs: number;
-  private readonly maxReconnectDelayMs: number;
   private readonly scanCount: number;
-  private readonly logger: Pick<LoggerService, 'log' | 'warn'>;
-  /** Settles when the first connection is ready (or, for `connect`, when it failed). */
-  private readonly firstConnection: Promise<void>;
-  private hasBeenReady = false;
-  private outageLogged = false;
-  private closed = false;
 
   /**
    * Connects to Redis at `url`, keeping every key under `prefix`.
@@ -115,51 +52,20 @@ export class RedisSessionBackend implements SessionBackend {
   ): Promise<RedisSessionBackend> {
     const { waitForConnection = true, ...rest } = options;
     const backend = new RedisSessionBackend(url, prefix, rest, !waitForConnection);
-    if (!waitForConnection) {
-      backend.firstConnection.catch(() => undefined);
-      return backend;
-    }
-    try {
-      // connectTimeoutMs bounds the socket; this bounds the handshake after it too.
-      await withTimeout(
-        backend.firstConnection,
-        backend.connectTimeoutMs + backend.commandTimeoutMs,
-        () => new SessionStoreUnavailableError('redis', 'no answer while connecting'),
-      );
-      await backend.requireSupportedVersion();
-      return backend;
-    } catch (error) {
-      await backend.close();
-      throw backend.toStoreError(error);
-    }
+    if (waitForConnection) await backend.connection.ready();
+    return backend;
   }
 
   private constructor(
     url: string,
     readonly prefix: string,
     options: RedisSessionBackendOptions,
-    private readonly retryFirstConnection: boolean,
+    retryFirstConnection: boolean,
   ) {
     this.sessionKeyPrefix = `${prefix}sess:`;
     this.userKeyPrefix = `${prefix}user:`;
-    this.connectTimeoutMs = options.connectTimeoutMs ?? 2000;
-    this.commandTimeoutMs = options.commandTimeoutMs ?? 2000;
-    this.maxReconnectDelayMs = options.maxReconnectDelayMs ?? 2000;
     this.scanCount = options.scanCount ?? 500;
-    this.logger = options.logger ?? new Logger(RedisSessionBackend.name);
-    this.client = createClient({
-      url,
-      disableOfflineQueue: true,
-      commandOptions: { timeout: this.commandTimeoutMs },
-      socket: {
-        connectTimeout: this.connectTimeoutMs,
-        reconnectStrategy: (retries, cause) => this.reconnectDelay(retries, cause),
-      },
-    });
-    // Without an 'error' listener a dropped connection would crash the process.
-    this.client.on('error', (error: unknown) => this.onClientError(error));
-    this.client.on('ready', () => this.onClientReady());
-    this.firstConnection = this.client.connect().then(() => undefined);
+    this.connection = new RedisSessionConnection(url, options, retryFirstConnection);
   }
 
   async get(sid: string): Promise<StoredSession | undefined> {
@@ -285,38 +191,12 @@ export class RedisSessionBackend implements SessionBackend {
     await this.run((client) => client.ping());
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    if (!this.client.isOpen) {
-      this.client.destroy();
-      return;
-    }
-    // Graceful (replies to commands in flight are awaited), but never stuck on a dead server.
-    await withTimeout(
-      this.client.close(),
-      this.commandTimeoutMs,
-      () => new Error('close timed out'),
-    ).catch(() => this.client.destroy());
+  close(): Promise<void> {
+    return this.connection.close();
   }
 
-  /**
-   * Runs one operation against a ready client within `commandTimeoutMs`. MULTI/EXEC is not
-   * refused by node-redis while offline (only single commands are), hence the ready check here.
-   */
-  private async run<T>(operation: (client: RedisClient) => Promise<T>): Promise<T> {
-    if (this.closed) throw new SessionStoreUnavailableError('redis', 'the backend is closed');
-    if (!this.client.isReady) throw new SessionStoreUnavailableError('redis', 'not connected');
-    try {
-      return await withTimeout(
-        operation(this.client),
-        this.commandTimeoutMs,
-        () =>
-          new SessionStoreUnavailableError('redis', `no answer within ${this.commandTimeoutMs} ms`),
-      );
-    } catch (error) {
-      throw this.toStoreError(error);
-    }
+  private run<T>(operation: (client: RedisClient) => Promise<T>): Promise<T> {
+    return this.connection.run(operation);
   }
 
   /** SCAN over `pattern`, one page of keys at a time. */
@@ -389,71 +269,6 @@ export class RedisSessionBackend implements SessionBackend {
   private userKey(userId: string): string {
     return `${this.userKeyPrefix}${userId}`;
   }
-
-  private async requireSupportedVersion(): Promise<void> {
-    const info = await this.run((client) => client.info('server'));
-    const version = /redis_version:(\S+)/.exec(info)?.[1] ?? '0';
-    if (Number(version.split('.')[0]) < MINIMUM_REDIS_MAJOR) {
-      throw new SessionStoreUnavailableError(
-        'redis',
-        `Redis ${version} is too old: the session store needs Redis ${MINIMUM_REDIS_MAJOR}.0 or newer`,
-      );
-    }
-  }
-
-  private reconnectDelay(retries: number, cause: Error): number | Error {
-    if (this.closed) return new Error('closed');
-    if (!this.hasBeenReady && !this.retryFirstConnection) {
-      return new Error(`first connection failed: ${errorMessage(cause)}`, { cause });
-    }
-    return Math.min(this.maxReconnectDelayMs, 50 * 2 ** Math.min(retries, 16));
-  }
-
-  private onClientError(error: unknown): void {
-    // Emitted on every failed reconnect attempt: say it once per outage, not every retry.
-    // A failed `connect` is the caller's to report.
-    if (this.closed || this.outageLogged) return;
-    if (!this.hasBeenReady && !this.retryFirstConnection) return;
-    this.outageLogged = true;
-    const reason = errorMessage(error);
-    this.logger.warn(
-      this.hasBeenReady
-        ? `Redis session store connection lost (${reason}); reconnecting`
-        : `Redis session store not reachable (${reason}); retrying`,
-    );
-  }
-
-  private onClientReady(): void {
-    if (this.outageLogged) this.logger.log('Redis session store connected again');
-    this.outageLogged = false;
-    this.hasBeenReady = true;
-  }
-
-  private toStoreError(error: unknown): Error {
-    if (error instanceof SessionStoreUnavailableError) return error;
-    if (error instanceof ErrorReply && !UNAVAILABLE_REPLIES.test(error.message)) return error;
-    return new SessionStoreUnavailableError('redis', errorMessage(error), { cause: error });
-  }
-}
-
-/** By shape: socket errors may come from another realm, where `instanceof Error` fails. */
-function errorMessage(error: unknown): string {
-  const { message, name } = (error ?? {}) as { message?: unknown; name?: unknown };
-  if (typeof message === 'string' && message) return message;
-  return typeof name === 'string' ? name : String(error);
-}
-
-function encodeValue(session: StoredSession): string {
-  const value: RedisSessionValue = {
-    data: session.data,
-    userId: session.userId,
-    lastSeenAt: session.lastSeenAt,
-  };
-  return JSON.stringify(value);
-}
-
-function parseValue(raw: string): RedisSessionValue {
-  return JSON.parse(raw) as RedisSessionValue;
 }
 
 /** Escapes SCAN MATCH's glob characters, so a prefix matches only itself. */

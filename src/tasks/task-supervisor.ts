@@ -1,5 +1,5 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
-import { RuntimeStateService } from './runtime-state.service.js';
+import { RuntimeStateService } from '../runtime-state/runtime-state.service.js';
 
 /** Handed to a task's `run`. */
 export interface TaskContext {

@@ -2,9 +2,9 @@ import type { INestApplication } from '@nestjs/common';
 import type { AddressInfo } from 'node:net';
 import { KeelLogger } from '../logging/keel-logger.js';
 import { AppConfig } from '../config/app-config.js';
-import { GracefulShutdown } from './graceful-shutdown.js';
-import { ProcessCrashGuard } from './process-crash-guard.js';
-import { RuntimeStateService } from './runtime-state.service.js';
+import { GracefulShutdown } from '../runtime-state/graceful-shutdown.js';
+import { ProcessCrashGuard } from '../runtime-state/process-crash-guard.js';
+import { RuntimeStateService } from '../runtime-state/runtime-state.service.js';
 
 /**
  * Runs a configured app as the real process: crash handlers, listen (which runs every

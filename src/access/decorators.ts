@@ -1,16 +1,16 @@
 import { SetMetadata } from '@nestjs/common';
+import type { Role } from './role.js';
 
+/** Route metadata keys the global guards read. */
 export const IS_PUBLIC = 'keel:isPublic';
-export const ROLES = 'keel:roles';
+export const REQUIRED_ROLES = 'keel:roles';
 export const STARTS_SESSION = 'keel:startsSession';
-
-export type Role = 'admin' | 'member';
 
 /** Opts a route out of the session requirement (the guards are global: everything else needs one). */
 export const Public = () => SetMetadata(IS_PUBLIC, true);
 
 /** Limits a route to callers with one of these roles (403 forbidden otherwise). */
-export const Roles = (...roles: Role[]) => SetMetadata(ROLES, roles);
+export const Roles = (...roles: Role[]) => SetMetadata(REQUIRED_ROLES, roles);
 
 /**
  * A route that signs a client in (login, setup). There an anonymous client that holds a CSRF

@@ -4,7 +4,7 @@ import {
   LISTENER_FAILURES_KEPT,
   RuntimeStateService,
 } from '../../src/runtime-state/runtime-state.service.js';
-import { TaskSupervisor } from '../../src/runtime-state/task-supervisor.js';
+import { TaskSupervisor } from '../../src/tasks/task-supervisor.js';
 import { createUser, signIn } from '../support/signed-in.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 

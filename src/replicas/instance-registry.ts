@@ -17,8 +17,8 @@ import {
   REPLICA_TIMINGS,
   type ReplicaTimings,
 } from './replica-timings.js';
-import { type Phase, RuntimeStateService } from './runtime-state.service.js';
-import { TaskSupervisor } from './task-supervisor.js';
+import { type Phase, RuntimeStateService } from '../runtime-state/runtime-state.service.js';
+import { TaskSupervisor } from '../tasks/task-supervisor.js';
 
 /** One live replica, as `/api/runtime` lists it. */
 export interface LiveInstance {

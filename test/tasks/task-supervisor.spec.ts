@@ -1,7 +1,7 @@
 import { Logger, type LoggerService } from '@nestjs/common';
 import { setTimeout as delay } from 'node:timers/promises';
 import { RuntimeStateService } from '../../src/runtime-state/runtime-state.service.js';
-import { TaskSupervisor, type TaskStatus } from '../../src/runtime-state/task-supervisor.js';
+import { TaskSupervisor, type TaskStatus } from '../../src/tasks/task-supervisor.js';
 
 // The supervisor's decisions, with its one collaborator built by hand. Timings are small
 // (tens of ms) and assertions leave room for a loaded machine.

@@ -1,34 +1,12 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Roles } from '../auth/decorators.js';
+import { Roles } from '../access/decorators.js';
 import { ApiAccess } from '../openapi/access.js';
 import { InstanceRegistry, type LiveInstance } from './instance-registry.js';
+import type { InstanceSummary, RuntimeReport } from './runtime-report.js';
 import { RuntimeReportResponse } from './runtime.dto.js';
-import {
-  type InvalidSetting,
-  type ListenerFailure,
-  type Phase,
-  RuntimeStateService,
-  type SessionCacheStatus,
-} from './runtime-state.service.js';
-import { TaskSupervisor, type TaskStatus } from './task-supervisor.js';
-
-export interface InstanceSummary {
-  readonly instanceId: string;
-  readonly startedAt: string;
-  readonly phase: Phase;
-}
-
-/** `GET /api/runtime` (../shared/API.md, "Runtime state"), plus `listenerFailures`. */
-export interface RuntimeReport extends InstanceSummary {
-  readonly sessionCache: SessionCacheStatus;
-  readonly tasks: TaskStatus[];
-  /** Live replicas (the instance registry), this one included, oldest first. */
-  readonly instances: LiveInstance[];
-  readonly listenerFailures: readonly ListenerFailure[];
-  /** Stored settings that failed validation when loaded: their defaults are in force. */
-  readonly invalidSettings: readonly InvalidSetting[];
-}
+import { RuntimeStateService } from '../runtime-state/runtime-state.service.js';
+import { TaskSupervisor } from '../tasks/task-supervisor.js';
 
 @ApiTags('runtime')
 @Controller('api/runtime')

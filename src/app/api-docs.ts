@@ -9,11 +9,9 @@ import {
   METRICS_TOKEN_SCHEME,
   SECURE_SESSION_SCHEME,
   SESSION_SCHEME,
-} from './access.js';
+} from '../openapi/access.js';
 
-/** Swagger UI, and the document it shows (what client generators read). */
-export const DOCS_PATH = '/api/docs';
-export const DOCS_JSON_PATH = '/api/docs/openapi.json';
+import { DOCS_JSON_PATH, DOCS_PATH } from '../openapi/docs-paths.js';
 
 const DESCRIPTION = `The HTTP API of Keel. JSON in and out; every error is an \`ErrorBody\`.
 

@@ -1,14 +1,14 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { LiveInstance } from './instance-registry.js';
-import type { InstanceSummary, RuntimeReport } from './runtime.controller.js';
+import type { InstanceSummary, RuntimeReport } from './runtime-report.js';
 import type {
   InvalidSetting,
   ListenerFailure,
   Phase,
   SessionCacheStatus,
   SessionCacheSwap,
-} from './runtime-state.service.js';
-import type { TaskState, TaskStatus } from './task-supervisor.js';
+} from '../runtime-state/runtime-state.service.js';
+import type { TaskState, TaskStatus } from '../tasks/task-supervisor.js';
 
 // The shapes of `GET /api/runtime`, for the OpenAPI document only. Each implements the type
 // the code returns, so the two cannot drift apart unnoticed.

@@ -1,0 +1,55 @@
+import type { StoredSession } from '../session-backend.js';
+
+// What the redis backend keeps in Redis, and the scripts that change it only where a session
+// still exists (ending is final: docs/architecture.md, "Session cache").
+
+/** What is stored under `${prefix}sess:${sid}`; the expiry is the key's own (PEXPIREAT). */
+export interface RedisSessionValue {
+  data: string;
+  userId: string | null;
+  /** Absent in values written before Keel kept it. */
+  lastSeenAt?: number;
+}
+
+/**
+ * `update`: replaces the session only if its key still exists, and moves its user-index entry,
+ * atomically (a session destroyed meanwhile is never written back).
+ * KEYS: session key, [user index key]; ARGV: value, expiresAt (epoch ms), sid.
+ */
+export const UPDATE_IF_PRESENT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
+if KEYS[2] then
+  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+  redis.call('PEXPIREAT', KEYS[2], ARGV[2], 'NX')
+  redis.call('PEXPIREAT', KEYS[2], ARGV[2], 'GT')
+end
+return 1`;
+
+/**
+ * `touch`: moves the expiry and `lastSeenAt` of a session whose key still exists (the data is
+ * rewritten as read, in the same atomic step, so no concurrent write is lost). Returns the
+ * session's userId (so the caller can move its index entry), or nil when there is no session.
+ * KEYS: session key; ARGV: expiresAt, lastSeenAt (epoch ms).
+ */
+export const TOUCH_IF_PRESENT = `
+local raw = redis.call('GET', KEYS[1])
+if not raw then return false end
+local value = cjson.decode(raw)
+value['lastSeenAt'] = tonumber(ARGV[2])
+redis.call('SET', KEYS[1], cjson.encode(value), 'PXAT', ARGV[1])
+if type(value['userId']) == 'string' then return value['userId'] end
+return false`;
+
+export function encodeValue(session: StoredSession): string {
+  const value: RedisSessionValue = {
+    data: session.data,
+    userId: session.userId,
+    lastSeenAt: session.lastSeenAt,
+  };
+  return JSON.stringify(value);
+}
+
+export function parseValue(raw: string): RedisSessionValue {
+  return JSON.parse(raw) as RedisSessionValue;
+}
