@@ -12,7 +12,6 @@ const PHASES: readonly Phase[] = ['starting', 'ready', 'draining'];
 const TASK_STATES: readonly TaskState[] = [
   'pending',
   'running',
-  'stalled',
   'backing-off',
   'failed',
   'stopped',

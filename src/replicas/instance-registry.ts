@@ -8,6 +8,7 @@ import {
 import { sql } from 'kysely';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { untilAborted } from '../common/abortable.js';
 import { databaseNowMs } from '../database/clock.js';
 import { DatabaseService } from '../database/database.service.js';
 import type { InstancesTable } from '../database/schema.js';
@@ -19,6 +20,9 @@ import {
 } from './replica-timings.js';
 import { type Phase, RuntimeStateService } from '../runtime-state/runtime-state.service.js';
 import { TaskSupervisor } from '../tasks/task-supervisor.js';
+
+/** Tests beat every 100 ms; a loaded machine still answers a beat within this. */
+const MIN_BEAT_DEADLINE_MS = 1000;
 
 /** One live replica, as `/api/runtime` lists it. */
 export interface LiveInstance {
@@ -104,8 +108,11 @@ export class InstanceRegistry implements OnModuleInit, BeforeApplicationShutdown
       name: 'instance-heartbeat',
       critical: false,
       intervalMs: this.timings.heartbeatIntervalMs,
+      // A beat later than one interval is as good as missed; past that, give up on it and
+      // try again on another connection rather than wait on a query that may never return.
+      timeoutMs: Math.max(this.timings.heartbeatIntervalMs, MIN_BEAT_DEADLINE_MS),
       backoff: { initialMs: this.timings.heartbeatIntervalMs, maxMs: 30_000 },
-      run: () => this.beatNow(),
+      run: ({ signal }) => this.beatNow(signal),
     });
   }
 
@@ -151,8 +158,9 @@ export class InstanceRegistry implements OnModuleInit, BeforeApplicationShutdown
    * One heartbeat: upsert this replica's row, expire silent ones, and remember who is live.
    * Serialized, so a heartbeat asked for by the session cache never races the periodic one.
    */
-  beatNow(): Promise<void> {
-    const run = this.beating.then(() => this.beat());
+  beatNow(signal?: AbortSignal): Promise<void> {
+    // An abandoned beat no longer holds up the ones queued behind it.
+    const run = this.beating.then(() => untilAborted(this.beat(), signal));
     this.beating = run.catch(() => undefined);
     return run;
   }

@@ -18,7 +18,6 @@ const PHASES = Object.keys({ starting: 1, ready: 1, draining: 1 } satisfies Reco
 const TASK_STATES = Object.keys({
   pending: 1,
   running: 1,
-  stalled: 1,
   'backing-off': 1,
   failed: 1,
   stopped: 1,

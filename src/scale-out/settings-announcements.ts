@@ -22,6 +22,8 @@ import {
 
 /** Restarts of a lost subscriber: soon, but not in a tight loop while Redis/PostgreSQL is down. */
 const SUBSCRIBER_BACKOFF = Object.freeze({ initialMs: 500, maxMs: 10_000 });
+/** Tests reconcile every few hundred ms; a loaded machine still reads the settings within this. */
+const MIN_READ_DEADLINE_MS = 2000;
 
 /**
  * How a settings change reaches every replica:
@@ -72,8 +74,20 @@ export class SettingsAnnouncements implements OnModuleInit, OnApplicationShutdow
       name: 'settings-reconciliation',
       critical: false,
       intervalMs: this.timings.reconcileIntervalMs,
-      run: () => this.catchUp('reconciliation'),
+      // None for the pass: one that finds a backend change takes this replica through the
+      // whole handover, which has its own limits. Its read has a deadline of its own.
+      timeoutMs: null,
+      run: ({ signal }) =>
+        this.catchUp(
+          'reconciliation',
+          AbortSignal.any([signal, AbortSignal.timeout(this.readDeadlineMs)]),
+        ),
     });
+  }
+
+  /** A read of the stored settings slower than one reconciliation interval is given up on. */
+  private get readDeadlineMs(): number {
+    return Math.max(this.timings.reconcileIntervalMs, MIN_READ_DEADLINE_MS);
   }
 
   @OnSettingsEvent(SettingsEvent.Committed)
@@ -105,10 +119,13 @@ export class SettingsAnnouncements implements OnModuleInit, OnApplicationShutdow
   }
 
   /** Reloads the settings and applies a newer version; says so when that was news. */
-  private async catchUp(reason: 'announcement' | 'subscribed' | 'reconciliation'): Promise<void> {
+  private async catchUp(
+    reason: 'announcement' | 'subscribed' | 'reconciliation',
+    readSignal?: AbortSignal,
+  ): Promise<void> {
     const before = this.settings.current.version;
     try {
-      const after = (await this.settings.refresh()).version;
+      const after = (await this.settings.refresh({ readSignal })).version;
       if (after === before) return;
       const message = `Applied settings version ${after} (was ${before}) after ${
         reason === 'announcement'

@@ -34,6 +34,9 @@ export class SessionCacheFollower implements OnModuleInit {
       name: 'session-cache-follow',
       critical: false,
       intervalMs: CHECK_INTERVAL_MS,
+      // None: a run is a whole swap (a copy of every session), which must not be abandoned
+      // halfway; the swap bounds its own waits.
+      timeoutMs: null,
       backoff: RETRY_BACKOFF,
       run: () => this.follow(),
     });

@@ -18,7 +18,6 @@ import { KeelSessionStore } from './session-store.js';
 import { SessionSwap } from './session-swap.js';
 import { UserSessions } from './user-sessions.js';
 
-
 /**
  * What the rest of Keel uses of the session cache: the express-session stores, a user's
  * sessions, the active backend's status and readiness. At start-up it makes the backend the

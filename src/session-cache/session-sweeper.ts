@@ -4,6 +4,7 @@ import { TaskSupervisor } from '../tasks/task-supervisor.js';
 import { DatabaseSessionBackend } from './backends/database-session.backend.js';
 
 const SWEEP_INTERVAL_MS = 60_000;
+const SWEEP_DEADLINE_MS = 30_000;
 
 /**
  * Deletes expired rows of the `database` backend every minute (a supervised task). Expired rows
@@ -24,6 +25,8 @@ export class SessionSweeper implements OnModuleInit {
       name: 'session-sweeper',
       critical: false,
       intervalMs: SWEEP_INTERVAL_MS,
+      // One DELETE of the expired rows; a sweep abandoned (or left to finish late) is harmless.
+      timeoutMs: SWEEP_DEADLINE_MS,
       run: async () => {
         const removed = await new DatabaseSessionBackend(this.database.db).deleteExpired();
         if (removed > 0) this.logger.debug(`Swept ${removed} expired sessions`);

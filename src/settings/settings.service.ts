@@ -1,4 +1,5 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { untilAborted } from '../common/abortable.js';
 import { ApiError } from '../http/api-error.js';
 import { ErrorCode } from '../http/error-codes.js';
 import { RuntimeStateService } from '../runtime-state/runtime-state.service.js';
@@ -187,11 +188,13 @@ export class SettingsService implements OnApplicationBootstrap {
 
   /**
    * Reloads from the database and applies a newer version, if there is one. Called when another
-   * replica announces a change, and by the periodic reconciliation; idempotent.
+   * replica announces a change, and by the periodic reconciliation; idempotent. `readSignal`
+   * bounds the read only: once a newer version is read, applying it (which may take this
+   * replica through a whole session handover) is never abandoned halfway.
    */
-  refresh(): Promise<SettingsSnapshot> {
+  refresh({ readSignal }: { readSignal?: AbortSignal } = {}): Promise<SettingsSnapshot> {
     return this.serialize(async () => {
-      await this.applyStored(await this.repository.load(), 'remote');
+      await this.applyStored(await untilAborted(this.repository.load(), readSignal), 'remote');
       return this.snapshot;
     });
   }

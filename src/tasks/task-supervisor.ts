@@ -3,9 +3,15 @@ import { RuntimeStateService } from '../runtime-state/runtime-state.service.js';
 
 /** Handed to a task's `run`. */
 export interface TaskContext {
-  /** Aborted when the task is stopped (app shutdown): stop work and return. */
+  /**
+   * Aborted when the task is stopped (app shutdown) or a periodic run passes its deadline: stop
+   * work and return. Pass it on to whatever waits (`untilAborted`, a fetch...).
+   */
   readonly signal: AbortSignal;
-  /** "Still working": resets the stall clock. A periodic task's finished run counts as one. */
+  /**
+   * "Working again" (a subscriber that subscribed): resets the backoff, so the next crash is
+   * retried after the initial delay. A periodic task's finished run counts as one.
+   */
   reportProgress(): void;
 }
 
@@ -38,16 +44,19 @@ interface TaskOptions {
 export interface PeriodicTaskOptions extends TaskOptions {
   /** Pause between the end of one run and the start of the next. */
   readonly intervalMs: number;
-  /** One unit of work. Runs never overlap; a throw or rejection is a crash. */
+  /**
+   * How long one run may take. Past it the run's `signal` aborts and the run counts as a crash
+   * (logged, backoff, restart) whether or not it has returned: a hung query can't hold the task
+   * forever. The next run may then start while the abandoned one is still settling, so a task
+   * with a deadline must tolerate that (serialized or idempotent work). `null`: no deadline, for
+   * long work that bounds its own waits (a swap, a handover); every registration says which.
+   */
+  readonly timeoutMs: number | null;
+  /** One unit of work. A throw, a rejection or a run past its deadline is a crash. */
   run(context: TaskContext): Promise<void>;
 }
 
 export interface LongLivedTaskOptions extends TaskOptions {
-  /**
-   * How often the task promises to call `reportProgress()`; it is `stalled` after
-   * `STALL_FACTOR` times this without a report. Omit for tasks that mostly wait (a subscriber).
-   */
-  readonly progressIntervalMs?: number;
   /** Runs until `signal` aborts. Throwing, rejecting or returning early is a crash. */
   run(context: TaskContext): Promise<void>;
 }
@@ -56,9 +65,7 @@ export type TaskState =
   /** Registered; starts when the instance is ready (after every bootstrap hook). */
   | 'pending'
   | 'running'
-  /** Running but silent for longer than `STALL_FACTOR` times its interval. */
-  | 'stalled'
-  /** Crashed; waiting for its backoff before the next restart. */
+  /** Crashed (or a run passed its deadline); waiting for its backoff before the next restart. */
   | 'backing-off'
   /** A critical task that exhausted its restart budget: not restarted, the process is broken. */
   | 'failed'
@@ -84,8 +91,6 @@ export const DEFAULT_RESTART_BUDGET: RestartBudget = Object.freeze({
   windowMs: 5 * 60_000,
 });
 export const DEFAULT_BACKOFF: Backoff = Object.freeze({ initialMs: 1000, maxMs: 60_000 });
-/** Slack on a task's stated interval before silence counts as a stall. */
-export const STALL_FACTOR = 3;
 /** How long shutdown waits for a task that ignores its abort signal. */
 const STOP_WAIT_MS = 2000;
 
@@ -110,6 +115,9 @@ export class TaskSupervisor implements OnModuleDestroy {
   registerPeriodic(options: PeriodicTaskOptions): SupervisedTaskHandle {
     if (!(options.intervalMs > 0)) {
       throw new Error(`Task "${options.name}": intervalMs must be positive`);
+    }
+    if (options.timeoutMs !== null && !(options.timeoutMs > 0)) {
+      throw new Error(`Task "${options.name}": timeoutMs must be positive or null`);
     }
     return this.add(new SupervisedTask('periodic', options, this.runtime, this.logger));
   }
@@ -166,13 +174,12 @@ class SupervisedTask {
   private readonly critical: boolean;
   private readonly budget: RestartBudget;
   private readonly backoff: Backoff;
-  private readonly stallAfterMs: number | undefined;
-  private state: Exclude<TaskState, 'stalled'> = 'pending';
+  private readonly timeoutMs: number | null;
+  private state: TaskState = 'pending';
   private restarts = 0;
   private lastError: TaskStatus['lastError'] = null;
   private crashTimes: number[] = [];
   private nextBackoffMs: number;
-  private lastProgressAt = Date.now();
   private timer: NodeJS.Timeout | undefined;
   private current: Promise<void> | undefined;
   private readonly abort = new AbortController();
@@ -188,11 +195,7 @@ class SupervisedTask {
     this.budget = options.restartBudget ?? DEFAULT_RESTART_BUDGET;
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.nextBackoffMs = this.backoff.initialMs;
-    const interval =
-      kind === 'periodic'
-        ? (options as PeriodicTaskOptions).intervalMs
-        : (options as LongLivedTaskOptions).progressIntervalMs;
-    this.stallAfterMs = interval === undefined ? undefined : interval * STALL_FACTOR;
+    this.timeoutMs = kind === 'periodic' ? (options as PeriodicTaskOptions).timeoutMs : null;
   }
 
   start(): void {
@@ -201,14 +204,10 @@ class SupervisedTask {
   }
 
   status(): TaskStatus {
-    const stalled =
-      this.state === 'running' &&
-      this.stallAfterMs !== undefined &&
-      Date.now() - this.lastProgressAt > this.stallAfterMs;
     return Object.freeze({
       name: this.name,
       critical: this.critical,
-      state: stalled ? 'stalled' : this.state,
+      state: this.state,
       restarts: this.restarts,
       lastError: this.lastError,
     });
@@ -235,17 +234,19 @@ class SupervisedTask {
     this.timer = undefined;
     if (this.state === 'stopped') return;
     this.state = 'running';
-    this.lastProgressAt = Date.now();
+    const deadline = this.timeoutMs === null ? undefined : AbortSignal.timeout(this.timeoutMs);
     const context: TaskContext = {
-      signal: this.abort.signal,
+      signal: deadline ? AbortSignal.any([this.abort.signal, deadline]) : this.abort.signal,
       reportProgress: () => this.progressed(),
     };
-    // Promise.resolve().then(...) turns a synchronous throw into a rejection, and both handlers
-    // below are attached at once: nothing the task does can escape as an unhandled rejection.
+    // Promise.resolve().then(...) turns a synchronous throw into a rejection, and the race's
+    // handlers are attached at once: nothing the task does can escape as an unhandled rejection,
+    // not even an abandoned run that rejects later.
     const run = Promise.resolve().then(() => this.options.run(context));
-    this.current = run.then(
+    const bounded = deadline ? Promise.race([run, deadlinePassed(deadline, this.timeoutMs)]) : run;
+    this.current = bounded.then(
       () => this.finished(),
-      (error: unknown) => this.crashed(error),
+      (error: unknown) => this.crashed(deadline?.aborted ? deadlineError(this.timeoutMs) : error),
     );
   }
 
@@ -261,7 +262,6 @@ class SupervisedTask {
   }
 
   private progressed(): void {
-    this.lastProgressAt = Date.now();
     this.nextBackoffMs = this.backoff.initialMs;
   }
 
@@ -316,4 +316,15 @@ class SupervisedTask {
     // A supervised timer must never be what keeps the process alive (or a test's Jest worker).
     this.timer.unref();
   }
+}
+
+/** Rejects once the run's deadline passes (it never resolves). */
+function deadlinePassed(deadline: AbortSignal, timeoutMs: number | null): Promise<never> {
+  return new Promise<never>((_, reject) => {
+    deadline.addEventListener('abort', () => reject(deadlineError(timeoutMs)), { once: true });
+  });
+}
+
+function deadlineError(timeoutMs: number | null): Error {
+  return new Error(`run passed its deadline of ${timeoutMs} ms and was aborted`);
 }

@@ -83,6 +83,7 @@ describe('metrics after a login, a backend swap and a task crash', () => {
       name: 'flaky-export',
       critical: false,
       intervalMs: 60_000,
+      timeoutMs: null,
       backoff: { initialMs: 10, maxMs: 20 },
       restartBudget: { maxCrashes: 1000, windowMs: 60_000 },
       run: async () => {
@@ -155,7 +156,6 @@ describe('metrics after a login, a backend swap and a task crash', () => {
       'failed',
       'pending',
       'running',
-      'stalled',
       'stopped',
     ]);
     expect(states.filter((sample) => sample.value === 1)).toHaveLength(1);

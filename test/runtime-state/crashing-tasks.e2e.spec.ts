@@ -32,6 +32,7 @@ describe('a critical task that keeps throwing', () => {
       name: 'flaky-sweeper',
       critical: true,
       intervalMs: 60_000,
+      timeoutMs: null,
       backoff: { initialMs: 200, maxMs: 5000 },
       restartBudget: { maxCrashes: 3, windowMs: 60_000 },
       run: async () => {
@@ -119,6 +120,7 @@ describe('a non-critical task that keeps throwing', () => {
       name: 'usage-report',
       critical: false,
       intervalMs: 60_000,
+      timeoutMs: null,
       backoff: { initialMs: 10, maxMs: 40 },
       restartBudget: { maxCrashes: 2, windowMs: 60_000 },
       run: async () => {

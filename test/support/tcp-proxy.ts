@@ -4,11 +4,15 @@ import { once } from 'node:events';
 /**
  * A TCP proxy in front of a service (one replica's own way to Redis, say), which the test can
  * cut (every connection dropped, new ones refused) and restore on the same port: a network
- * partition between one process and a service the others still reach.
+ * partition between one process and a service the others still reach. Or freeze: connections
+ * stay open but nothing gets through either way (held, delivered on thaw), as when a link
+ * stalls without a reset: a query sent then waits for an answer that does not come.
  */
 export class TcpProxy {
   private server: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
+  private frozen = false;
+  private readonly held: { to: net.Socket; data: Buffer }[] = [];
 
   constructor(
     readonly port: number,
@@ -23,7 +27,8 @@ export class TcpProxy {
         socket.on('close', () => this.sockets.delete(socket));
         socket.on('error', () => socket.destroy());
       }
-      client.pipe(upstream).pipe(client);
+      this.forward(client, upstream);
+      this.forward(upstream, client);
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
     });
@@ -37,5 +42,22 @@ export class TcpProxy {
     this.server = undefined;
     for (const socket of this.sockets) socket.destroy();
     if (server) await new Promise((resolve) => server.close(resolve));
+  }
+
+  freeze(): void {
+    this.frozen = true;
+  }
+
+  thaw(): void {
+    this.frozen = false;
+    for (const { to, data } of this.held.splice(0)) if (!to.destroyed) to.write(data);
+  }
+
+  private forward(from: net.Socket, to: net.Socket): void {
+    from.on('data', (data: Buffer) => {
+      if (this.frozen) this.held.push({ to, data });
+      else if (!to.destroyed) to.write(data);
+    });
+    from.on('end', () => to.end());
   }
 }

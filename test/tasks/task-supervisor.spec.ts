@@ -1,7 +1,11 @@
 import { Logger, type LoggerService } from '@nestjs/common';
 import { setTimeout as delay } from 'node:timers/promises';
 import { RuntimeStateService } from '../../src/runtime-state/runtime-state.service.js';
-import { TaskSupervisor, type TaskStatus } from '../../src/tasks/task-supervisor.js';
+import {
+  type TaskContext,
+  TaskSupervisor,
+  type TaskStatus,
+} from '../../src/tasks/task-supervisor.js';
 
 // The supervisor's decisions, with its one collaborator built by hand. Timings are small
 // (tens of ms) and assertions leave room for a loaded machine.
@@ -49,6 +53,7 @@ describe('TaskSupervisor', () => {
       name: 'sweeper',
       critical: false,
       intervalMs: 20,
+      timeoutMs: null,
       run: async () => {
         runs += 1;
       },
@@ -74,6 +79,7 @@ describe('TaskSupervisor', () => {
       name: 'flaky',
       critical: false,
       intervalMs: 10_000,
+      timeoutMs: null,
       backoff: { initialMs: 40, maxMs: 160 },
       restartBudget: { maxCrashes: 100, windowMs: 60_000 },
       run: async () => {
@@ -106,6 +112,7 @@ describe('TaskSupervisor', () => {
       name: 'recovers',
       critical: false,
       intervalMs: 5,
+      timeoutMs: null,
       backoff: { initialMs: 5, maxMs: 1000 },
       run: async () => {
         if (outcomes.shift() === 'crash') throw new Error('transient');
@@ -125,6 +132,7 @@ describe('TaskSupervisor', () => {
       name: 'throws-synchronously',
       critical: false,
       intervalMs: 10_000,
+      timeoutMs: null,
       backoff,
       run: (() => {
         throw new Error('not even a promise');
@@ -134,6 +142,7 @@ describe('TaskSupervisor', () => {
       name: 'rejects-with-a-string',
       critical: false,
       intervalMs: 10_000,
+      timeoutMs: null,
       backoff,
       run: () => Promise.reject('plain string'),
     });
@@ -150,6 +159,7 @@ describe('TaskSupervisor', () => {
       name: 'session-sweeper',
       critical: true,
       intervalMs: 10_000,
+      timeoutMs: null,
       backoff: { initialMs: 10, maxMs: 20 },
       restartBudget: { maxCrashes: 3, windowMs: 60_000 },
       run: async () => {
@@ -174,6 +184,7 @@ describe('TaskSupervisor', () => {
       name: 'metrics-push',
       critical: false,
       intervalMs: 10_000,
+      timeoutMs: null,
       backoff: { initialMs: 5, maxMs: 15 },
       restartBudget: { maxCrashes: 1, windowMs: 60_000 },
       run: async () => {
@@ -201,43 +212,130 @@ describe('TaskSupervisor', () => {
     expect(status('subscriber').lastError?.message).toBe('returned while it should keep running');
   });
 
-  it('reports a task stalled when it stops reporting progress for 3 times its interval', async () => {
+  it('aborts a run that passes its deadline, counts it as a crash and restarts with backoff', async () => {
     runtime.markReady();
+    const starts: number[] = [];
+    const signals: AbortSignal[] = [];
     supervisor.registerPeriodic({
-      name: 'hung-run',
-      critical: true,
-      intervalMs: 30,
-      // Never settles until stopped: a query with no timeout, say.
-      run: ({ signal }) =>
-        new Promise((resolve) => signal.addEventListener('abort', () => resolve())),
-    });
-    let beat = true;
-    supervisor.registerLongLived({
       name: 'heartbeat',
       critical: false,
-      progressIntervalMs: 30,
-      run: async ({ signal, reportProgress }) => {
-        while (!signal.aborted) {
-          if (beat) reportProgress();
-          await delay(10);
+      intervalMs: 10,
+      timeoutMs: 40,
+      backoff: { initialMs: 30, maxMs: 120 },
+      // Never settles, and ignores its signal: a query on a connection that stalled.
+      run: ({ signal }) => {
+        starts.push(Date.now());
+        signals.push(signal);
+        return new Promise(() => undefined);
+      },
+    });
+    await waitFor(() => starts.length >= 4);
+    // Each abandoned run had its signal aborted, and a new run started anyway.
+    expect(signals.slice(0, 3).every((signal) => signal.aborted)).toBe(true);
+    const task = status('heartbeat');
+    expect(task.restarts).toBeGreaterThanOrEqual(3);
+    expect(task.lastError?.message).toBe('run passed its deadline of 40 ms and was aborted');
+    expect(logged.filter((line) => line.level === 'error')[0]?.message).toMatch(
+      /^Task "heartbeat" crashed \(1 within 300 s\); restarting in 30 ms: run passed its deadline of 40 ms/,
+    );
+    // Deadline plus a doubling backoff between starts: 30, 60, 120 ms.
+    const gaps = starts.slice(1).map((at, index) => at - starts[index]!);
+    expect(gaps[0]).toBeGreaterThanOrEqual(40 + 30 - 5);
+    expect(gaps[2]).toBeGreaterThanOrEqual(40 + 120 - 5);
+    expect(runtime.broken).toBeNull();
+  });
+
+  it('a critical task whose runs keep hanging exhausts its budget and marks the process broken', async () => {
+    runtime.markReady();
+    supervisor.registerPeriodic({
+      name: 'hung-export',
+      critical: true,
+      intervalMs: 10,
+      timeoutMs: 20,
+      backoff: { initialMs: 5, maxMs: 5 },
+      restartBudget: { maxCrashes: 2, windowMs: 60_000 },
+      run: ({ signal }) =>
+        new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
+    });
+    await waitFor(() => status('hung-export').state === 'failed');
+    expect(status('hung-export').restarts).toBe(2);
+    expect(runtime.broken?.reason).toMatch(
+      /critical task "hung-export" crashed 3 times .*deadline of 20 ms/,
+    );
+  });
+
+  it('never aborts a run within its deadline, nor one of a task that has none', async () => {
+    runtime.markReady();
+    const finished: string[] = [];
+    const aborted: string[] = [];
+    const slowRun =
+      (name: string, ms: number) =>
+      async ({ signal }: TaskContext) => {
+        await delay(ms);
+        if (signal.aborted) aborted.push(name);
+        finished.push(name);
+      };
+    supervisor.registerPeriodic({
+      name: 'quick-enough',
+      critical: true,
+      intervalMs: 10,
+      timeoutMs: 500,
+      run: slowRun('quick-enough', 40),
+    });
+    supervisor.registerPeriodic({
+      name: 'long-swap',
+      critical: true,
+      intervalMs: 10,
+      timeoutMs: null,
+      run: slowRun('long-swap', 300),
+    });
+    await waitFor(() => finished.filter((name) => name === 'long-swap').length >= 2);
+    expect(aborted).toEqual([]);
+    for (const name of ['quick-enough', 'long-swap']) {
+      expect(status(name)).toMatchObject({ restarts: 0, lastError: null });
+    }
+  });
+
+  it('ignores what an abandoned run does once its deadline passed', async () => {
+    runtime.markReady();
+    let runs = 0;
+    supervisor.registerPeriodic({
+      name: 'late-reject',
+      critical: false,
+      intervalMs: 10,
+      timeoutMs: 30,
+      backoff: { initialMs: 10, maxMs: 10 },
+      run: async () => {
+        runs += 1;
+        // The first run outlives its deadline, then fails: it was already counted once.
+        if (runs === 1) {
+          await delay(100);
+          throw new Error('late failure of an abandoned run');
         }
       },
     });
-    supervisor.registerLongLived({
-      name: 'quiet-subscriber',
-      critical: false,
-      run: ({ signal }) =>
-        new Promise((resolve) => signal.addEventListener('abort', () => resolve())),
-    });
-    await delay(60);
-    expect(status('hung-run').state).toBe('running');
-    await waitFor(() => status('hung-run').state === 'stalled');
-    expect(status('heartbeat').state).toBe('running');
-    expect(status('quiet-subscriber').state).toBe('running'); // states no interval: never stalled
-    beat = false;
-    await waitFor(() => status('heartbeat').state === 'stalled');
-    beat = true;
-    await waitFor(() => status('heartbeat').state === 'running');
+    await waitFor(() => runs >= 2);
+    await delay(200);
+    const task = status('late-reject');
+    expect(task.restarts).toBe(1);
+    expect(task.state).toBe('running');
+    expect(task.lastError?.message).toMatch(/deadline of 30 ms/);
+    expect(JSON.stringify(logged)).not.toContain('late failure');
+  });
+
+  it('refuses a deadline that is not a positive number', () => {
+    const run = async () => undefined;
+    for (const timeoutMs of [0, -1, Number.NaN]) {
+      expect(() =>
+        supervisor.registerPeriodic({
+          name: `bad-${timeoutMs}`,
+          critical: false,
+          intervalMs: 10,
+          timeoutMs,
+          run,
+        }),
+      ).toThrow(/timeoutMs must be positive or null/);
+    }
   });
 
   it('stops every task on shutdown: signal aborted, no run after, timers cleared', async () => {
@@ -248,6 +346,7 @@ describe('TaskSupervisor', () => {
       name: 'periodic',
       critical: false,
       intervalMs: 10,
+      timeoutMs: null,
       run: async () => {
         runs += 1;
       },
@@ -256,6 +355,7 @@ describe('TaskSupervisor', () => {
       name: 'backing-off',
       critical: false,
       intervalMs: 10,
+      timeoutMs: null,
       backoff: { initialMs: 60_000, maxMs: 60_000 },
       run: async () => {
         throw new Error('down');
@@ -304,7 +404,13 @@ describe('TaskSupervisor', () => {
   });
 
   it('rejects a second task with the same name', () => {
-    const options = { name: 'twice', critical: false, intervalMs: 10, run: async () => undefined };
+    const options = {
+      name: 'twice',
+      critical: false,
+      intervalMs: 10,
+      timeoutMs: null,
+      run: async () => undefined,
+    };
     supervisor.registerPeriodic(options);
     expect(() => supervisor.registerPeriodic(options)).toThrow(/already exists/);
   });
