@@ -21,7 +21,7 @@ export type SessionBackendKind = 'memory' | 'database' | 'redis';
 
 /**
  * Where sessions live. Every implementation keeps the same contract
- * (test/session-cache/session-store-contract.spec.ts runs it against each), so the swappable
+ * (test/session-cache/session-store-contract.int.spec.ts runs it against each), so the swappable
  * store and the hot swap can treat them alike.
  */
 export interface SessionBackend {
