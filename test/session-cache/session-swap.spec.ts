@@ -1,0 +1,235 @@
+import { MemorySessionBackend } from '../../src/session-cache/backends/memory-session.backend.js';
+import { MigratingBackend } from '../../src/session-cache/migrating-backend.js';
+import { aReplica } from '../factories/replicas.js';
+import { newTestSessionCache } from '../factories/session-cache.js';
+import {
+  aSession,
+  contentsOf,
+  FakeSharedBackend,
+  seed,
+  sessionsOf,
+} from '../factories/sessions.js';
+import { aUser } from '../factories/users.js';
+
+// The swap's decisions with fakes (test/factories): what it copies, when it empties a backend,
+// what it reverts to, what it tells the registry. test/session-cache/live-swap*.e2e.spec.ts
+// and the failed-swap suite check the same against real Redis and PostgreSQL.
+
+const users = [aUser(), aUser(), aUser()];
+const change = (version: number) => ({ version, changedAt: Date.now() });
+
+/** Lets the background work (closing a drained backend) run. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+
+describe('SessionSwap', () => {
+  it('copies every session to the new backend and serves it alone once the change is stored', async () => {
+    const memory = new MemorySessionBackend();
+    const sessions = sessionsOf(users, 50);
+    await seed(memory, sessions);
+    const redis = new FakeSharedBackend('redis');
+    const cache = await newTestSessionCache({ serving: memory, backends: { redis } });
+
+    const prepared = await cache.swaps.prepare('redis', change(1));
+    // Copied, but not alone yet: the change is not stored. Writes reach both.
+    expect(cache.active.backend).toBeInstanceOf(MigratingBackend);
+    expect(cache.active.status()).toMatchObject({ swapping: true });
+    expect(cache.registry.reports).toEqual([]);
+
+    await prepared.commit();
+    expect(cache.active.backend).toBe(redis);
+    const copied = await contentsOf(redis);
+    expect([...copied.values()].sort(bySid)).toEqual([...sessions].sort(bySid));
+    expect(cache.registry.lastReport).toEqual({
+      backend: 'redis',
+      version: 1,
+      previous: null,
+      readsPrevious: false,
+    });
+    expect(cache.swapped).toEqual([
+      expect.objectContaining({ from: 'memory', to: 'redis', migrated: 50 }),
+    ]);
+    expect(cache.swapped[0]).not.toHaveProperty('error');
+    expect(cache.active.status()).toMatchObject({ backend: 'redis', swapping: false });
+  });
+
+  it('empties the new backend first when no other replica uses it: nothing stale survives there', async () => {
+    const redis = new FakeSharedBackend('redis');
+    const stale = aSession({ user: users[0] });
+    await seed(redis.store, [stale]);
+    const cache = await newTestSessionCache({ backends: { redis } });
+    await (await cache.swaps.prepare('redis', change(1))).commit();
+    expect(await redis.get(stale.sid)).toBeUndefined();
+  });
+
+  it('never empties a backend that another live replica serves or still writes', async () => {
+    for (const report of [
+      { backend: 'redis' as const, version: 3 },
+      { backend: 'database' as const, previous: 'redis' as const, readsPrevious: true },
+    ]) {
+      const redis = new FakeSharedBackend('redis');
+      const live = aSession({ user: users[0] });
+      await seed(redis.store, [live]);
+      const cache = await newTestSessionCache({ backends: { redis } });
+      cache.registry.others = [aReplica({ sessionCache: report })];
+      await (await cache.swaps.prepare('redis', change(1))).commit();
+      expect(redis.calls).not.toContain('clear');
+      expect(await redis.get(live.sid)).toEqual(live);
+    }
+  });
+
+  it('on abort, goes back to the old backend with every write made during the copy', async () => {
+    const memory = new MemorySessionBackend();
+    const [kept, ended] = sessionsOf(users, 2);
+    await seed(memory, [kept!, ended!]);
+    const redis = new FakeSharedBackend('redis');
+    const cache = await newTestSessionCache({ serving: memory, backends: { redis } });
+
+    const prepared = await cache.swaps.prepare('redis', change(1));
+    const signedIn = aSession({ user: users[1] });
+    await cache.active.serving().put(signedIn);
+    await cache.active.serving().destroy(ended!.sid);
+    await prepared.abort('another change was stored first');
+    await settle();
+
+    expect(cache.active.backend).toBe(memory);
+    expect(await memory.get(signedIn.sid)).toEqual(signedIn);
+    expect(await memory.get(ended!.sid)).toBeUndefined();
+    expect(await memory.get(kept!.sid)).toEqual(kept);
+    expect(redis.closed).toBe(true);
+    // Not a failed swap: the copy went through, the change lost a race.
+    expect(cache.swapped).toEqual([]);
+    expect(cache.active.status()).toMatchObject({ backend: 'memory', swapping: false });
+    expect(cache.registry.reports).toEqual([]);
+  });
+
+  it('keeps the old backend in force when the new one does not answer, and says why', async () => {
+    const memory = new MemorySessionBackend();
+    await seed(memory, sessionsOf(users, 5));
+    const redis = new FakeSharedBackend('redis');
+    redis.failing.add('ping');
+    const cache = await newTestSessionCache({ serving: memory, backends: { redis } });
+
+    await expect(cache.swaps.prepare('redis', change(1))).rejects.toThrow(
+      /redis session store cannot be reached: ping/,
+    );
+    expect(cache.active.backend).toBe(memory);
+    expect(await memory.length()).toBe(5);
+    expect(cache.swapped).toEqual([
+      expect.objectContaining({
+        from: 'memory',
+        to: 'redis',
+        error: expect.stringMatching(/ping/),
+      }),
+    ]);
+    expect(cache.active.status()).toMatchObject({ swapping: false, progress: null });
+    // The queue is free: the next swap is not stuck behind the failed one.
+    redis.failing.clear();
+    await (await cache.swaps.prepare('redis', change(1))).commit();
+    expect(cache.active.backend).toBe(redis);
+  });
+
+  it('reverts when the copy breaks halfway, losing no session', async () => {
+    const memory = new MemorySessionBackend();
+    const sessions = sessionsOf(users, 20);
+    await seed(memory, sessions);
+    const redis = new FakeSharedBackend('redis');
+    let puts = 0;
+    const put = redis.put;
+    redis.put = async (session) => {
+      if (++puts > 10) redis.failing.add('put');
+      return put(session);
+    };
+    const cache = await newTestSessionCache({ serving: memory, backends: { redis } });
+    await expect(cache.swaps.prepare('redis', change(1))).rejects.toThrow(/put/);
+    expect(cache.active.backend).toBe(memory);
+    expect((await contentsOf(memory)).size).toBe(20);
+  });
+
+  it('refuses to empty anything when another change was stored meanwhile (two changes raced)', async () => {
+    const redis = new FakeSharedBackend('redis');
+    const theirs = aSession({ user: users[0] });
+    await seed(redis.store, [theirs]);
+    const cache = await newTestSessionCache({ backends: { redis } });
+    // The winner stored version 1 and may be filling redis already.
+    cache.settings.repository.storeElsewhere({ sessionCache: { backend: 'redis' } });
+
+    await expect(cache.swaps.prepare('redis', change(1))).rejects.toThrow(
+      /another settings change was stored meanwhile/,
+    );
+    expect(redis.calls).not.toContain('clear');
+    expect(await redis.get(theirs.sid)).toEqual(theirs);
+  });
+
+  it('runs one swap at a time: the next waits until the prepared one is committed or aborted', async () => {
+    const redis = new FakeSharedBackend('redis');
+    const cache = await newTestSessionCache({ backends: { redis } });
+    const prepared = await cache.swaps.prepare('redis', change(1));
+    let idle = false;
+    const waiting = cache.swaps.idle().then(() => (idle = true));
+    await settle();
+    expect(idle).toBe(false);
+    await prepared.commit();
+    await waiting;
+    expect(idle).toBe(true);
+  });
+
+  it('does nothing but report when this replica already serves the backend', async () => {
+    const redis = new FakeSharedBackend('redis');
+    const cache = await newTestSessionCache({ serving: redis, backends: { redis } });
+    await (await cache.swaps.prepare('redis', change(4))).commit();
+    expect(cache.active.backend).toBe(redis);
+    expect(redis.calls).toEqual([]);
+    expect(cache.registry.lastReport).toMatchObject({ backend: 'redis', version: 4 });
+    expect(cache.swapped).toEqual([]);
+  });
+
+  describe("another replica's change (remote)", () => {
+    it('skips a swap the settings no longer ask for', async () => {
+      const redis = new FakeSharedBackend('redis');
+      const cache = await newTestSessionCache({ backends: { redis } });
+      // The settings name memory (version 0): a stale retry for redis must not move anything.
+      await cache.swaps.swap('redis', change(1));
+      expect(cache.active.backend.kind).toBe('memory');
+      expect(redis.calls).toEqual([]);
+    });
+
+    it('from a shared backend, copies only what this replica did alone and reads the old one until the handover', async () => {
+      const database = new FakeSharedBackend('database');
+      const everyone = sessionsOf(users, 10);
+      await seed(database, everyone);
+      const redis = new FakeSharedBackend('redis');
+      const cache = await newTestSessionCache({ serving: database, backends: { redis } });
+      // This replica started one session alone on the old backend after the change was made.
+      const mine = aSession({ user: users[2] });
+      await cache.active.serving().put(mine);
+      cache.settings.repository.storeElsewhere({ sessionCache: { backend: 'redis' } });
+      await cache.settings.settings.refresh();
+      const other = aReplica({
+        sessionCache: { backend: 'redis', version: 1, previous: 'database', readsPrevious: true },
+      });
+      cache.registry.others = [other];
+
+      await cache.swaps.swap('redis', change(1));
+      const pair = cache.active.backend as MigratingBackend;
+      expect(pair).toBeInstanceOf(MigratingBackend);
+      expect(pair.reads).toBe('source');
+      // Carried over: its own session; the others are the handover's to reconcile.
+      expect(await redis.get(mine.sid)).toEqual(mine);
+      expect((await contentsOf(redis)).size).toBe(1);
+      expect(cache.registry.lastReport).toEqual({
+        backend: 'redis',
+        version: 1,
+        previous: 'database',
+        readsPrevious: true,
+      });
+      // The handover finishes in the background once the other replica has moved on.
+      cache.registry.update(other.instanceId, { readsPrevious: false });
+      await cache.swaps.idle();
+      expect(cache.active.backend).toBe(redis);
+    });
+  });
+});
+
+function bySid(a: { sid: string }, b: { sid: string }): number {
+  return a.sid.localeCompare(b.sid);
+}
