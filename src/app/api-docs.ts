@@ -10,7 +10,6 @@ import {
   SECURE_SESSION_SCHEME,
   SESSION_SCHEME,
 } from '../openapi/access.js';
-
 import { DOCS_JSON_PATH, DOCS_PATH } from '../openapi/docs-paths.js';
 
 const DESCRIPTION = `The HTTP API of Keel. JSON in and out; every error is an \`ErrorBody\`.

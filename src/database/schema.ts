@@ -58,7 +58,7 @@ export interface SetupStateTable {
 }
 
 /**
- * The instance registry: one row per running process (src/runtime-state/instance-registry.ts).
+ * The instance registry: one row per running process (src/replicas/instance-registry.ts).
  * `heartbeat_at` is the database's clock, so replicas on hosts with skewed clocks still agree
  * on who is live. `session_cache_version` is the settings version whose session-cache backend
  * the process serves (a swap across replicas waits until every live one has reached it).
