@@ -8,7 +8,9 @@ import { SessionCacheService } from '../session-cache/session-cache.service.js';
 import { bodyErrorHandler, jsonBody } from '../http/body-parsing.js';
 import { dependencyErrorHandler } from '../http/http-exception.filter.js';
 import { answerClientErrors } from '../http/client-errors.js';
+import { methodNotAllowed } from '../http/method-not-allowed.js';
 import { HELMET_OPTIONS, securityHeaders } from '../http/security-headers.js';
+import { SETTINGS_PATH } from '../settings/settings.controller.js';
 
 /**
  * The express-level middleware that must run before Nest's router. Shared by main.ts and the
@@ -19,11 +21,16 @@ export function configureApp(app: NestExpressApplication): void {
   app.useLogger(app.get(KeelLogger));
   app.set('trust proxy', config.trustProxy);
   app.disable('x-powered-by');
+  // ETags are the settings' own (their version, strong); Express's weak body hashes on every
+  // JSON answer, errors included, are no version a client could send back in If-Match.
+  app.set('etag', false);
   answerClientErrors(app.getHttpServer());
   app.use(securityHeaders(HELMET_OPTIONS));
   // Before the body parser and the session: the docs are static and public (api-docs.ts).
   setupOpenApi(app);
-  app.use(jsonBody, bodyErrorHandler);
+  // A wrong method is answered before the body is read, the session loaded or a guard asked.
+  app.use(methodNotAllowed(app.getHttpAdapter().getInstance()));
+  app.use(jsonBody({ mergePatchPaths: [SETTINGS_PATH] }), bodyErrorHandler);
   app.use(
     createSessionMiddleware(app.get(SessionCacheService), app.get(SessionSecrets)),
     // A store that cannot be reached is a 503, never a silent logged-out answer.

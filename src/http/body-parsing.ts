@@ -1,4 +1,9 @@
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, {
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from 'express';
 import { UNSAFE_METHODS } from '../common/http-methods.js';
 import { FORBIDDEN_JSON_KEYS } from '../common/json-keys.js';
 import { ApiError } from './api-error.js';
@@ -42,9 +47,15 @@ export function nestsDeeperThan(json: Buffer, max: number): boolean {
   return false;
 }
 
+const JSON_TYPE = 'application/json';
+/** RFC 7396's own media type, for the routes whose body is a merge patch. */
+export const MERGE_PATCH_TYPE = 'application/merge-patch+json';
+
 const jsonBodyParser = express.json({
   limit: BODY_LIMIT,
   strict: true,
+  // Which of the two is accepted where is decided before the parser runs (jsonBody).
+  type: [JSON_TYPE, MERGE_PATCH_TYPE],
   reviver: refuseForbiddenKeys,
   verify: (_req, _res, body) => {
     if (nestsDeeperThan(body, MAX_JSON_DEPTH)) {
@@ -55,35 +66,50 @@ const jsonBodyParser = express.json({
   },
 });
 
+export interface JsonBodyOptions {
+  /**
+   * `PATCH` routes whose body is a JSON merge patch (RFC 7396): they also take
+   * `application/merge-patch+json`, parsed the same way. Exact paths.
+   */
+  mergePatchPaths?: readonly string[];
+}
+
 /**
  * JSON in: a request that carries a body must say it is JSON, and the JSON must parse and fit
  * in 100 kB. Failures become ApiErrors handled by `bodyErrorHandler`, so they have the same
  * shape as every other error. A request with no body at all (most GETs) leaves at once.
  */
-export function jsonBody(req: Request, res: Response, next: NextFunction): void {
-  const { 'transfer-encoding': transferEncoding, 'content-length': contentLength } = req.headers;
-  if (transferEncoding === undefined && contentLength === undefined) {
-    next();
-    return;
-  }
-  const hasBody = transferEncoding !== undefined || contentLength !== '0';
-  if (UNSAFE_METHODS.has(req.method) && hasBody && !req.is('application/json')) {
-    next(
-      new ApiError(
-        415,
-        ErrorCode.UnsupportedMediaType,
-        'Request bodies must be JSON: send Content-Type: application/json',
-      ),
-    );
-    return;
-  }
-  // Only UTF-8: the depth check reads the raw bytes, and a client has no need of others.
-  const charset = CHARSET.exec(req.headers['content-type'] ?? '')?.[1]?.toLowerCase();
-  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
-    next(new ApiError(415, ErrorCode.UnsupportedMediaType, 'Request body must be UTF-8 JSON'));
-    return;
-  }
-  jsonBodyParser(req, res, next);
+export function jsonBody({ mergePatchPaths = [] }: JsonBodyOptions = {}): RequestHandler {
+  const mergePatch = new Set(mergePatchPaths);
+  return (req: Request, res: Response, next: NextFunction) => {
+    const { 'transfer-encoding': transferEncoding, 'content-length': contentLength } = req.headers;
+    if (transferEncoding === undefined && contentLength === undefined) {
+      next();
+      return;
+    }
+    const hasBody = transferEncoding !== undefined || contentLength !== '0';
+    const types =
+      req.method === 'PATCH' && mergePatch.has(req.path)
+        ? [JSON_TYPE, MERGE_PATCH_TYPE]
+        : [JSON_TYPE];
+    if (UNSAFE_METHODS.has(req.method) && hasBody && !req.is(types)) {
+      next(
+        new ApiError(
+          415,
+          ErrorCode.UnsupportedMediaType,
+          `Request bodies must be JSON: send Content-Type: ${types.join(' or ')}`,
+        ),
+      );
+      return;
+    }
+    // Only UTF-8: the depth check reads the raw bytes, and a client has no need of others.
+    const charset = CHARSET.exec(req.headers['content-type'] ?? '')?.[1]?.toLowerCase();
+    if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+      next(new ApiError(415, ErrorCode.UnsupportedMediaType, 'Request body must be UTF-8 JSON'));
+      return;
+    }
+    jsonBodyParser(req, res, next);
+  };
 }
 
 const CHARSET = /;\s*charset\s*=\s*"?([^";\s]+)/i;

@@ -1,6 +1,8 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import helmet, { type HelmetOptions } from 'helmet';
 
+const HSTS_HEADER = 'Strict-Transport-Security';
+
 export const HELMET_OPTIONS: HelmetOptions = {
   // The API answers JSON; the only HTML is the setup page, which needs nothing external.
   contentSecurityPolicy: {
@@ -42,11 +44,17 @@ export function securityHeaders(options: HelmetOptions): RequestHandler {
     finished = true;
   });
   if (!finished) throw new Error('helmet did not set its headers synchronously');
+  // HSTS means something only over TLS (RFC 6797 8.1: a browser ignores it over plain HTTP),
+  // and Keel often serves plain HTTP on a LAN: it goes only on answers to secure requests,
+  // directly or through a trusted proxy (`req.secure` follows TRUST_PROXY).
+  const hsts = recorded.get(HSTS_HEADER);
+  recorded.delete(HSTS_HEADER);
   const headers = [...recorded];
   const removals = [...removed];
-  return (_req: Request, res: Response, next: NextFunction) => {
+  return (req: Request, res: Response, next: NextFunction) => {
     for (const name of removals) res.removeHeader(name);
     for (const [name, value] of headers) res.setHeader(name, value);
+    if (hsts !== undefined && req.secure) res.setHeader(HSTS_HEADER, hsts);
     next();
   };
 }

@@ -139,3 +139,23 @@ function withoutPaths(overrides: JsonObject, paths: string[]): JsonObject {
   }
   return copy;
 }
+
+/** Where a setting's value comes from (`GET /api/settings` `sources`, per dotted key). */
+export type SettingSource = 'default' | 'override';
+
+/** Every dotted key of the settings (`session.idleTimeoutSeconds`), in schema order. */
+export const SETTING_KEYS: readonly string[] = Object.freeze(leafKeys(SETTINGS_DEFAULTS));
+
+/** Per dotted key: `override` when the (usable) overrides set it, else `default`. */
+export function sourcesOf(overrides: JsonObject): Record<string, SettingSource> {
+  const overridden = new Set(leafKeys(overrides));
+  return Object.fromEntries(
+    SETTING_KEYS.map((key) => [key, overridden.has(key) ? 'override' : 'default']),
+  );
+}
+
+function leafKeys(value: JsonObject, prefix = ''): string[] {
+  return Object.entries(value).flatMap(([key, child]) =>
+    isJsonObject(child) ? leafKeys(child, `${prefix}${key}.`) : [`${prefix}${key}`],
+  );
+}

@@ -12,11 +12,10 @@ import {
   SettingsHistoryQueryDto,
   SettingsResponse,
 } from './settings.dto.js';
+import { parseIfMatch } from './if-match.js';
 import type { SettingsSnapshot } from './settings.events.js';
 import { SettingsRepository, type SettingsHistoryEntry } from './settings.repository.js';
 import { SettingsService } from './settings.service.js';
-
-const ETAG_PATTERN = /^(?:W\/)?"(\d{1,15})"$/;
 
 const ETAG_HEADER = {
   headers: {
@@ -27,8 +26,11 @@ const ETAG_HEADER = {
   },
 };
 
+/** The settings resource; its PATCH also takes `application/merge-patch+json`. */
+export const SETTINGS_PATH = '/api/settings';
+
 @ApiTags('settings')
-@Controller('api/settings')
+@Controller(SETTINGS_PATH)
 @Roles('admin')
 export class SettingsController {
   constructor(
@@ -77,23 +79,19 @@ export class SettingsController {
         'Send If-Match with the ETag of the settings you read (GET /api/settings), e.g. If-Match: "3"',
       );
     }
-    const match = ETAG_PATTERN.exec(ifMatch.trim());
-    if (!match) {
+    const condition = parseIfMatch(ifMatch);
+    if (!condition) {
       throw new ApiError(
         412,
         ErrorCode.VersionConflict,
-        'If-Match must be the ETag of the settings you read, e.g. "3"',
+        'If-Match must be the ETag of the settings you read, e.g. "3" (or *, or a list of ETags)',
       );
     }
     // The DTO has checked the envelope; the patch itself goes to the service as the client sent
     // it, because class-transformer silently drops keys such as `constructor` that the
     // settings schema must see to reject.
     const patch = (req.body as { values: unknown }).values;
-    const next = await this.settings.update(
-      patch,
-      Number(match[1]),
-      req.signedInUser?.username ?? null,
-    );
+    const next = await this.settings.update(patch, condition, req.signedInUser?.username ?? null);
     return this.answer(next, res);
   }
 
@@ -108,6 +106,6 @@ export class SettingsController {
 
   private answer(snapshot: SettingsSnapshot, res: Response) {
     res.setHeader('ETag', `"${snapshot.version}"`);
-    return { version: snapshot.version, values: snapshot.values };
+    return { version: snapshot.version, values: snapshot.values, sources: snapshot.sources };
   }
 }

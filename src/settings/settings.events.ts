@@ -3,11 +3,14 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import { onEventOf, TypedEvents } from '../common/typed-events.js';
 import type { ErrorCode } from '../http/error-codes.js';
 import type { RuntimeSettingsValues } from './settings.schema.js';
+import type { SettingSource } from './settings-values.js';
 
 /** One immutable, versioned view of the runtime settings; replaced whole on every change. */
 export interface SettingsSnapshot {
   readonly version: number;
   readonly values: Readonly<RuntimeSettingsValues>;
+  /** Per dotted key, where its value comes from. */
+  readonly sources: Readonly<Record<string, SettingSource>>;
   readonly updatedAt: number;
 }
 

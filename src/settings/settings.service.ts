@@ -3,6 +3,7 @@ import { untilAborted } from '../common/abortable.js';
 import { ApiError } from '../http/api-error.js';
 import { ErrorCode } from '../http/error-codes.js';
 import { RuntimeStateService } from '../runtime-state/runtime-state.service.js';
+import { describeIfMatch, type IfMatch, matchesVersion } from './if-match.js';
 import { deepFreeze, diffLeaves, type Json } from './merge-patch.js';
 import {
   type PreflightRefusal,
@@ -22,6 +23,7 @@ import {
   mergeOverrides,
   resolveOverrides,
   SETTINGS_DEFAULTS,
+  sourcesOf,
   usableOverrides,
 } from './settings-values.js';
 
@@ -39,6 +41,7 @@ export class SettingsService implements OnApplicationBootstrap {
   private snapshot: SettingsSnapshot = deepFreeze({
     version: 0,
     values: SETTINGS_DEFAULTS as unknown as RuntimeSettingsValues,
+    sources: sourcesOf({}),
     updatedAt: 0,
   });
   private queue: Promise<unknown> = Promise.resolve();
@@ -79,29 +82,33 @@ export class SettingsService implements OnApplicationBootstrap {
   /**
    * Validates `patch` (an RFC 7396 merge patch of the values) merged over the stored
    * overrides, asks the preflight listeners, lets the prepare listeners put the change in
-   * force here (the session cache swaps), then persists version `expectedVersion + 1` with its
-   * history row (compare-and-set), and tells every listener. Throws ApiError: 412 when
-   * `expectedVersion` is stale, 400 for invalid values, the refusal's status (422 by default)
+   * force here (the session cache swaps), then persists the next version with its history row
+   * (compare-and-set on the stored version `expected` matched: a number, or an If-Match
+   * condition), and tells every listener. Throws ApiError: 412 when `expected` does not match
+   * the stored version, 400 for invalid values, the refusal's status (422 by default)
    * when a preflight listener says no, 503 `swap_failed` when a prepare listener could not do
    * its work. Nothing is persisted unless everything passed, and nothing is in force unless it
    * was persisted: settings never say what this replica does not serve.
    */
   update(
     patch: unknown,
-    expectedVersion: number,
+    expected: number | IfMatch,
     changedBy: string | null,
   ): Promise<SettingsSnapshot> {
+    const condition: IfMatch = typeof expected === 'number' ? { versions: [expected] } : expected;
     return this.serialize(async () => {
       const stored = await this.repository.load();
       // Another replica may have changed them since we last heard: catch up first.
       await this.applyStored(stored, 'remote');
-      if (stored.version !== expectedVersion) {
+      if (!matchesVersion(condition, stored.version)) {
         throw new ApiError(
           412,
           ErrorCode.VersionConflict,
-          `Settings are at version ${stored.version}, not ${expectedVersion}: reload them and apply your change again`,
+          `Settings are at version ${stored.version}, not ${describeIfMatch(condition)}: reload them and apply your change again`,
         );
       }
+      // The version the condition matched: the compare-and-set holds the change to it.
+      const expectedVersion = stored.version;
 
       const overrides = mergeOverrides(usableOverrides(stored.overrides).overrides, patch);
       const proposed = resolveOverrides(overrides, 'values');
@@ -137,7 +144,12 @@ export class SettingsService implements OnApplicationBootstrap {
           `Settings changed while yours were checked: reload them and apply your change again`,
         );
       }
-      const next = deepFreeze({ version: expectedVersion + 1, values: proposed, updatedAt: now });
+      const next = deepFreeze({
+        version: expectedVersion + 1,
+        values: proposed,
+        sources: sourcesOf(overrides),
+        updatedAt: now,
+      });
       // What was persisted came from the usable overrides only: nothing invalid is left.
       this.runtime.setInvalidSettings([]);
       this.logger.log({
@@ -327,6 +339,7 @@ export class SettingsService implements OnApplicationBootstrap {
     return deepFreeze({
       version: stored.version,
       values: resolveOverrides(overrides, 'stored'),
+      sources: sourcesOf(overrides),
       updatedAt: stored.updatedAt,
     });
   }

@@ -297,10 +297,17 @@ describe('bad-input corpus', () => {
         { ...adminHeaders(), 'if-match': 'W/"abc"', 'content-type': 'application/json' },
       ],
       [
-        'If-Match star',
+        // Weak tags never match (RFC 9110's strong comparison), not even the current version.
+        'If-Match weak tag of the current version',
         'PATCH',
         '/api/settings',
-        { ...adminHeaders(), 'if-match': '*', 'content-type': 'application/json' },
+        { ...adminHeaders(), 'if-match': 'W/"0"', 'content-type': 'application/json' },
+      ],
+      [
+        'If-Match tags without a comma',
+        'PATCH',
+        '/api/settings',
+        { ...adminHeaders(), 'if-match': '"0" "0"', 'content-type': 'application/json' },
       ],
       [
         'If-Match huge',

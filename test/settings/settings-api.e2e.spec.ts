@@ -12,6 +12,15 @@ const DEFAULT_VALUES = {
   auth: { loginMaxAttempts: 10 },
 };
 
+/** `sources` while nothing is overridden: every dotted key from its default. */
+const DEFAULT_SOURCES = {
+  siteName: 'default',
+  'sessionCache.backend': 'default',
+  'session.idleTimeoutSeconds': 'default',
+  'session.absoluteTimeoutSeconds': 'default',
+  'auth.loginMaxAttempts': 'default',
+};
+
 const dialects: ('sqlite' | 'postgres')[] = POSTGRES_URL ? ['sqlite', 'postgres'] : ['sqlite'];
 
 describe('settings API is admin only', () => {
@@ -47,6 +56,7 @@ describe('settings API is admin only', () => {
       expect((await admin.get('/api/settings').expect(200)).body).toEqual({
         version: 0,
         values: DEFAULT_VALUES,
+        sources: DEFAULT_SOURCES,
       });
       expect((await admin.get('/api/settings/history').expect(200)).body).toEqual([]);
     } finally {
@@ -74,7 +84,7 @@ describe.each(dialects)('runtime settings on %s', (dialect) => {
 
   it('starts at version 0 with the defaults and an ETag', async () => {
     const response = await get().expect(200);
-    expect(response.body).toEqual({ version: 0, values: DEFAULT_VALUES });
+    expect(response.body).toEqual({ version: 0, values: DEFAULT_VALUES, sources: DEFAULT_SOURCES });
     expect(response.headers.etag).toBe('"0"');
     expect(await history()).toEqual([]);
   });
@@ -90,6 +100,11 @@ describe.each(dialects)('runtime settings on %s', (dialect) => {
         ...DEFAULT_VALUES,
         siteName: 'Acme',
         session: { idleTimeoutSeconds: 600, absoluteTimeoutSeconds: 604800 },
+      },
+      sources: {
+        ...DEFAULT_SOURCES,
+        siteName: 'override',
+        'session.idleTimeoutSeconds': 'override',
       },
     });
     expect((await get()).body.version).toBe(1);
@@ -110,6 +125,7 @@ describe.each(dialects)('runtime settings on %s', (dialect) => {
     await patch('"0"', { values: { siteName: 'Acme' } }).expect(200);
     const response = await patch('"1"', { values: { siteName: null } }).expect(200);
     expect(response.body.values.siteName).toBe('Keel');
+    expect(response.body.sources).toEqual(DEFAULT_SOURCES);
     expect(response.body.version).toBe(2);
   });
 
@@ -151,7 +167,11 @@ describe.each(dialects)('runtime settings on %s', (dialect) => {
     const response = await patch('"0"', { values }).expect(400);
     expect(response.body).toMatchObject({ statusCode: 400, code: 'validation_failed' });
     expect(response.body.fields.map((f: { field: string }) => f.field)).toContain(field);
-    expect((await get()).body).toEqual({ version: 0, values: DEFAULT_VALUES });
+    expect((await get()).body).toEqual({
+      version: 0,
+      values: DEFAULT_VALUES,
+      sources: DEFAULT_SOURCES,
+    });
     expect(await history()).toEqual([]);
   });
 
@@ -192,7 +212,11 @@ describe.each(dialects)('runtime settings on %s', (dialect) => {
         code: 'backend_unavailable',
         message: 'The database session backend is unreachable',
       });
-      expect((await get()).body).toEqual({ version: 0, values: DEFAULT_VALUES });
+      expect((await get()).body).toEqual({
+        version: 0,
+        values: DEFAULT_VALUES,
+        sources: DEFAULT_SOURCES,
+      });
       expect(await history()).toEqual([]);
       expect(changed).toEqual([]);
     } finally {

@@ -113,6 +113,14 @@ describe('a stored settings row that is wrong (by hand, or an older version)', (
           session: { idleTimeoutSeconds: 1800, absoluteTimeoutSeconds: 7200 },
           auth: { loginMaxAttempts: 10 },
         },
+        // Only the usable overrides count: the corrupt ones fell back to their defaults.
+        sources: {
+          siteName: 'override',
+          'sessionCache.backend': 'default',
+          'session.idleTimeoutSeconds': 'default',
+          'session.absoluteTimeoutSeconds': 'override',
+          'auth.loginMaxAttempts': 'default',
+        },
       });
       const session = await login(keel.url, 'admin', TEST_PASSWORD);
       expect((await me(keel.url, session)).status).toBe(200);
