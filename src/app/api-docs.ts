@@ -6,13 +6,18 @@ import { readFileSync } from 'node:fs';
 import { PLAIN_COOKIE_NAME, SECURE_COOKIE_NAME } from '../auth/session-cookie.js';
 import {
   CSRF_HEADER_NAME,
+  CSRF_SCHEME,
   METRICS_TOKEN_SCHEME,
   SECURE_SESSION_SCHEME,
   SESSION_SCHEME,
 } from '../openapi/access.js';
 import { DOCS_JSON_PATH, DOCS_PATH } from '../openapi/docs-paths.js';
+import { finishDocument } from '../openapi/finish-document.js';
+import { describeSettingsSchemas } from '../settings/settings.openapi.js';
 
-const DESCRIPTION = `The HTTP API of Keel. JSON in and out; every error is an \`ErrorBody\`.
+const DESCRIPTION = `The HTTP API of Keel. JSON in and out; every error has one shape,
+\`{statusCode, code, message, fields?}\`, and each response lists the codes it can carry.
+docs/api.md in the repository explains the conventions.
 
 **Sessions** are cookies: \`${PLAIN_COOKIE_NAME}\` over plain HTTP, \`${SECURE_COOKIE_NAME}\` over TLS
 (HttpOnly, SameSite=Lax). Sign in with \`POST /api/auth/login\`; a browser on this origin sends the
@@ -27,10 +32,16 @@ of login and setup), else \`403 csrf_failed\`.
 
 /** The OpenAPI document of every route the app serves, built from the controllers' decorators. */
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
+  const { version, license } = packageInfo();
   const config = new DocumentBuilder()
     .setTitle('Keel')
     .setDescription(DESCRIPTION)
-    .setVersion(packageVersion())
+    .setVersion(version)
+    // 3.1: schemas are JSON Schema, so a nullable reference is `anyOf: [$ref, null]`, which
+    // validators and generators read alike.
+    .setOpenAPIVersion('3.1.0')
+    // Relative: the document holds behind any proxy or port, and generators accept it.
+    .addServer('/')
     .addCookieAuth(
       PLAIN_COOKIE_NAME,
       { type: 'apiKey', in: 'cookie', description: 'The session cookie over plain HTTP.' },
@@ -41,10 +52,22 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       { type: 'apiKey', in: 'cookie', description: 'The session cookie over TLS.' },
       SECURE_SESSION_SCHEME,
     )
-    .addBearerAuth(
-      { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN, for `GET /metrics`.' },
-      METRICS_TOKEN_SCHEME,
+    .addApiKey(
+      {
+        type: 'apiKey',
+        in: 'header',
+        name: CSRF_HEADER_NAME,
+        description:
+          'The CSRF token: from `GET /api/auth/csrf`, or in the body of login and setup. Needed on every POST, PUT, PATCH and DELETE that carries a session cookie (docs/api.md, "CSRF").',
+      },
+      CSRF_SCHEME,
     )
+    // Not addBearerAuth: it would call the token a JWT. METRICS_TOKEN is an opaque secret.
+    .addSecurity(METRICS_TOKEN_SCHEME, {
+      type: 'http',
+      scheme: 'bearer',
+      description: 'METRICS_TOKEN, for `GET /metrics`.',
+    })
     .addTag('auth', 'Signing in and out, CSRF tokens, your own sessions')
     .addTag('setup', 'First-run setup')
     .addTag('users', 'User management (admins)')
@@ -53,11 +76,17 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .addTag('health', 'Kubernetes probes')
     .addTag('metrics', 'Prometheus metrics')
     .build();
-  return SwaggerModule.createDocument(app, config, {
+  const document = SwaggerModule.createDocument(app, config, {
     // `authLogin`, `usersUpdate`: what generated clients name their methods.
     operationIdFactory: (controllerKey, methodKey) =>
       `${lowerFirst(controllerKey.replace(/Controller$/, ''))}${upperFirst(methodKey)}`,
   });
+  // A licence by name: Keel's is no SPDX identifier and has no URL (package.json).
+  document.info.license = { name: license };
+  delete document.info.contact;
+  describeSettingsSchemas(document);
+  finishDocument(document);
+  return document;
 }
 
 /**
@@ -87,12 +116,14 @@ export function setupOpenApi(app: NestExpressApplication): void {
   });
 }
 
-function packageVersion(): string {
+/** Keel's version and licence, from its package.json. */
+function packageInfo(): { version: string; license: string } {
   try {
     const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
-    return (JSON.parse(text) as { version?: string }).version ?? '0.0.0';
+    const { version, license } = JSON.parse(text) as { version?: string; license?: string };
+    return { version: version ?? '0.0.0', license: license ?? 'UNLICENSED' };
   } catch {
-    return '0.0.0';
+    return { version: '0.0.0', license: 'UNLICENSED' };
   }
 }
 

@@ -7,7 +7,7 @@ import { Public } from '../access/decorators.js';
 import { ApiHealthResponses } from '../openapi/health-responses.js';
 
 /**
- * The Kubernetes probes (../shared/API.md, "Health"): no auth, no CSRF, no rate limit, never
+ * The Kubernetes probes (docs/api.md, "Routes"; docs/operations.md): no auth, no CSRF, no rate limit, never
  * gated by setup, not logged per request. 200 when the probe passes, 503 otherwise; the body is
  * terminus' `{status, info, error, details}` either way (the global error filter is bypassed:
  * its error shape would drop the check names).

@@ -7,7 +7,7 @@ export interface FieldError {
   message: string;
 }
 
-/** The one error body every Keel response uses (../shared/API.md, "Conventions"). */
+/** The one error body every Keel response uses (docs/api.md, "Errors"). */
 export interface ErrorBody {
   statusCode: number;
   code: ErrorCode;

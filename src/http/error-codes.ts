@@ -1,5 +1,5 @@
 /**
- * Every machine-readable error code Keel answers with (../shared/API.md). Clients switch on
+ * Every machine-readable error code Keel answers with (docs/api.md, "Errors"). Clients switch on
  * these strings, so they never change once released.
  */
 export const ErrorCode = {

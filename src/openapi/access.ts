@@ -1,5 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiHeader, ApiSecurity } from '@nestjs/swagger';
+import { ApiSecurity } from '@nestjs/swagger';
 import { ErrorCode } from '../http/error-codes.js';
 import { ApiErrors } from './error-responses.js';
 
@@ -9,6 +9,8 @@ export const SECURE_SESSION_SCHEME = 'secureSession';
 /** `Authorization: Bearer <METRICS_TOKEN>` for `GET /metrics` on the main port. */
 export const METRICS_TOKEN_SCHEME = 'metricsToken';
 export const CSRF_HEADER_NAME = 'X-CSRF-Token';
+/** The CSRF token as a security scheme: `X-CSRF-Token` on unsafe requests with a session. */
+export const CSRF_SCHEME = 'csrfToken';
 
 export interface AccessOptions {
   /** POST, PUT, PATCH or DELETE: with a session cookie it needs `X-CSRF-Token`. */
@@ -46,21 +48,18 @@ export function ApiAccess(
     );
   }
   const decorators: MethodDecorator[] = [ApiErrors(...codes)];
+  // Security requirements: within one, every scheme is needed; any one requirement will do.
+  // The CSRF token is a scheme (a header a client's middleware adds), not a parameter, so a
+  // generated client does not ask for it on every call.
   if (kind !== 'public') {
     // Two requirements, either satisfies: the cookie's name depends on TLS.
-    decorators.push(ApiSecurity(SESSION_SCHEME), ApiSecurity(SECURE_SESSION_SCHEME));
-  }
-  if (unsafe) {
-    decorators.push(
-      ApiHeader({
-        name: CSRF_HEADER_NAME,
-        required: kind !== 'public',
-        description:
-          kind === 'public'
-            ? 'Required when the request carries a session cookie: the token from `GET /api/auth/csrf`.'
-            : 'The token bound to your session, from `GET /api/auth/csrf` (or from login or setup).',
-      }),
-    );
+    for (const cookie of [SESSION_SCHEME, SECURE_SESSION_SCHEME]) {
+      decorators.push(ApiSecurity(unsafe ? { [cookie]: [], [CSRF_SCHEME]: [] } : cookie));
+    }
+  } else if (unsafe) {
+    // No credentials needed; a client that holds a signed anonymous token's cookie (a browser
+    // that called GET /api/auth/csrf) sends the token with it.
+    decorators.push(ApiSecurity({}), ApiSecurity(CSRF_SCHEME));
   }
   return applyDecorators(...decorators);
 }

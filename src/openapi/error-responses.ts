@@ -41,7 +41,8 @@ export const ERROR_CODE_DOCS: Record<ErrorCode, ErrorCodeDoc> = {
   [ErrorCode.RequestTimeout]: { status: 408, meaning: 'The request was not received in time.' },
   [ErrorCode.UnsupportedMediaType]: {
     status: 415,
-    meaning: 'A request body must be UTF-8 JSON sent with `Content-Type: application/json`.',
+    meaning:
+      'A request body must be UTF-8 JSON sent with `Content-Type: application/json` (`PATCH /api/settings` also takes `application/merge-patch+json`).',
   },
   [ErrorCode.NotFound]: {
     status: 404,
@@ -84,7 +85,7 @@ export const ERROR_CODE_DOCS: Record<ErrorCode, ErrorCodeDoc> = {
   [ErrorCode.VersionConflict]: {
     status: 412,
     meaning:
-      'The settings changed since you read them (or `If-Match` is not an ETag): read them again, then retry.',
+      'The settings changed since you read them (or `If-Match` names no current version: a weak tag never does, and neither does anything but `*` or a list of ETags): read them again, then retry.',
   },
   [ErrorCode.BackendUnavailable]: {
     status: 422,

@@ -38,7 +38,7 @@ export class LiveInstanceResponse extends InstanceSummaryResponse implements Liv
   @ApiProperty({ description: 'Host name of the process (the pod name on Kubernetes).' })
   host!: string;
 
-  @ApiProperty()
+  @ApiProperty({ type: 'integer' })
   pid!: number;
 
   @ApiProperty({ description: 'Keel version the replica runs.', example: '0.1.0' })
@@ -63,10 +63,10 @@ export class SessionCacheSwapResponse implements SessionCacheSwap {
   @ApiProperty({ format: 'date-time' })
   at!: string;
 
-  @ApiProperty({ description: 'Sessions copied to the new backend.' })
+  @ApiProperty({ type: 'integer', description: 'Sessions copied to the new backend.' })
   migrated!: number;
 
-  @ApiProperty()
+  @ApiProperty({ type: 'integer' })
   durationMs!: number;
 
   @ApiPropertyOptional({ description: 'Set when the swap failed and the old backend stayed.' })
@@ -74,10 +74,13 @@ export class SessionCacheSwapResponse implements SessionCacheSwap {
 }
 
 export class SessionCacheProgressResponse {
-  @ApiProperty({ description: 'Sessions copied so far.' })
+  @ApiProperty({ type: 'integer', description: 'Sessions copied so far.' })
   migrated!: number;
 
-  @ApiProperty({ description: 'Sessions the old backend held when the copy began.' })
+  @ApiProperty({
+    type: 'integer',
+    description: 'Sessions the old backend held when the copy began.',
+  })
   total!: number;
 }
 
@@ -129,7 +132,10 @@ export class TaskStatusResponse implements TaskStatus {
   @ApiProperty({ enum: TASK_STATES, enumName: 'TaskState' })
   state!: TaskState;
 
-  @ApiProperty({ description: 'Restarts after crashes since the process started.' })
+  @ApiProperty({
+    type: 'integer',
+    description: 'Restarts after crashes since the process started.',
+  })
   restarts!: number;
 
   @ApiProperty({ type: () => TaskErrorResponse, nullable: true })

@@ -141,7 +141,8 @@ function withoutPaths(overrides: JsonObject, paths: string[]): JsonObject {
 }
 
 /** Where a setting's value comes from (`GET /api/settings` `sources`, per dotted key). */
-export type SettingSource = 'default' | 'override';
+export const SETTING_SOURCES = ['default', 'override'] as const;
+export type SettingSource = (typeof SETTING_SOURCES)[number];
 
 /** Every dotted key of the settings (`session.idleTimeoutSeconds`), in schema order. */
 export const SETTING_KEYS: readonly string[] = Object.freeze(leafKeys(SETTINGS_DEFAULTS));

@@ -1,8 +1,9 @@
 import { Body, Controller, Get, Headers, Patch, Query, Req, Res } from '@nestjs/common';
-import { ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiConsumes, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { Roles } from '../access/decorators.js';
 import { ApiError } from '../http/api-error.js';
+import { MERGE_PATCH_TYPE } from '../http/body-parsing.js';
 import { ErrorCode } from '../http/error-codes.js';
 import { ApiAccess } from '../openapi/access.js';
 import { ApiErrors } from '../openapi/error-responses.js';
@@ -20,8 +21,9 @@ import { SettingsService } from './settings.service.js';
 const ETAG_HEADER = {
   headers: {
     ETag: {
-      description: 'The version, quoted: `"N"`.',
-      schema: { type: 'string', example: '"3"' },
+      description: 'The version, quoted: `"N"` (a strong entity tag).',
+      required: true,
+      schema: { type: 'string', pattern: '^"\\d+"$', example: '"3"' },
     },
   },
 };
@@ -55,8 +57,10 @@ export class SettingsController {
   @ApiHeader({
     name: 'If-Match',
     required: true,
-    description: 'The ETag of the settings you read (`GET /api/settings`), e.g. `"3"`.',
+    description:
+      'The ETag of the settings you read (`GET /api/settings`), e.g. `"3"`; or a list of ETags (any may match), or `*` (whatever version is current). Weak tags (`W/"3"`) never match.',
   })
+  @ApiConsumes('application/json', MERGE_PATCH_TYPE)
   @ApiOkResponse({ type: SettingsResponse, description: 'The new version.', ...ETAG_HEADER })
   @ApiAccess('admin', { jsonBody: true })
   @ApiErrors(

@@ -1,14 +1,15 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsDefined, IsInt, IsObject, IsOptional, Max, Min } from 'class-validator';
 import type { SettingsHistoryEntry } from './settings.repository.js';
+import { SETTINGS_PATCH_SCHEMA, SETTINGS_SOURCES_SCHEMA } from './settings.openapi.js';
 import { RuntimeSettings } from './settings.schema.js';
+import type { SettingSource } from './settings-values.js';
 
 export class PatchSettingsDto {
   /** An RFC 7396 merge patch of the current values: give only what changes; null resets a key. */
   @ApiProperty({
-    type: 'object',
-    additionalProperties: true,
+    allOf: [{ $ref: getSchemaPath(SETTINGS_PATCH_SCHEMA) }],
     description:
       'A JSON merge patch (RFC 7396) of the current values: give only what changes; `null` resets a key to its default.',
     example: { session: { idleTimeoutSeconds: 900 }, siteName: null },
@@ -31,15 +32,24 @@ export class SettingsHistoryQueryDto {
 // Response shapes, for the OpenAPI document only.
 
 export class SettingsResponse {
-  @ApiProperty({ description: 'Also the ETag: send it back as `If-Match: "N"` to change.' })
+  @ApiProperty({
+    type: 'integer',
+    description: 'Also the ETag: send it back as `If-Match: "N"` to change.',
+  })
   version!: number;
 
   @ApiProperty({ type: () => RuntimeSettings })
   values!: RuntimeSettings;
+
+  @ApiProperty({
+    allOf: [{ $ref: getSchemaPath(SETTINGS_SOURCES_SCHEMA) }],
+    description: 'Per dotted key, where its value comes from.',
+  })
+  sources!: Record<string, SettingSource>;
 }
 
 export class SettingsHistoryEntryResponse implements SettingsHistoryEntry {
-  @ApiProperty()
+  @ApiProperty({ type: 'integer' })
   version!: number;
 
   @ApiProperty({ format: 'date-time' })

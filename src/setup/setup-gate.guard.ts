@@ -5,7 +5,7 @@ import { ErrorCode } from '../http/error-codes.js';
 import { DOCS_PATH } from '../openapi/docs-paths.js';
 import { SetupService } from './setup.service.js';
 
-/** The API routes that answer before setup is complete (../shared/API.md, "Conventions"). */
+/** The API routes that answer before setup is complete (docs/api.md, "First-run setup"). */
 const OPEN_BEFORE_SETUP = new Set(['/api/setup', '/api/auth/csrf']);
 
 /**

@@ -1,8 +1,6 @@
 import { Controller, Get, Header } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiExcludeController } from '@nestjs/swagger';
 import { Public } from '../access/decorators.js';
-import { ErrorCode } from '../http/error-codes.js';
-import { ApiErrors } from '../openapi/error-responses.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { renderSetupPage } from './setup-page.html.js';
 import { SETUP_PAGE_SCRIPT } from './setup-page.script.js';
@@ -12,9 +10,10 @@ import { SetupService } from './setup.service.js';
 /**
  * The operator's setup page and its two assets. Outside `/api`, so never gated; served by Keel
  * itself, with no front-end build. The page says whether setup is still required, so it is
- * never cached.
+ * never cached. Not in the API document: pages and their assets are for a browser, not for a
+ * generated client.
  */
-@ApiTags('setup')
+@ApiExcludeController()
 @Controller('setup')
 @Public()
 export class SetupPageController {
@@ -26,9 +25,6 @@ export class SetupPageController {
   @Get()
   @Header('Content-Type', 'text/html; charset=utf-8')
   @Header('Cache-Control', 'no-store')
-  @ApiOperation({ summary: 'The operator’s setup page (HTML, for a browser)' })
-  @ApiOkResponse({ content: { 'text/html': { schema: { type: 'string' } } } })
-  @ApiErrors(ErrorCode.SessionStoreUnavailable, ErrorCode.DatabaseUnavailable)
   async page(): Promise<string> {
     return renderSetupPage({
       siteName: this.settings.current.values.siteName,
@@ -39,9 +35,6 @@ export class SetupPageController {
   @Get('setup.js')
   @Header('Content-Type', 'text/javascript; charset=utf-8')
   @Header('Cache-Control', 'no-cache')
-  @ApiOperation({ summary: 'The setup page’s script' })
-  @ApiOkResponse({ content: { 'text/javascript': { schema: { type: 'string' } } } })
-  @ApiErrors(ErrorCode.SessionStoreUnavailable)
   script(): string {
     return SETUP_PAGE_SCRIPT;
   }
@@ -49,9 +42,6 @@ export class SetupPageController {
   @Get('setup.css')
   @Header('Content-Type', 'text/css; charset=utf-8')
   @Header('Cache-Control', 'no-cache')
-  @ApiOperation({ summary: 'The setup page’s styles' })
-  @ApiOkResponse({ content: { 'text/css': { schema: { type: 'string' } } } })
-  @ApiErrors(ErrorCode.SessionStoreUnavailable)
   styles(): string {
     return SETUP_PAGE_STYLES;
   }

@@ -10,7 +10,7 @@ import { toUserSummary } from '../users/user.js';
 import { CompleteSetupDto, SetupCompletedResponse, SetupStatusResponse } from './setup.dto.js';
 import { SetupService, type SetupStatus } from './setup.service.js';
 
-/** First-run setup (../shared/API.md, "First-run setup"). Exempt from the setup gate. */
+/** First-run setup (docs/api.md, "First-run setup"). Exempt from the setup gate. */
 @ApiTags('setup')
 @Controller('api/setup')
 @Public()

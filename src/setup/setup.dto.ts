@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional, OmitType } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, getSchemaPath, OmitType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   IsDefined,
@@ -9,6 +9,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { SignedInResponse } from '../auth/auth.dto.js';
+import { SETTINGS_PATCH_SCHEMA } from '../settings/settings.openapi.js';
 import { CreateUserDto } from '../users/users.dto.js';
 
 /** The first admin: a user's username, password (the same policy) and optional email; no role. */
@@ -19,7 +20,8 @@ export class CompleteSetupDto {
    * The setup token. Absent or empty is answered like a wrong one (`401 setup_token_invalid`),
    * not as a validation error: the contract treats a missing token as a wrong token.
    */
-  @ApiPropertyOptional({
+  // Required in the document (a client must send it); a missing one is still answered 401.
+  @ApiProperty({
     type: String,
     maxLength: 512,
     description: 'The setup token from the log (or `SETUP_TOKEN`). Missing counts as wrong.',
@@ -41,8 +43,7 @@ export class CompleteSetupDto {
    * Only the envelope is checked here; the settings schema checks the values.
    */
   @ApiPropertyOptional({
-    type: 'object',
-    additionalProperties: true,
+    allOf: [{ $ref: getSchemaPath(SETTINGS_PATCH_SCHEMA) }],
     description:
       'Initial runtime settings: a JSON merge patch over the defaults, as `PATCH /api/settings` takes.',
     example: { siteName: 'Acme' },

@@ -1,9 +1,9 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildOpenApiDocument } from '../app/api-docs.js';
 import { AppModule } from '../app.module.js';
@@ -35,12 +35,15 @@ async function main(): Promise<number> {
       logger: false,
       abortOnError: false,
     });
-    // The routes are registered by init(); no bootstrap hook runs before it, so nothing migrates.
+    // The document is read from the modules' metadata: no init(), so no bootstrap hook runs
+    // and nothing is migrated, listened on or connected to.
     const document = buildOpenApiDocument(app);
     await app.close();
     const text = `${JSON.stringify(document, null, 2)}\n`;
-    if (out) writeFileSync(out, text);
-    else process.stdout.write(text);
+    if (out) {
+      mkdirSync(dirname(out), { recursive: true });
+      writeFileSync(out, text);
+    } else process.stdout.write(text);
     return 0;
   } catch (error) {
     process.stderr.write(

@@ -23,7 +23,7 @@ import { UsersService } from './users.service.js';
 
 const USER_ID = { name: 'id', description: 'The user’s id (a UUID).' };
 
-/** Admin user management (../shared/API.md, "Users"). Users are always shown as `PublicUser`. */
+/** Admin user management (docs/api.md, "Routes"). Users are always shown as `PublicUser`. */
 @ApiTags('users')
 @Controller('api/users')
 @Roles('admin')
