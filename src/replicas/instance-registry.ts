@@ -23,6 +23,8 @@ import { TaskSupervisor } from '../tasks/task-supervisor.js';
 
 /** Tests beat every 100 ms; a loaded machine still answers a beat within this. */
 const MIN_BEAT_DEADLINE_MS = 1000;
+/** How long shutdown waits for a beat in flight before removing this replica's row. */
+const SHUTDOWN_BEAT_WAIT_MS = 2000;
 
 /** One live replica, as `/api/runtime` lists it. */
 export interface LiveInstance {
@@ -90,8 +92,10 @@ export class InstanceRegistry implements OnModuleInit, BeforeApplicationShutdown
   });
   /** The live replicas as the last heartbeat saw them (this one included once it beat). */
   private lastSeen: readonly RegisteredInstance[] = Object.freeze([]);
-  /** Heartbeats run one at a time (the periodic task and `beatNow`). */
+  /** Heartbeats run one at a time (the periodic task and `beatNow`): the last one asked for. */
   private beating: Promise<unknown> = Promise.resolve();
+  /** The beat waiting for the one in flight, which later asks share. */
+  private nextBeat: Promise<void> | undefined;
   private registered = false;
   private closed = false;
 
@@ -108,8 +112,8 @@ export class InstanceRegistry implements OnModuleInit, BeforeApplicationShutdown
       name: 'instance-heartbeat',
       critical: false,
       intervalMs: this.timings.heartbeatIntervalMs,
-      // A beat later than one interval is as good as missed; past that, give up on it and
-      // try again on another connection rather than wait on a query that may never return.
+      // A beat later than one interval is as good as missed: past that the run gives up
+      // waiting (a crash, shown in /api/runtime) and the next one waits for the same beat.
       timeoutMs: Math.max(this.timings.heartbeatIntervalMs, MIN_BEAT_DEADLINE_MS),
       backoff: { initialMs: this.timings.heartbeatIntervalMs, maxMs: 30_000 },
       run: ({ signal }) => this.beatNow(signal),
@@ -156,19 +160,30 @@ export class InstanceRegistry implements OnModuleInit, BeforeApplicationShutdown
 
   /**
    * One heartbeat: upsert this replica's row, expire silent ones, and remember who is live.
-   * Serialized, so a heartbeat asked for by the session cache never races the periodic one.
+   * Beats run one at a time, so a late one can never land after a newer report (a handover
+   * step) and undo it; asks made while one is in flight share the next one, which reads the
+   * state when it starts. `signal` ends the caller's wait, not the beat: a query already sent
+   * can't be taken back, and on a stalled link nothing piles up behind it but that one beat.
    */
   beatNow(signal?: AbortSignal): Promise<void> {
-    // An abandoned beat no longer holds up the ones queued behind it.
-    const run = this.beating.then(() => untilAborted(this.beat(), signal));
-    this.beating = run.catch(() => undefined);
-    return run;
+    if (!this.nextBeat) {
+      const next: Promise<void> = this.beating.then(() => {
+        if (this.nextBeat === next) this.nextBeat = undefined;
+        return this.beat();
+      });
+      this.nextBeat = next;
+      this.beating = next.catch(() => undefined);
+    }
+    return untilAborted(this.nextBeat, signal);
   }
 
   /** Graceful shutdown: this replica leaves the registry at once instead of expiring. */
   async beforeApplicationShutdown(): Promise<void> {
     this.closed = true;
-    await this.beating;
+    // A beat stuck on a stalled link must not hold up shutdown (its row then expires).
+    await untilAborted(this.beating, AbortSignal.timeout(SHUTDOWN_BEAT_WAIT_MS)).catch(
+      () => undefined,
+    );
     if (!this.registered) return;
     try {
       await this.database.db

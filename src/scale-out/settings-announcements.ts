@@ -77,11 +77,7 @@ export class SettingsAnnouncements implements OnModuleInit, OnApplicationShutdow
       // None for the pass: one that finds a backend change takes this replica through the
       // whole handover, which has its own limits. Its read has a deadline of its own.
       timeoutMs: null,
-      run: ({ signal }) =>
-        this.catchUp(
-          'reconciliation',
-          AbortSignal.any([signal, AbortSignal.timeout(this.readDeadlineMs)]),
-        ),
+      run: () => this.catchUp('reconciliation', this.readDeadlineMs),
     });
   }
 
@@ -121,11 +117,11 @@ export class SettingsAnnouncements implements OnModuleInit, OnApplicationShutdow
   /** Reloads the settings and applies a newer version; says so when that was news. */
   private async catchUp(
     reason: 'announcement' | 'subscribed' | 'reconciliation',
-    readSignal?: AbortSignal,
+    readTimeoutMs?: number,
   ): Promise<void> {
     const before = this.settings.current.version;
     try {
-      const after = (await this.settings.refresh({ readSignal })).version;
+      const after = (await this.settings.refresh({ readTimeoutMs })).version;
       if (after === before) return;
       const message = `Applied settings version ${after} (was ${before}) after ${
         reason === 'announcement'

@@ -200,13 +200,15 @@ export class SettingsService implements OnApplicationBootstrap {
 
   /**
    * Reloads from the database and applies a newer version, if there is one. Called when another
-   * replica announces a change, and by the periodic reconciliation; idempotent. `readSignal`
-   * bounds the read only: once a newer version is read, applying it (which may take this
-   * replica through a whole session handover) is never abandoned halfway.
+   * replica announces a change, and by the periodic reconciliation; idempotent.
+   * `readTimeoutMs` bounds the read only, from when it starts (not the wait in the queue):
+   * once a newer version is read, applying it (which may take this replica through a whole
+   * session handover) is never abandoned halfway.
    */
-  refresh({ readSignal }: { readSignal?: AbortSignal } = {}): Promise<SettingsSnapshot> {
+  refresh({ readTimeoutMs }: { readTimeoutMs?: number } = {}): Promise<SettingsSnapshot> {
     return this.serialize(async () => {
-      await this.applyStored(await untilAborted(this.repository.load(), readSignal), 'remote');
+      const deadline = readTimeoutMs === undefined ? undefined : AbortSignal.timeout(readTimeoutMs);
+      await this.applyStored(await untilAborted(this.repository.load(), deadline), 'remote');
       return this.snapshot;
     });
   }

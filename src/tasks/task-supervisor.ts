@@ -182,6 +182,10 @@ class SupervisedTask {
   private nextBackoffMs: number;
   private timer: NodeJS.Timeout | undefined;
   private current: Promise<void> | undefined;
+  /** A run given up on at its deadline that has not returned yet; settles when it does. */
+  private abandoned: Promise<void> | undefined;
+  /** Counts runs, so that an abandoned run's calls are told from the current one's. */
+  private generation = 0;
   private readonly abort = new AbortController();
 
   constructor(
@@ -218,7 +222,10 @@ class SupervisedTask {
     this.state = 'stopped';
     clearTimeout(this.timer);
     this.abort.abort();
-    if (!this.current) return;
+    // A run abandoned at its deadline may still be at work: the app closes its connections
+    // next, so it is waited for as a running one is.
+    const running = [this.current, this.abandoned].filter((run) => run !== undefined);
+    if (running.length === 0) return;
     let waited: NodeJS.Timeout | undefined;
     const gaveUp = new Promise<void>((resolve) => {
       waited = setTimeout(() => {
@@ -226,27 +233,58 @@ class SupervisedTask {
         resolve();
       }, STOP_WAIT_MS);
     });
-    await Promise.race([this.current, gaveUp]);
+    await Promise.race([Promise.all(running), gaveUp]);
     clearTimeout(waited);
   }
 
   private runOnce(): void {
     this.timer = undefined;
     if (this.state === 'stopped') return;
+    if (this.abandoned) {
+      // The run given up on at its deadline has still not returned: another one would stack on
+      // whatever holds it (a pool connection, a lock). This attempt counts as a crash instead.
+      this.crashed(
+        new Error(
+          `its previous run, aborted at its ${this.timeoutMs} ms deadline, has still not returned`,
+        ),
+      );
+      return;
+    }
     this.state = 'running';
-    const deadline = this.timeoutMs === null ? undefined : AbortSignal.timeout(this.timeoutMs);
+    const generation = ++this.generation;
+    const run = new RunSignal(this.abort.signal, this.timeoutMs);
     const context: TaskContext = {
-      signal: deadline ? AbortSignal.any([this.abort.signal, deadline]) : this.abort.signal,
-      reportProgress: () => this.progressed(),
+      signal: run.signal,
+      // A run abandoned at its deadline no longer speaks for the task.
+      reportProgress: () => {
+        if (generation === this.generation && !run.timedOut) this.progressed();
+      },
     };
     // Promise.resolve().then(...) turns a synchronous throw into a rejection, and the race's
     // handlers are attached at once: nothing the task does can escape as an unhandled rejection,
     // not even an abandoned run that rejects later.
-    const run = Promise.resolve().then(() => this.options.run(context));
-    const bounded = deadline ? Promise.race([run, deadlinePassed(deadline, this.timeoutMs)]) : run;
+    const work = Promise.resolve().then(() => this.options.run(context));
+    const bounded = run.deadline ? Promise.race([work, run.deadline]) : work;
     this.current = bounded.then(
-      () => this.finished(),
-      (error: unknown) => this.crashed(deadline?.aborted ? deadlineError(this.timeoutMs) : error),
+      () => {
+        run.dispose();
+        this.finished();
+      },
+      (error: unknown) => {
+        run.dispose();
+        if (run.timedOut) {
+          const abandoned: Promise<void> = work
+            .then(
+              () => undefined,
+              () => undefined,
+            )
+            .finally(() => {
+              if (this.abandoned === abandoned) this.abandoned = undefined;
+            });
+          this.abandoned = abandoned;
+        }
+        this.crashed(error);
+      },
     );
   }
 
@@ -318,13 +356,43 @@ class SupervisedTask {
   }
 }
 
-/** Rejects once the run's deadline passes (it never resolves). */
-function deadlinePassed(deadline: AbortSignal, timeoutMs: number | null): Promise<never> {
-  return new Promise<never>((_, reject) => {
-    deadline.addEventListener('abort', () => reject(deadlineError(timeoutMs)), { once: true });
-  });
-}
+/**
+ * One run's signal: aborted when the task stops or, past `timeoutMs`, by the deadline (then
+ * `deadline` rejects). One controller per run, whose listener on the task's signal is removed
+ * when the run ends: AbortSignal.any would keep every run's signal attached to the task's for
+ * the life of the process on Node 20 (nodejs/node#55351).
+ */
+class RunSignal {
+  readonly deadline: Promise<never> | undefined;
+  timedOut = false;
+  private readonly controller = new AbortController();
+  private readonly onStop = () => this.controller.abort(this.stop.reason);
+  private timer: NodeJS.Timeout | undefined;
 
-function deadlineError(timeoutMs: number | null): Error {
-  return new Error(`run passed its deadline of ${timeoutMs} ms and was aborted`);
+  constructor(
+    private readonly stop: AbortSignal,
+    timeoutMs: number | null,
+  ) {
+    if (stop.aborted) this.controller.abort(stop.reason);
+    else stop.addEventListener('abort', this.onStop, { once: true });
+    if (timeoutMs !== null) {
+      this.deadline = new Promise<never>((_, reject) => {
+        this.timer = setTimeout(() => {
+          const error = new Error(`run passed its deadline of ${timeoutMs} ms and was aborted`);
+          this.timedOut = true;
+          this.controller.abort(error);
+          reject(error);
+        }, timeoutMs);
+      });
+    }
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.stop.removeEventListener('abort', this.onStop);
+  }
 }

@@ -44,7 +44,10 @@ export function aReplica(shape: ReplicaShape = {}): RegisteredInstance {
 export class FakeInstanceRegistry implements Pick<InstanceRegistry, 'live' | 'reportSessionCache'> {
   others: RegisteredInstance[] = [];
   readonly reports: SessionCacheReport[] = [];
+  /** Reads fail, as on a database outage. */
   unreachable = false;
+  /** Writes of this replica's report fail (the report is not recorded). */
+  reportsFail = false;
 
   async live(): Promise<RegisteredInstance[]> {
     if (this.unreachable) throw new Error('the instance registry cannot be read (test)');
@@ -52,6 +55,7 @@ export class FakeInstanceRegistry implements Pick<InstanceRegistry, 'live' | 're
   }
 
   async reportSessionCache(report: SessionCacheReport): Promise<void> {
+    if (this.reportsFail) throw new Error('the instance registry cannot be written (test)');
     this.reports.push(report);
   }
 

@@ -16,22 +16,27 @@ import { SessionHandover } from '../../src/session-cache/session-handover.js';
 import { SessionSwap } from '../../src/session-cache/session-swap.js';
 import type { SessionCacheSwap } from '../../src/runtime-state/runtime-state.service.js';
 import { FakeInstanceRegistry } from './replicas.js';
+import { FakeSharedBackend } from './sessions.js';
 import { newTestSettingsService, type TestSettings } from './settings.js';
 
 /** Short enough for a unit test: the handover waits for a late replica 4 beats at most. */
 export const FAST_TIMINGS: ReplicaTimings = { heartbeatIntervalMs: 25, reconcileIntervalMs: 25 };
 
-/** Builds the backend a swap asks for: the one the test put under that kind. */
+/**
+ * Builds the backend a swap asks for: the one the test put under that kind, then (as the real
+ * factory connects anew each time) another handle on the same store, with the same faults.
+ */
 export class FakeBackendFactory implements Pick<SessionBackendFactory, 'build' | 'check'> {
   readonly built: SessionBackendKind[] = [];
 
   constructor(private readonly backends: Partial<Record<SessionBackendKind, SessionBackend>>) {}
 
   async build(kind: SessionBackendKind): Promise<SessionBackend> {
-    this.built.push(kind);
     const backend = this.backends[kind];
     if (!backend) throw new Error(`no ${kind} backend in this test`);
-    return backend;
+    const first = !this.built.includes(kind);
+    this.built.push(kind);
+    return first || !(backend instanceof FakeSharedBackend) ? backend : backend.sibling();
   }
 
   async check(kind: SessionBackendKind): Promise<void> {
@@ -48,6 +53,8 @@ export interface TestSessionCache {
   settings: TestSettings;
   /** Every `session-cache.swapped` event, in order. */
   swapped: SessionCacheSwap[];
+  /** As at shutdown: a handover still in progress stops waiting for other replicas. */
+  close(): Promise<void>;
 }
 
 /**
@@ -80,5 +87,17 @@ export async function newTestSessionCache({
     new SessionCacheEvents(emitter),
     settings.settings,
   );
-  return { active, swaps, handover, registry, runtime, settings, swapped };
+  return {
+    active,
+    swaps,
+    handover,
+    registry,
+    runtime,
+    settings,
+    swapped,
+    close: async () => {
+      handover.beforeApplicationShutdown();
+      await swaps.idle();
+    },
+  };
 }

@@ -78,9 +78,11 @@ export class FakeSharedBackend implements SessionBackend {
     readonly store: MemorySessionBackend = new MemorySessionBackend(),
   ) {}
 
-  /** Another replica's handle on the same backend. */
+  /** Another handle on the same backend (another connection, another replica's), same faults. */
   sibling(): FakeSharedBackend {
-    return new FakeSharedBackend(this.kind, this.store);
+    const other = new FakeSharedBackend(this.kind, this.store);
+    for (const name of this.failing) other.failing.add(name);
+    return other;
   }
 
   get = (sid: string) => this.call('get', () => this.store.get(sid));
@@ -99,6 +101,7 @@ export class FakeSharedBackend implements SessionBackend {
   entries(): AsyncIterable<StoredSession> {
     this.calls.push('entries');
     if (this.failing.has('entries')) throw this.unavailable('entries');
+    if (this.closed) throw new Error(`${this.kind} backend used after close (entries)`);
     return this.store.entries();
   }
 
@@ -110,6 +113,8 @@ export class FakeSharedBackend implements SessionBackend {
   private async call<T>(name: keyof SessionBackend, work: () => Promise<T>): Promise<T> {
     this.calls.push(name);
     if (this.failing.has(name)) throw this.unavailable(name);
+    // As a real backend's closed client: a call after close() is a bug the test should see.
+    if (this.closed) throw new Error(`${this.kind} backend used after close (${name})`);
     return work();
   }
 

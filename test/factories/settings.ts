@@ -49,7 +49,7 @@ export class InMemorySettingsRepository implements Pick<
   }
 
   async history(limit: number): Promise<SettingsHistoryEntry[]> {
-    return this.rows.slice(0, limit);
+    return structuredClone(this.rows.slice(0, limit));
   }
 
   /** What is stored now. */
@@ -59,12 +59,13 @@ export class InMemorySettingsRepository implements Pick<
 
   /** Another replica stores a change (no preflight here: that was its own). */
   storeElsewhere(overrides: JsonObject, changedBy = 'another-replica'): number {
-    const previous = this.row.overrides;
+    const before = flatten(this.row.overrides);
+    const after = flatten(overrides);
+    // As the service records a change: the keys whose value changed, nothing else.
     const changes = Object.fromEntries(
-      Object.keys({ ...flatten(previous), ...flatten(overrides) }).map((key) => [
-        key,
-        { from: flatten(previous)[key], to: flatten(overrides)[key] },
-      ]),
+      Object.keys({ ...before, ...after })
+        .filter((key) => JSON.stringify(before[key]) !== JSON.stringify(after[key]))
+        .map((key) => [key, { from: before[key], to: after[key] }]),
     );
     this.write({
       expectedVersion: this.row.version,

@@ -94,7 +94,8 @@ import { startTestApp, type TestApp } from '../support/test-app.js';
 
     proxy.thaw();
     const thawedAt = Date.now();
-    // The beats queued behind the hung one are not stuck behind it: a new one lands.
+    // The hung beat lands with the thaw, then the one queued behind it (beats stay one at a
+    // time: a late one must never overwrite a newer report).
     await waitUntil('a heartbeat after the thaw', async () => lastBeat() > thawedAt - 1000, 15_000);
     await waitUntil(
       'both tasks running again',

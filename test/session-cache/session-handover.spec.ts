@@ -157,8 +157,9 @@ describe('SessionHandover decisions', () => {
         previous: 'database',
         readsPrevious: false,
       });
-      // Still writing both: the younger replica reads the old backend a moment longer.
-      await pause(100);
+      // Still writing both: the younger replica reads the old backend a moment longer (and
+      // however long it takes: longer than the handover limit and a poll).
+      await pause(500);
       expect(done).toBe(false);
       registry.update(younger.instanceId, { readsPrevious: false });
       await completing;

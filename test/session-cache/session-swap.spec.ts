@@ -1,7 +1,7 @@
 import { MemorySessionBackend } from '../../src/session-cache/backends/memory-session.backend.js';
 import { MigratingBackend } from '../../src/session-cache/migrating-backend.js';
 import { aReplica } from '../factories/replicas.js';
-import { newTestSessionCache } from '../factories/session-cache.js';
+import { newTestSessionCache, type TestSessionCache } from '../factories/session-cache.js';
 import {
   aSession,
   contentsOf,
@@ -22,12 +22,23 @@ const change = (version: number) => ({ version, changedAt: Date.now() });
 const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
 
 describe('SessionSwap', () => {
+  const caches: TestSessionCache[] = [];
+  /** A cache for this test, closed after it (a handover left running stops). */
+  async function cacheWith(options: Parameters<typeof newTestSessionCache>[0] = {}) {
+    const cache = await newTestSessionCache(options);
+    caches.push(cache);
+    return cache;
+  }
+  afterEach(async () => {
+    await Promise.all(caches.splice(0).map((cache) => cache.close()));
+  });
+
   it('copies every session to the new backend and serves it alone once the change is stored', async () => {
     const memory = new MemorySessionBackend();
     const sessions = sessionsOf(users, 50);
     await seed(memory, sessions);
     const redis = new FakeSharedBackend('redis');
-    const cache = await newTestSessionCache({ serving: memory, backends: { redis } });
+    const cache = await cacheWith({ serving: memory, backends: { redis } });
 
     const prepared = await cache.swaps.prepare('redis', change(1));
     // Copied, but not alone yet: the change is not stored. Writes reach both.
@@ -56,7 +67,7 @@ describe('SessionSwap', () => {
     const redis = new FakeSharedBackend('redis');
     const stale = aSession({ user: users[0] });
     await seed(redis.store, [stale]);
-    const cache = await newTestSessionCache({ backends: { redis } });
+    const cache = await cacheWith({ backends: { redis } });
     await (await cache.swaps.prepare('redis', change(1))).commit();
     expect(await redis.get(stale.sid)).toBeUndefined();
   });
@@ -69,7 +80,7 @@ describe('SessionSwap', () => {
       const redis = new FakeSharedBackend('redis');
       const live = aSession({ user: users[0] });
       await seed(redis.store, [live]);
-      const cache = await newTestSessionCache({ backends: { redis } });
+      const cache = await cacheWith({ backends: { redis } });
       cache.registry.others = [aReplica({ sessionCache: report })];
       await (await cache.swaps.prepare('redis', change(1))).commit();
       expect(redis.calls).not.toContain('clear');
@@ -82,7 +93,7 @@ describe('SessionSwap', () => {
     const [kept, ended] = sessionsOf(users, 2);
     await seed(memory, [kept!, ended!]);
     const redis = new FakeSharedBackend('redis');
-    const cache = await newTestSessionCache({ serving: memory, backends: { redis } });
+    const cache = await cacheWith({ serving: memory, backends: { redis } });
 
     const prepared = await cache.swaps.prepare('redis', change(1));
     const signedIn = aSession({ user: users[1] });
@@ -107,7 +118,7 @@ describe('SessionSwap', () => {
     await seed(memory, sessionsOf(users, 5));
     const redis = new FakeSharedBackend('redis');
     redis.failing.add('ping');
-    const cache = await newTestSessionCache({ serving: memory, backends: { redis } });
+    const cache = await cacheWith({ serving: memory, backends: { redis } });
 
     await expect(cache.swaps.prepare('redis', change(1))).rejects.toThrow(
       /redis session store cannot be reached: ping/,
@@ -122,10 +133,12 @@ describe('SessionSwap', () => {
       }),
     ]);
     expect(cache.active.status()).toMatchObject({ swapping: false, progress: null });
-    // The queue is free: the next swap is not stuck behind the failed one.
+    // The queue is free: the next swap (on a new connection) is not stuck behind this one.
+    expect(redis.closed).toBe(true);
     redis.failing.clear();
     await (await cache.swaps.prepare('redis', change(1))).commit();
-    expect(cache.active.backend).toBe(redis);
+    expect(cache.active.backend.kind).toBe('redis');
+    expect(cache.active.backend).not.toBe(redis);
   });
 
   it('reverts when the copy breaks halfway, losing no session', async () => {
@@ -139,17 +152,24 @@ describe('SessionSwap', () => {
       if (++puts > 10) redis.failing.add('put');
       return put(session);
     };
-    const cache = await newTestSessionCache({ serving: memory, backends: { redis } });
+    const cache = await cacheWith({ serving: memory, backends: { redis } });
     await expect(cache.swaps.prepare('redis', change(1))).rejects.toThrow(/put/);
+    await settle();
     expect(cache.active.backend).toBe(memory);
     expect((await contentsOf(memory)).size).toBe(20);
+    // Counted as a failed swap, and the half-filled new backend let go of.
+    expect(cache.swapped).toEqual([
+      expect.objectContaining({ from: 'memory', to: 'redis', error: expect.stringMatching(/put/) }),
+    ]);
+    expect(redis.closed).toBe(true);
+    expect(cache.active.status()).toMatchObject({ backend: 'memory', swapping: false });
   });
 
   it('refuses to empty anything when another change was stored meanwhile (two changes raced)', async () => {
     const redis = new FakeSharedBackend('redis');
     const theirs = aSession({ user: users[0] });
     await seed(redis.store, [theirs]);
-    const cache = await newTestSessionCache({ backends: { redis } });
+    const cache = await cacheWith({ backends: { redis } });
     // The winner stored version 1 and may be filling redis already.
     cache.settings.repository.storeElsewhere({ sessionCache: { backend: 'redis' } });
 
@@ -157,12 +177,12 @@ describe('SessionSwap', () => {
       /another settings change was stored meanwhile/,
     );
     expect(redis.calls).not.toContain('clear');
-    expect(await redis.get(theirs.sid)).toEqual(theirs);
+    expect(await redis.store.get(theirs.sid)).toEqual(theirs);
   });
 
   it('runs one swap at a time: the next waits until the prepared one is committed or aborted', async () => {
     const redis = new FakeSharedBackend('redis');
-    const cache = await newTestSessionCache({ backends: { redis } });
+    const cache = await cacheWith({ backends: { redis } });
     const prepared = await cache.swaps.prepare('redis', change(1));
     let idle = false;
     const waiting = cache.swaps.idle().then(() => (idle = true));
@@ -175,7 +195,7 @@ describe('SessionSwap', () => {
 
   it('does nothing but report when this replica already serves the backend', async () => {
     const redis = new FakeSharedBackend('redis');
-    const cache = await newTestSessionCache({ serving: redis, backends: { redis } });
+    const cache = await cacheWith({ serving: redis, backends: { redis } });
     await (await cache.swaps.prepare('redis', change(4))).commit();
     expect(cache.active.backend).toBe(redis);
     expect(redis.calls).toEqual([]);
@@ -186,7 +206,7 @@ describe('SessionSwap', () => {
   describe("another replica's change (remote)", () => {
     it('skips a swap the settings no longer ask for', async () => {
       const redis = new FakeSharedBackend('redis');
-      const cache = await newTestSessionCache({ backends: { redis } });
+      const cache = await cacheWith({ backends: { redis } });
       // The settings name memory (version 0): a stale retry for redis must not move anything.
       await cache.swaps.swap('redis', change(1));
       expect(cache.active.backend.kind).toBe('memory');
@@ -198,13 +218,15 @@ describe('SessionSwap', () => {
       const everyone = sessionsOf(users, 10);
       await seed(database, everyone);
       const redis = new FakeSharedBackend('redis');
-      const cache = await newTestSessionCache({ serving: database, backends: { redis } });
+      const cache = await cacheWith({ serving: database, backends: { redis } });
       // This replica started one session alone on the old backend after the change was made.
       const mine = aSession({ user: users[2] });
       await cache.active.serving().put(mine);
       cache.settings.repository.storeElsewhere({ sessionCache: { backend: 'redis' } });
       await cache.settings.settings.refresh();
+      // The other replica is the older: the reconciliation is its to do, not this one's.
       const other = aReplica({
+        startedAt: new Date(Date.now() - 60_000).toISOString(),
         sessionCache: { backend: 'redis', version: 1, previous: 'database', readsPrevious: true },
       });
       cache.registry.others = [other];
@@ -222,10 +244,14 @@ describe('SessionSwap', () => {
         previous: 'database',
         readsPrevious: true,
       });
-      // The handover finishes in the background once the other replica has moved on.
+      // It waits for the other replica, which reconciles and moves on; then it does too.
+      await settle();
+      expect(cache.active.backend).toBe(pair);
+      expect(pair.reads).toBe('source');
       cache.registry.update(other.instanceId, { readsPrevious: false });
       await cache.swaps.idle();
       expect(cache.active.backend).toBe(redis);
+      expect(cache.registry.lastReport).toMatchObject({ previous: null, readsPrevious: false });
     });
   });
 });

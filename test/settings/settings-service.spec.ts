@@ -310,14 +310,25 @@ describe('SettingsService', () => {
   });
 
   describe('refresh', () => {
-    it('gives up on a read past its signal and frees the queue behind it', async () => {
+    it('gives up on a read past its deadline and frees the queue behind it', async () => {
       const hung = gate();
       test.repository.beforeLoad = () => hung.opened;
-      const reading = test.settings.refresh({ readSignal: AbortSignal.timeout(30) });
+      const reading = test.settings.refresh({ readTimeoutMs: 30 });
       await expect(reading).rejects.toThrow(/timeout/);
       test.repository.beforeLoad = undefined;
       expect((await test.settings.update({ siteName: 'After' }, 0, 'alice')).version).toBe(1);
       hung.open();
+    });
+
+    it('counts only the read against the deadline, not the wait for its turn in the queue', async () => {
+      const held = gate();
+      test.listen(SettingsEvent.Changed, () => held.opened);
+      const change = test.settings.update({ siteName: 'Slow listeners' }, 0, 'alice');
+      const reading = test.settings.refresh({ readTimeoutMs: 30 });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      held.open();
+      await change;
+      expect((await reading).version).toBe(1);
     });
   });
 });

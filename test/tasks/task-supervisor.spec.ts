@@ -97,9 +97,10 @@ describe('TaskSupervisor', () => {
       .slice(0, 5)
       .map((message) => Number(/restarting in (\d+) ms/.exec(message)![1]));
     expect(chosen).toEqual([40, 80, 160, 160, 160]);
-    // And kept: a timer never fires early (a loaded machine only makes it later).
-    const gaps = runAt.slice(1).map((at, index) => at - runAt[index]!);
-    gaps.forEach((gap, index) => expect(gap).toBeGreaterThanOrEqual(chosen[index]! - 2));
+    // And kept, on the whole. (Not gap by gap: Node schedules a timer from the event loop's
+    // cached clock, so on a busy loop one may fire a few ms early by Date.now.)
+    const waited = runAt[5]! - runAt[0]!;
+    expect(waited).toBeGreaterThanOrEqual(chosen.reduce((sum, ms) => sum + ms, 0) - 50);
     const task = status('flaky');
     expect(task.restarts).toBeGreaterThanOrEqual(5);
     expect(task.lastError).toEqual({ message: 'disk on fire', at: expect.any(String) });
@@ -214,7 +215,6 @@ describe('TaskSupervisor', () => {
 
   it('aborts a run that passes its deadline, counts it as a crash and restarts with backoff', async () => {
     runtime.markReady();
-    const starts: number[] = [];
     const signals: AbortSignal[] = [];
     supervisor.registerPeriodic({
       name: 'heartbeat',
@@ -222,27 +222,64 @@ describe('TaskSupervisor', () => {
       intervalMs: 10,
       timeoutMs: 40,
       backoff: { initialMs: 30, maxMs: 120 },
-      // Never settles, and ignores its signal: a query on a connection that stalled.
+      // Hangs until its signal aborts, then gives up: a query raced against the signal.
       run: ({ signal }) => {
-        starts.push(Date.now());
         signals.push(signal);
-        return new Promise(() => undefined);
+        return new Promise((_, reject) =>
+          signal.addEventListener('abort', () => reject(signal.reason as Error)),
+        );
       },
     });
-    await waitFor(() => starts.length >= 4);
-    // Each abandoned run had its signal aborted, and a new run started anyway.
+    await waitFor(() => signals.length >= 4);
     expect(signals.slice(0, 3).every((signal) => signal.aborted)).toBe(true);
     const task = status('heartbeat');
     expect(task.restarts).toBeGreaterThanOrEqual(3);
     expect(task.lastError?.message).toBe('run passed its deadline of 40 ms and was aborted');
-    expect(logged.filter((line) => line.level === 'error')[0]?.message).toMatch(
-      /^Task "heartbeat" crashed \(1 within 300 s\); restarting in 30 ms: run passed its deadline of 40 ms/,
-    );
-    // Deadline plus a doubling backoff between starts: 30, 60, 120 ms.
-    const gaps = starts.slice(1).map((at, index) => at - starts[index]!);
-    expect(gaps[0]).toBeGreaterThanOrEqual(40 + 30 - 5);
-    expect(gaps[2]).toBeGreaterThanOrEqual(40 + 120 - 5);
+    // Each restart after a doubling backoff, capped: 30, 60, 120, 120 ms (the log says so).
+    const delays = logged
+      .filter((line) => line.level === 'error')
+      .map(
+        (line) =>
+          /restarting in (\d+) ms: run passed its deadline of 40 ms/.exec(line.message)?.[1],
+      );
+    expect(delays.slice(0, 3)).toEqual(['30', '60', '120']);
     expect(runtime.broken).toBeNull();
+  });
+
+  it('never starts a run while one abandoned at its deadline is still out; counts each attempt', async () => {
+    runtime.markReady();
+    let starts = 0;
+    let out = 0;
+    let mostOut = 0;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    supervisor.registerPeriodic({
+      name: 'stalled-query',
+      critical: false,
+      intervalMs: 10,
+      timeoutMs: 30,
+      backoff: { initialMs: 10, maxMs: 10 },
+      // The first run ignores its signal, as a query on a stalled connection does.
+      run: async () => {
+        starts += 1;
+        out += 1;
+        mostOut = Math.max(mostOut, out);
+        try {
+          if (starts === 1) await released;
+        } finally {
+          out -= 1;
+        }
+      },
+    });
+    await waitFor(() => status('stalled-query').restarts >= 3);
+    expect(starts).toBe(1);
+    expect(status('stalled-query').lastError?.message).toBe(
+      'its previous run, aborted at its 30 ms deadline, has still not returned',
+    );
+    release();
+    await waitFor(() => starts >= 3);
+    expect(mostOut).toBe(1);
+    await waitFor(() => status('stalled-query').state === 'running');
   });
 
   it('a critical task whose runs keep hanging exhausts its budget and marks the process broken', async () => {
@@ -305,21 +342,21 @@ describe('TaskSupervisor', () => {
       intervalMs: 10,
       timeoutMs: 30,
       backoff: { initialMs: 10, maxMs: 10 },
-      run: async () => {
+      run: async ({ reportProgress }) => {
         runs += 1;
-        // The first run outlives its deadline, then fails: it was already counted once.
+        // The first run outlives its deadline, then reports progress and fails: it was
+        // counted once already, and speaks for the task no more.
         if (runs === 1) {
           await delay(100);
+          reportProgress();
           throw new Error('late failure of an abandoned run');
         }
       },
     });
-    await waitFor(() => runs >= 2);
-    await delay(200);
+    await waitFor(() => runs >= 3);
     const task = status('late-reject');
-    expect(task.restarts).toBe(1);
     expect(task.state).toBe('running');
-    expect(task.lastError?.message).toMatch(/deadline of 30 ms/);
+    expect(task.lastError?.message).toMatch(/deadline of 30 ms|has still not returned/);
     expect(JSON.stringify(logged)).not.toContain('late failure');
   });
 
