@@ -9,7 +9,7 @@ import {
 import type { Request, Response } from 'express';
 import { ApiError } from '../http/api-error.js';
 import { ErrorCode } from '../http/error-codes.js';
-import { ApiAccess } from '../openapi/access.js';
+import { ApiAccess, SESSION_COOKIE_SET } from '../openapi/access.js';
 import { ApiErrors } from '../openapi/error-responses.js';
 import { toUserSummary } from '../users/user.js';
 import { UsersService } from '../users/users.service.js';
@@ -56,7 +56,11 @@ export class AuthController {
     summary: 'Sign in',
     description: 'Starts a new session (a new session id) and returns its CSRF token.',
   })
-  @ApiOkResponse({ type: SignedInResponse, description: 'Signed in; the session cookie is set.' })
+  @ApiOkResponse({
+    type: SignedInResponse,
+    description: 'Signed in; the session cookie is set.',
+    headers: SESSION_COOKIE_SET,
+  })
   @ApiAccess('public', { jsonBody: true })
   @ApiErrors(ErrorCode.InvalidCredentials, ErrorCode.TooManyRequests)
   async login(

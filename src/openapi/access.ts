@@ -9,6 +9,16 @@ export const SECURE_SESSION_SCHEME = 'secureSession';
 /** `Authorization: Bearer <METRICS_TOKEN>` for `GET /metrics` on the main port. */
 export const METRICS_TOKEN_SCHEME = 'metricsToken';
 export const CSRF_HEADER_NAME = 'X-CSRF-Token';
+/** The `Set-Cookie` of an answer that starts a session (login, setup), for the document. */
+export const SESSION_COOKIE_SET = {
+  'Set-Cookie': {
+    description:
+      'The session cookie: `keel.sid` over plain HTTP, `__Host-keel.sid` over TLS (HttpOnly, SameSite=Lax, Path=/; Secure over TLS). Browsers keep it without showing it to scripts.',
+    required: true,
+    schema: { type: 'string' },
+  },
+};
+
 /** The CSRF token as a security scheme: `X-CSRF-Token` on unsafe requests with a session. */
 export const CSRF_SCHEME = 'csrfToken';
 

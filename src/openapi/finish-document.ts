@@ -1,5 +1,6 @@
 import type { OpenAPIObject } from '@nestjs/swagger';
 import { ErrorCode } from '../http/error-codes.js';
+import { ERROR_CODE_DOCS } from './error-responses.js';
 
 /** A node of the document as JSON (OpenAPI 3.1 schemas are JSON Schema). */
 type Node = Record<string, unknown>;
@@ -73,6 +74,13 @@ function narrowErrorResponse(status: number, response: Node): void {
   if (!content || !examples) return;
   const codes = Object.keys(examples).filter((code) => ERROR_CODES.has(code));
   if (codes.length === 0) return;
+  // Retry-After is promised only where every code of the response carries it (a 429).
+  const headers = response.headers as Record<string, Node> | undefined;
+  const retryAfter = headers?.['Retry-After'];
+  if (retryAfter && codes.every((code) => ERROR_CODE_DOCS[code as ErrorCode].retryAfter)) {
+    // Copies: Nest shares one headers object between the responses that were given it.
+    response.headers = { ...headers, 'Retry-After': { ...retryAfter, required: true } };
+  }
   content.schema = {
     type: 'object',
     description: 'The error shape of every Keel answer (docs/api.md, "Errors").',

@@ -4,7 +4,7 @@ import type { Request, Response } from 'express';
 import { AuthSessions } from '../auth/auth-sessions.service.js';
 import { Public, StartsSession } from '../access/decorators.js';
 import { ErrorCode } from '../http/error-codes.js';
-import { ApiAccess } from '../openapi/access.js';
+import { ApiAccess, SESSION_COOKIE_SET } from '../openapi/access.js';
 import { ApiErrors } from '../openapi/error-responses.js';
 import { toUserSummary } from '../users/user.js';
 import { CompleteSetupDto, SetupCompletedResponse, SetupStatusResponse } from './setup.dto.js';
@@ -38,6 +38,7 @@ export class SetupController {
   @ApiCreatedResponse({
     type: SetupCompletedResponse,
     description: 'Setup is complete; the session cookie is set.',
+    headers: SESSION_COOKIE_SET,
   })
   @ApiAccess('public', { jsonBody: true, beforeSetup: true })
   @ApiErrors(
