@@ -23,6 +23,8 @@ export class AppConfig {
   readonly database: DatabaseTarget;
   readonly redisUrl: string | undefined;
   readonly redisPrefix: string;
+  /** SESSION_CACHE_BACKEND: the session cache's default, when the environment names it. */
+  readonly sessionCacheBackend: Environment['SESSION_CACHE_BACKEND'];
   /** Newest first: the first signs new cookies, all of them verify. Undefined: generate one. */
   readonly sessionSecrets: readonly string[] | undefined;
   readonly trustProxy: TrustProxy;
@@ -48,6 +50,7 @@ export class AppConfig {
     this.database = parseDatabaseUrl(env.DATABASE_URL, this.dataDir);
     this.redisUrl = env.REDIS_URL;
     this.redisPrefix = env.REDIS_PREFIX;
+    this.sessionCacheBackend = env.SESSION_CACHE_BACKEND;
     this.sessionSecrets = env.SESSION_SECRET?.split(',').map((secret) => secret.trim());
     this.trustProxy = parseTrustProxy(env.TRUST_PROXY);
     this.logLevel = env.LOG_LEVEL;

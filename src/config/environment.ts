@@ -79,6 +79,17 @@ export class Environment {
   })
   REDIS_PREFIX = 'keel:';
 
+  /**
+   * Where sessions live unless an admin chose otherwise at runtime (`sessionCache.backend`).
+   * Unset: `redis` when REDIS_URL is set, else `database` on PostgreSQL, else `memory`.
+   */
+  @IsOptional()
+  @Transform(trimmed)
+  @IsIn(['memory', 'database', 'redis'], {
+    message: 'SESSION_CACHE_BACKEND must be one of memory, database, redis',
+  })
+  SESSION_CACHE_BACKEND?: 'memory' | 'database' | 'redis';
+
   @ValidateIf(
     (env: Environment) => env.NODE_ENV === 'production' || env.SESSION_SECRET !== undefined,
   )
@@ -182,6 +193,7 @@ export const ENVIRONMENT_VARIABLES = [
   'DATABASE_URL',
   'REDIS_URL',
   'REDIS_PREFIX',
+  'SESSION_CACHE_BACKEND',
   'SESSION_SECRET',
   'TRUST_PROXY',
   'LOG_LEVEL',
@@ -229,6 +241,9 @@ export function validateEnvironment(raw: Record<string, string | undefined>): En
   }
   if (!env.KEEL_ADMIN_USERNAME && (env.KEEL_ADMIN_PASSWORD || env.KEEL_ADMIN_PASSWORD_FILE)) {
     problems.push('KEEL_ADMIN_PASSWORD/KEEL_ADMIN_PASSWORD_FILE need KEEL_ADMIN_USERNAME');
+  }
+  if (env.SESSION_CACHE_BACKEND === 'redis' && !env.REDIS_URL) {
+    problems.push('SESSION_CACHE_BACKEND=redis needs REDIS_URL');
   }
   if (problems.length > 0) {
     throw new EnvironmentError(`Invalid environment: ${problems.join('; ')}`);

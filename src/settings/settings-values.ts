@@ -10,6 +10,7 @@ import {
   type JsonObject,
   layer,
 } from './merge-patch.js';
+import type { AppConfig } from '../config/app-config.js';
 import {
   BOOTSTRAP_KEYS,
   isSecretKey,
@@ -22,6 +23,22 @@ import {
 
 /** The defaults: the field initialisers of RuntimeSettings, as plain JSON. */
 export const SETTINGS_DEFAULTS = JSON.parse(JSON.stringify(new RuntimeSettings())) as JsonObject;
+
+/**
+ * The defaults the bootstrap environment gives, over SETTINGS_DEFAULTS: the session cache on
+ * SESSION_CACHE_BACKEND if set, else on the shared backend the process was given (`redis` when
+ * REDIS_URL is set, else `database` on PostgreSQL, else `memory`), so replicas started with
+ * shared services share their sessions with no step by hand. An install that never overrode
+ * the backend follows its environment.
+ */
+export function environmentDefaults(
+  config: Pick<AppConfig, 'redisUrl' | 'database' | 'sessionCacheBackend'>,
+): JsonObject {
+  const backend =
+    config.sessionCacheBackend ??
+    (config.redisUrl ? 'redis' : config.database.dialect === 'postgres' ? 'database' : 'memory');
+  return { sessionCache: { backend } };
+}
 
 export function mergeOverrides(
   overrides: JsonObject,
@@ -50,23 +67,27 @@ export function mergeOverrides(
   return isJsonObject(merged) ? merged : {};
 }
 
-/** Defaults < overrides, validated by the schema classes. Throws 400 naming each bad field. */
+/**
+ * `base` (the defaults in force: SETTINGS_DEFAULTS < environmentDefaults) < overrides,
+ * validated by the schema classes. Throws 400 naming each bad field.
+ */
 export function resolveOverrides(
+  base: JsonObject,
   overrides: JsonObject,
   fieldPrefix: string,
 ): RuntimeSettingsValues {
-  const errors = validateOverrides(overrides);
+  const errors = validateOverrides(base, overrides);
   if (errors.length > 0) {
     throw validationFailed(
       errors.map((error) => ({ ...error, field: `${fieldPrefix}.${error.field}` })),
     );
   }
-  return layer(SETTINGS_DEFAULTS, overrides) as unknown as RuntimeSettingsValues;
+  return layer(base, overrides) as unknown as RuntimeSettingsValues;
 }
 
-/** What the schema says of defaults < overrides: every group an object, every leaf its type. */
-export function validateOverrides(overrides: JsonObject): FieldError[] {
-  const instance = plainToInstance(RuntimeSettings, layer(SETTINGS_DEFAULTS, overrides));
+/** What the schema says of base < overrides: every group an object, every leaf its type. */
+export function validateOverrides(base: JsonObject, overrides: JsonObject): FieldError[] {
+  const instance = plainToInstance(RuntimeSettings, layer(base, overrides));
   return toFieldErrors(
     validateSync(instance, {
       whitelist: true,
@@ -81,7 +102,10 @@ export function validateOverrides(overrides: JsonObject): FieldError[] {
  * defaults), and what was taken out. A row written by hand or by an older version must never
  * stop the boot or lock anyone out; the next change persists the overrides without them.
  */
-export function usableOverrides(stored: JsonObject): {
+export function usableOverrides(
+  base: JsonObject,
+  stored: JsonObject,
+): {
   overrides: JsonObject;
   invalid: FieldError[];
 } {
@@ -91,7 +115,7 @@ export function usableOverrides(stored: JsonObject): {
     if (!invalid.some((seen) => seen.field === field)) invalid.push({ field, message });
   };
   for (let round = 0; round < 10; round++) {
-    const errors = validateOverrides(overrides);
+    const errors = validateOverrides(base, overrides);
     if (errors.length === 0) return { overrides, invalid };
     const next = withoutPaths(
       overrides,
@@ -140,18 +164,31 @@ function withoutPaths(overrides: JsonObject, paths: string[]): JsonObject {
   return copy;
 }
 
-/** Where a setting's value comes from (`GET /api/settings` `sources`, per dotted key). */
-export const SETTING_SOURCES = ['default', 'override'] as const;
+/**
+ * Where a setting's value comes from (`GET /api/settings` `sources`, per dotted key):
+ * `default` < `environment` < `override`.
+ */
+export const SETTING_SOURCES = ['default', 'environment', 'override'] as const;
 export type SettingSource = (typeof SETTING_SOURCES)[number];
 
 /** Every dotted key of the settings (`session.idleTimeoutSeconds`), in schema order. */
 export const SETTING_KEYS: readonly string[] = Object.freeze(leafKeys(SETTINGS_DEFAULTS));
 
-/** Per dotted key: `override` when the (usable) overrides set it, else `default`. */
-export function sourcesOf(overrides: JsonObject): Record<string, SettingSource> {
+/**
+ * Per dotted key: `override` when the (usable) overrides set it, else `environment` when the
+ * environment's defaults do, else `default`.
+ */
+export function sourcesOf(
+  environment: JsonObject,
+  overrides: JsonObject,
+): Record<string, SettingSource> {
   const overridden = new Set(leafKeys(overrides));
+  const fromEnvironment = new Set(leafKeys(environment));
   return Object.fromEntries(
-    SETTING_KEYS.map((key) => [key, overridden.has(key) ? 'override' : 'default']),
+    SETTING_KEYS.map((key) => [
+      key,
+      overridden.has(key) ? 'override' : fromEnvironment.has(key) ? 'environment' : 'default',
+    ]),
   );
 }
 

@@ -50,7 +50,8 @@ export function describeSettingsSchemas(document: OpenAPIObject): void {
   schemas[SETTING_SOURCE_SCHEMA] = {
     type: 'string',
     enum: [...SETTING_SOURCES],
-    description: '`default`: no override is stored for the key; `override`: an admin set it.',
+    description:
+      "`default`: Keel's default; `environment`: the default the environment gives (the session cache follows REDIS_URL and DATABASE_URL); `override`: an admin set it. An override wins over the environment, which wins over the default.",
   };
   schemas[SETTINGS_SOURCES_SCHEMA] = {
     type: 'object',

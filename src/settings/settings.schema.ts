@@ -20,7 +20,13 @@ export const SESSION_CACHE_BACKENDS = ['memory', 'database', 'redis'] as const;
 export type SessionCacheBackendName = (typeof SESSION_CACHE_BACKENDS)[number];
 
 export class SessionCacheSettings {
-  @ApiProperty({ enum: SESSION_CACHE_BACKENDS, enumName: 'SessionCacheBackend', default: 'memory' })
+  // The default in force comes from the environment (settings-values.ts, environmentDefaults).
+  @ApiProperty({
+    enum: SESSION_CACHE_BACKENDS,
+    enumName: 'SessionCacheBackend',
+    description:
+      'Default from the environment: `redis` when REDIS_URL is set, else `database` when DATABASE_URL is PostgreSQL, else `memory`.',
+  })
   @IsIn(SESSION_CACHE_BACKENDS, { message: 'backend must be one of memory, database, redis' })
   backend: SessionCacheBackendName = 'memory';
 }

@@ -1,10 +1,11 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { untilAborted } from '../common/abortable.js';
+import { AppConfig } from '../config/app-config.js';
 import { ApiError } from '../http/api-error.js';
 import { ErrorCode } from '../http/error-codes.js';
 import { RuntimeStateService } from '../runtime-state/runtime-state.service.js';
 import { describeIfMatch, type IfMatch, matchesVersion } from './if-match.js';
-import { deepFreeze, diffLeaves, type Json } from './merge-patch.js';
+import { deepFreeze, diffLeaves, type Json, type JsonObject, layer } from './merge-patch.js';
 import {
   type PreflightRefusal,
   type PreparedChange,
@@ -22,6 +23,7 @@ import {
   maskSecrets,
   mergeOverrides,
   resolveOverrides,
+  environmentDefaults,
   SETTINGS_DEFAULTS,
   sourcesOf,
   usableOverrides,
@@ -38,19 +40,28 @@ import {
 @Injectable()
 export class SettingsService implements OnApplicationBootstrap {
   private readonly logger = new Logger(SettingsService.name);
-  private snapshot: SettingsSnapshot = deepFreeze({
-    version: 0,
-    values: SETTINGS_DEFAULTS as unknown as RuntimeSettingsValues,
-    sources: sourcesOf({}),
-    updatedAt: 0,
-  });
+  /** What the environment sets (see environmentDefaults), over the schema's defaults. */
+  private readonly environment: JsonObject;
+  /** The defaults in force: SETTINGS_DEFAULTS < the environment's. */
+  private readonly base: JsonObject;
+  private snapshot: SettingsSnapshot;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly repository: SettingsRepository,
     private readonly events: SettingsEvents,
     private readonly runtime: RuntimeStateService,
-  ) {}
+    config: AppConfig,
+  ) {
+    this.environment = environmentDefaults(config);
+    this.base = deepFreeze(layer(SETTINGS_DEFAULTS, this.environment));
+    this.snapshot = deepFreeze({
+      version: 0,
+      values: this.base as unknown as RuntimeSettingsValues,
+      sources: sourcesOf(this.environment, {}),
+      updatedAt: 0,
+    });
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     await this.repository.ensureRow(Date.now());
@@ -76,7 +87,7 @@ export class SettingsService implements OnApplicationBootstrap {
   }
 
   defaults(): Readonly<RuntimeSettingsValues> {
-    return SETTINGS_DEFAULTS as unknown as RuntimeSettingsValues;
+    return this.base as unknown as RuntimeSettingsValues;
   }
 
   /**
@@ -110,8 +121,11 @@ export class SettingsService implements OnApplicationBootstrap {
       // The version the condition matched: the compare-and-set holds the change to it.
       const expectedVersion = stored.version;
 
-      const overrides = mergeOverrides(usableOverrides(stored.overrides).overrides, patch);
-      const proposed = resolveOverrides(overrides, 'values');
+      const overrides = mergeOverrides(
+        usableOverrides(this.base, stored.overrides).overrides,
+        patch,
+      );
+      const proposed = resolveOverrides(this.base, overrides, 'values');
       const changes = diffLeaves(
         this.snapshot.values as unknown as Json,
         proposed as unknown as Json,
@@ -147,7 +161,7 @@ export class SettingsService implements OnApplicationBootstrap {
       const next = deepFreeze({
         version: expectedVersion + 1,
         values: proposed,
-        sources: sourcesOf(overrides),
+        sources: sourcesOf(this.environment, overrides),
         updatedAt: now,
       });
       // What was persisted came from the usable overrides only: nothing invalid is left.
@@ -181,7 +195,8 @@ export class SettingsService implements OnApplicationBootstrap {
       const stored = await this.repository.load();
       await this.applyStored(stored, 'remote');
       const proposed = resolveOverrides(
-        mergeOverrides(usableOverrides(stored.overrides).overrides, patch, fieldPrefix),
+        this.base,
+        mergeOverrides(usableOverrides(this.base, stored.overrides).overrides, patch, fieldPrefix),
         fieldPrefix,
       );
       // Keys the caller names are checked even when they equal the current value: setup asking
@@ -326,7 +341,7 @@ export class SettingsService implements OnApplicationBootstrap {
   }
 
   private toSnapshot(stored: StoredSettings): SettingsSnapshot {
-    const { overrides, invalid } = usableOverrides(stored.overrides);
+    const { overrides, invalid } = usableOverrides(this.base, stored.overrides);
     if (invalid.length > 0) {
       this.logger.error({
         msg: `Stored settings version ${stored.version} hold values Keel cannot use; their defaults are in force until a change replaces them: ${invalid
@@ -340,8 +355,8 @@ export class SettingsService implements OnApplicationBootstrap {
     );
     return deepFreeze({
       version: stored.version,
-      values: resolveOverrides(overrides, 'stored'),
-      sources: sourcesOf(overrides),
+      values: resolveOverrides(this.base, overrides, 'stored'),
+      sources: sourcesOf(this.environment, overrides),
       updatedAt: stored.updatedAt,
     });
   }

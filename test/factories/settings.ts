@@ -1,4 +1,5 @@
 import { EventEmitter2 } from '@nestjs/event-emitter';
+import type { AppConfig } from '../../src/config/app-config.js';
 import { RuntimeStateService } from '../../src/runtime-state/runtime-state.service.js';
 import type { JsonObject } from '../../src/settings/merge-patch.js';
 import { SettingsEvents, type SettingsEventMap } from '../../src/settings/settings.events.js';
@@ -114,13 +115,25 @@ export interface TestSettings {
   ): void;
 }
 
+/** The bootstrap environment as SettingsService reads it: a process on SQLite with no Redis. */
+export const PLAIN_ENVIRONMENT: Pick<AppConfig, 'redisUrl' | 'database' | 'sessionCacheBackend'> = {
+  redisUrl: undefined,
+  database: { dialect: 'sqlite', file: '/nonexistent/keel.sqlite' },
+  sessionCacheBackend: undefined,
+};
+
 /**
  * A SettingsService on an in-memory repository with real events and runtime state, booted as
- * Nest would (`onApplicationBootstrap`). Listeners are the test's own.
+ * Nest would (`onApplicationBootstrap`), in `environment` (default: SQLite, no Redis, so the
+ * session cache defaults to memory). Listeners are the test's own.
  */
-export async function newTestSettingsService(
+export async function newTestSettingsService({
   repository = new InMemorySettingsRepository(),
-): Promise<TestSettings> {
+  environment = PLAIN_ENVIRONMENT,
+}: {
+  repository?: InMemorySettingsRepository;
+  environment?: Pick<AppConfig, 'redisUrl' | 'database' | 'sessionCacheBackend'>;
+} = {}): Promise<TestSettings> {
   const emitter = new EventEmitter2();
   const events = new SettingsEvents(emitter);
   const runtime = new RuntimeStateService();
@@ -128,6 +141,7 @@ export async function newTestSettingsService(
     repository as unknown as SettingsRepository,
     events,
     runtime,
+    environment as AppConfig,
   );
   await settings.onApplicationBootstrap();
   return {

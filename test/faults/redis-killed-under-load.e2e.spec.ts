@@ -21,12 +21,11 @@ describeWithRedisServer('Redis killed under load', () => {
     redisDir = mkdtempSync(join(tmpdir(), 'keel-fault-redis-'));
     redis = new OwnRedisServer(await freePort(), redisDir);
     await redis.start();
-    keel = await startTestApp({ admin: true, env: { REDIS_URL: redis.url } });
-    const current = await keel.admin!.get('/api/settings').expect(200);
-    await keel
-      .admin!.patch('/api/settings', { values: { sessionCache: { backend: 'redis' } } })
-      .set('If-Match', current.headers.etag)
-      .expect(200);
+    keel = await startTestApp({
+      admin: true,
+      sessionBackend: 'redis',
+      env: { REDIS_URL: redis.url },
+    });
   });
   afterAll(async () => {
     await keel.close();

@@ -13,7 +13,8 @@ describeWithPostgres('database unreachable', () => {
   let databaseName: string;
 
   beforeAll(async () => {
-    keel = await startTestApp({ dialect: 'postgres' });
+    // Sessions in memory: only the database is down, so readiness names it alone.
+    keel = await startTestApp({ dialect: 'postgres', sessionBackend: 'memory' });
     databaseName = new URL(keel.databaseUrl!).pathname.slice(1);
     admin = new pg.Client({ connectionString: POSTGRES_URL });
     await admin.connect();

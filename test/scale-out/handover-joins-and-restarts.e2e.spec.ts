@@ -41,6 +41,8 @@ import { waitUntil } from './replica-cluster.js';
       const app = await startTestApp({
         databaseUrl: database.url,
         env,
+        // The environment's backend, below what the settings store once A swapped.
+        sessionBackend: 'redis',
         overrideProviders: [
           { token: REPLICA_TIMINGS, value: timings },
           { token: SETTINGS_ANNOUNCER, value: null },
@@ -219,6 +221,7 @@ import { waitUntil } from './replica-cluster.js';
       const b = await startTestApp({
         databaseUrl: database.url,
         env,
+        sessionBackend: 'redis',
         overrideProviders: [
           { token: REPLICA_TIMINGS, value: slow },
           { token: SETTINGS_ANNOUNCER, value: null },

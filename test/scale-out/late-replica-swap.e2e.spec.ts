@@ -40,21 +40,18 @@ import { waitUntil } from './replica-cluster.js';
         SESSION_SECRET: 'late-replica-test-secret-0123456789abcdef012345',
       };
       const timings = { heartbeatIntervalMs: 300, reconcileIntervalMs: 600_000 };
+      // Both on redis from the start (as their environment names it), then a swap to database.
       a = await startTestApp({
         databaseUrl: database.url,
         env,
+        sessionBackend: 'redis',
         admin: true,
         overrideProviders: [{ token: REPLICA_TIMINGS, value: timings }],
       });
-      const settings = a.app.get(SettingsService);
-      await settings.update(
-        { sessionCache: { backend: 'redis' } },
-        settings.current.version,
-        'test',
-      );
       b = await startTestApp({
         databaseUrl: database.url,
         env,
+        sessionBackend: 'redis',
         overrideProviders: [
           { token: REPLICA_TIMINGS, value: timings },
           { token: SETTINGS_ANNOUNCER, value: null },

@@ -16,11 +16,19 @@ export function replicaEnvironment(options: {
   databaseUrl: string;
   redisUrl?: string;
   redisPrefix?: string;
+  /**
+   * The backend the replicas start on (SESSION_CACHE_BACKEND). Default `memory`: these suites
+   * move sessions between backends from there, as they were written to. `null`: none named,
+   * the environment's own default (redis when REDIS_URL is set, else database).
+   */
+  sessionBackend?: 'memory' | 'database' | 'redis' | null;
 }): Record<string, string> {
+  const backend = options.sessionBackend === undefined ? 'memory' : options.sessionBackend;
   return {
     DATABASE_URL: options.databaseUrl,
     ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
     ...(options.redisPrefix ? { REDIS_PREFIX: options.redisPrefix } : {}),
+    ...(backend ? { SESSION_CACHE_BACKEND: backend } : {}),
     SESSION_SECRET,
     // Unattended first-run setup: whichever replica starts first creates the admin.
     KEEL_ADMIN_USERNAME: 'admin',

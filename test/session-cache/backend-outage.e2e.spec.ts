@@ -20,7 +20,11 @@ describe('a swap to a Redis that cannot be reached', () => {
   beforeAll(async () => {
     // Nothing listens on this port: the preflight must refuse the change.
     const port = await freePort();
-    keel = await startTestApp({ admin: true, env: { REDIS_URL: `redis://127.0.0.1:${port}` } });
+    keel = await startTestApp({
+      admin: true,
+      sessionBackend: 'memory',
+      env: { REDIS_URL: `redis://127.0.0.1:${port}` },
+    });
     await createUser(keel, 'carol');
   });
   afterAll(async () => {
@@ -57,7 +61,12 @@ describeWithRedisServer('the Redis backend goes down and comes back', () => {
     redisDir = mkdtempSync(join(tmpdir(), 'keel-redis-'));
     redis = new OwnRedisServer(await freePort(), redisDir);
     await redis.start();
-    keel = await startTestApp({ admin: true, env: { REDIS_URL: redis.url } });
+    // Starts on memory and moves to redis: sessions made before the move must survive it.
+    keel = await startTestApp({
+      admin: true,
+      sessionBackend: 'memory',
+      env: { REDIS_URL: redis.url },
+    });
     await createUser(keel, 'dave');
     expect((await switchBackend(keel, 'redis')).status).toBe(200);
   });

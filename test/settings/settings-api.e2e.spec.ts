@@ -12,10 +12,13 @@ const DEFAULT_VALUES = {
   auth: { loginMaxAttempts: 10 },
 };
 
-/** `sources` while nothing is overridden: every dotted key from its default. */
+/**
+ * `sources` while nothing is overridden: every dotted key from its default, but the session
+ * cache's, which the environment gives (here SQLite with no Redis, so memory).
+ */
 const DEFAULT_SOURCES = {
   siteName: 'default',
-  'sessionCache.backend': 'default',
+  'sessionCache.backend': 'environment',
   'session.idleTimeoutSeconds': 'default',
   'session.absoluteTimeoutSeconds': 'default',
   'auth.loginMaxAttempts': 'default',
@@ -68,7 +71,8 @@ describe('settings API is admin only', () => {
 describe.each(dialects)('runtime settings on %s', (dialect) => {
   let keel: TestApp;
   beforeEach(async () => {
-    keel = await startTestApp({ dialect, admin: true });
+    // On either database the cache starts on memory, the environment's default on SQLite.
+    keel = await startTestApp({ dialect, admin: true, sessionBackend: 'memory' });
   });
   afterEach(async () => {
     await keel.close();

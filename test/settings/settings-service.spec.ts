@@ -6,7 +6,11 @@ import {
   SettingsEvent,
   type SettingsChangedEvent,
 } from '../../src/settings/settings.events.js';
-import { newTestSettingsService, type TestSettings } from '../factories/settings.js';
+import {
+  newTestSettingsService,
+  PLAIN_ENVIRONMENT,
+  type TestSettings,
+} from '../factories/settings.js';
 
 // SettingsService's own decisions, on an in-memory repository (test/factories/settings.ts):
 // the queue, the compare-and-set, the preflight and prepare steps, failing listeners. The
@@ -306,6 +310,49 @@ describe('SettingsService', () => {
       expect(test.runtime.listenerFailures).toEqual([
         expect.objectContaining({ source: 'settings.prepare', message: 'registry write failed' }),
       ]);
+    });
+  });
+
+  describe('defaults from the environment', () => {
+    const postgres = { dialect: 'postgres' as const, url: 'postgres://db/keel' };
+    it.each([
+      [
+        'REDIS_URL set',
+        { ...PLAIN_ENVIRONMENT, redisUrl: 'redis://cache', database: postgres },
+        'redis',
+      ],
+      ['PostgreSQL, no Redis', { ...PLAIN_ENVIRONMENT, database: postgres }, 'database'],
+      ['SQLite, no Redis', PLAIN_ENVIRONMENT, 'memory'],
+      [
+        'SESSION_CACHE_BACKEND over REDIS_URL',
+        { redisUrl: 'redis://cache', database: postgres, sessionCacheBackend: 'database' as const },
+        'database',
+      ],
+    ])(
+      'puts the session cache on the shared backend it is given: %s',
+      async (_, environment, backend) => {
+        const { settings } = await newTestSettingsService({ environment });
+        expect(settings.current.values.sessionCache.backend).toBe(backend);
+        expect(settings.current.sources).toEqual({
+          siteName: 'default',
+          'sessionCache.backend': 'environment',
+          'session.idleTimeoutSeconds': 'default',
+          'session.absoluteTimeoutSeconds': 'default',
+          'auth.loginMaxAttempts': 'default',
+        });
+      },
+    );
+
+    it('lets an override win over the environment, and null go back to it', async () => {
+      const { settings } = await newTestSettingsService({
+        environment: { ...PLAIN_ENVIRONMENT, redisUrl: 'redis://cache:6379', database: postgres },
+      });
+      const overridden = await settings.update({ sessionCache: { backend: 'database' } }, 0, 'a');
+      expect(overridden.values.sessionCache.backend).toBe('database');
+      expect(overridden.sources['sessionCache.backend']).toBe('override');
+      const reset = await settings.update({ sessionCache: { backend: null } }, 1, 'a');
+      expect(reset.values.sessionCache.backend).toBe('redis');
+      expect(reset.sources['sessionCache.backend']).toBe('environment');
     });
   });
 

@@ -116,7 +116,7 @@ describe('a stored settings row that is wrong (by hand, or an older version)', (
         // Only the usable overrides count: the corrupt ones fell back to their defaults.
         sources: {
           siteName: 'override',
-          'sessionCache.backend': 'default',
+          'sessionCache.backend': 'environment',
           'session.idleTimeoutSeconds': 'default',
           'session.absoluteTimeoutSeconds': 'override',
           'auth.loginMaxAttempts': 'default',

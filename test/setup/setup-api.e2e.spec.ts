@@ -146,8 +146,10 @@ describe('POST /api/setup', () => {
 describe('POST /api/setup with a session-cache backend that cannot be reached', () => {
   it('is 422 backend_unavailable and nothing is written; setup can then complete without it', async () => {
     // Port 1 refuses connections: a Redis that is down.
+    // On memory, pinned: REDIS_URL alone would make redis the default.
     const keel = await startTestApp({
       completeSetup: false,
+      sessionBackend: 'memory',
       env: { REDIS_URL: 'redis://127.0.0.1:1' },
     });
     try {
@@ -174,6 +176,8 @@ describe('POST /api/setup with a session-cache backend that cannot be reached', 
   it('swaps the session cache to the reachable Redis', async () => {
     const keel = await startTestApp({
       completeSetup: false,
+      // Starts on memory, so that choosing redis at setup is a swap.
+      sessionBackend: 'memory',
       env: { REDIS_URL: REDIS_URL!, REDIS_PREFIX: `keel_setup_${process.pid}:` },
     });
     try {
@@ -224,6 +228,7 @@ describeWithRedisServer('POST /api/setup whose initial settings fail after the c
     const hasher = new HeldHasher(TEST_SCRYPT_PARAMETERS);
     const keel = await startTestApp({
       completeSetup: false,
+      sessionBackend: 'memory',
       env: { REDIS_URL: redis.url },
       overrideProviders: [{ token: PasswordHasher, value: hasher }],
     });

@@ -7,6 +7,7 @@ import { AppModule } from '../../src/app.module.js';
 import { DatabaseService } from '../../src/database/database.service.js';
 import { configureApp } from '../../src/app/configure-app.js';
 import { RuntimeStateService } from '../../src/runtime-state/runtime-state.service.js';
+import { ActiveSessionBackend } from '../../src/session-cache/active-session-backend.js';
 import type { SessionBackendKind } from '../../src/session-cache/session-backend.js';
 import { SettingsService } from '../../src/settings/settings.service.js';
 import { PASSWORD_HASHER_OPTIONS } from '../../src/users/password-hasher.js';
@@ -50,9 +51,10 @@ export interface TestAppOptions {
   /** Providers to replace with a value (a cheaper hasher's options, a recording collaborator). */
   overrideProviders?: { token: unknown; value: unknown }[];
   /**
-   * The session-cache backend the app serves when it is handed over: set through the settings
-   * (a swap of the still empty cache) when it is not what the settings already name. Suites
-   * whose assertions depend on the backend they start on say it here.
+   * The session-cache backend the app starts on, as the environment names it
+   * (SESSION_CACHE_BACKEND); unset, it follows REDIS_URL and DATABASE_URL like any install
+   * (`redis`, else `database` on PostgreSQL, else `memory`). Suites whose assertions depend on
+   * the backend they start on say it here.
    */
   sessionBackend?: SessionBackendKind;
   /** Mount test/support/test-routes.ts (`POST /test/session-write` behind a RequestGate). */
@@ -90,6 +92,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     LOG_LEVEL: 'info',
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     ...(options.admin ? { KEEL_ADMIN_USERNAME: 'admin', KEEL_ADMIN_PASSWORD: TEST_PASSWORD } : {}),
+    ...(options.sessionBackend ? { SESSION_CACHE_BACKEND: options.sessionBackend } : {}),
     ...options.env,
   };
   // Each app logs through its own pino instance into `logs`. Nest's `new Logger(...)` lines from
@@ -119,7 +122,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   if (completeSetup && !options.admin) await recordSetupAsDone(app);
   // As serve() does in main.ts: every bootstrap hook ran inside listen(), so start-up is over.
   app.get(RuntimeStateService).markReady();
-  if (options.sessionBackend) await useSessionBackend(app, options.sessionBackend);
+  // As Kubernetes waits for readiness: the session backend answers (Redis connects in the
+  // background at start-up) before a test sends its first request.
+  await sessionBackendAnswers(app);
   const address = app.getHttpServer().address() as { port: number };
   const keel: TestApp = {
     app,
@@ -144,6 +149,21 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     keel.admin = await signIn(keel, 'admin');
   }
   return keel;
+}
+
+async function sessionBackendAnswers(app: NestExpressApplication): Promise<void> {
+  const active = app.get(ActiveSessionBackend);
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    try {
+      await active.backend.ping();
+      return;
+    } catch {
+      // A suite about an unreachable backend starts on one: hand the app over all the same.
+      if (Date.now() > deadline) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
 }
 
 /** Makes the settings name `backend` (a live swap, as an admin's change would be), if needed. */
