@@ -16,8 +16,11 @@ const BACKEND_KEY = 'sessionCache.backend';
  * With more than one live replica, a process-local session backend (`memory`) is wrong: a
  * user's session exists on the replica that created it only, so the load balancer's next pick
  * logs them out. Then:
- * - readiness check `sessionCacheShared` fails on every replica running it (from the live
- *   replicas the last heartbeat saw, so the probe costs no query);
+ * - readiness check `sessionCacheShared` fails on every replica running it but the oldest live
+ *   one (from the live replicas the last heartbeat saw, so the probe costs no query): traffic
+ *   goes to that one alone, whose users keep their sessions, and the Service never empties
+ *   (scaling one memory replica to two is no outage); the change to a shared backend is made
+ *   through it, as any change;
  * - a settings change to `memory` is refused, `409 backend_not_shared` (asked of the registry
  *   at that moment). First-run setup checks its initial settings through the same preflight.
  */
@@ -35,7 +38,13 @@ export class SplitBrainGuard implements OnApplicationBootstrap {
       const status = this.runtime.sessionCacheStatus;
       if (status.shared) return;
       const others = this.others(this.registry.lastSeenLive);
-      if (others.length > 0) throw new Error(splitBrainMessage(others.length + 1, status.backend));
+      if (others.length === 0) return;
+      const oldest = oldestOf([
+        ...others,
+        { instanceId: this.runtime.instanceId, startedAt: this.runtime.startedAt.toISOString() },
+      ]);
+      if (oldest.instanceId === this.runtime.instanceId) return;
+      throw new Error(splitBrainMessage(others.length + 1, status.backend, oldest));
     });
   }
 
@@ -59,6 +68,18 @@ export class SplitBrainGuard implements OnApplicationBootstrap {
   }
 }
 
-export function splitBrainMessage(replicas: number, backend: string): string {
-  return `${replicas} replicas are live but this one keeps sessions in ${backend}, inside the process: a user signed in on one replica is unknown to the others. Switch sessionCache.backend to redis or database (PATCH /api/settings), or run a single replica`;
+/** The replica that started first (ties: the smaller id): the one that keeps serving. */
+function oldestOf<T extends Pick<LiveInstance, 'instanceId' | 'startedAt'>>(replicas: T[]): T {
+  return [...replicas].sort(
+    (a, b) => a.startedAt.localeCompare(b.startedAt) || a.instanceId.localeCompare(b.instanceId),
+  )[0]!;
+}
+
+export function splitBrainMessage(
+  replicas: number,
+  backend: string,
+  oldest: Pick<LiveInstance, 'instanceId'> & Partial<Pick<LiveInstance, 'host'>>,
+): string {
+  const serving = oldest.host ? `${oldest.host}/${oldest.instanceId}` : oldest.instanceId;
+  return `${replicas} replicas are live but sessions are kept in ${backend}, inside each process: a user signed in on one replica is unknown to the others. The oldest replica (${serving}) keeps serving; this one is not ready until sessionCache.backend is redis or database (PATCH /api/settings through a ready replica), or it runs alone`;
 }
