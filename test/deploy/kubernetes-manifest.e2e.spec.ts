@@ -4,7 +4,7 @@ import request from 'supertest';
 import { ENVIRONMENT_VARIABLES, validateEnvironment } from '../../src/config/environment.js';
 import { DEFAULT_READINESS_TIMEOUT_MS } from '../../src/runtime-state/readiness-registry.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
-import { parseYamlDocuments } from './yaml-documents.js';
+import { kubernetesModel, parseYamlDocuments } from './yaml-documents.js';
 
 // The manifests in deploy/kubernetes must describe the app that ships: every probe path
 // exists and answers as Kubernetes expects, the ports and names line up, and the shutdown
@@ -84,17 +84,30 @@ const service = only<
   }
 >('Service');
 const configMap = only<K8sObject & { data: Record<string, string> }>('ConfigMap');
-const secret = only<K8sObject & { stringData: Record<string, string> }>('Secret');
 const podSpec = deployment.spec.template.spec;
 const container = podSpec.containers[0]!;
+const secrets = objects.filter((object) => object.kind === 'Secret') as (K8sObject & {
+  stringData: Record<string, string>;
+})[];
+/** The Secret the container takes its environment from. */
+const secret = secrets.find((candidate) =>
+  container.envFrom.some(
+    (source) => 'secretRef' in source && source.secretRef.name === candidate.metadata.name,
+  ),
+)!;
 const probes = (['startupProbe', 'livenessProbe', 'readinessProbe'] as const).map((kind) => ({
   kind,
   probe: container[kind],
 }));
 
 describe('deploy/kubernetes', () => {
-  it('has one Deployment with one container, a Service, a ConfigMap, a PodDisruptionBudget and a Secret example', () => {
+  it('has one Deployment with one container, a Service, a ConfigMap, a PodDisruptionBudget and two Secret examples', () => {
     expect(podSpec.containers).toHaveLength(1);
+    expect(secrets.map((object) => object.metadata.name).sort()).toEqual([
+      'keel-admin',
+      'keel-secrets',
+    ]);
+    expect(secret?.metadata.name).toBe('keel-secrets');
     expect(deployment.spec.selector.matchLabels).toEqual(deployment.spec.template.metadata.labels);
     expect(service.spec.selector).toEqual(deployment.spec.template.metadata.labels);
   });
@@ -201,6 +214,9 @@ describe('deploy/kubernetes', () => {
         value.replace('REPLACE_ME', name === 'SESSION_SECRET' ? 'x'.repeat(48) : 'secret'),
       ]),
     );
+    // The admin's password is a mounted file, never an environment variable.
+    expect(env.KEEL_ADMIN_PASSWORD).toBeUndefined();
+    expect(env.KEEL_ADMIN_PASSWORD_FILE).toMatch(/^\//);
     expect(validateEnvironment(filled)).toMatchObject({ NODE_ENV: 'production', PORT: 3000 });
     // Left unfilled, the example cannot boot: no deployment runs on a published secret.
     expect(() => validateEnvironment(env)).toThrow(/SESSION_SECRET/);
@@ -223,6 +239,24 @@ describe('deploy/kubernetes', () => {
         expect(response.body.status).toBe('ok');
       },
     );
+  });
+});
+
+describe('the manifests against the Kubernetes API types (kubernetes-models)', () => {
+  it.each(objects.map((object) => [`${object.kind}/${object.metadata.name}`, object]))(
+    '%s is valid',
+    (_name, object) => {
+      expect(() => kubernetesModel(object).validate()).not.toThrow();
+    },
+  );
+
+  it('would catch a field of the wrong type or a missing required one', () => {
+    const broken = structuredClone(deployment);
+    broken.spec.template.spec.containers[0]!.ports[0]!.containerPort = '3000' as never;
+    expect(() => kubernetesModel(broken).validate()).toThrow(/containerPort must be integer/);
+    const nameless = structuredClone(deployment);
+    delete (nameless.spec.template.spec.containers[0] as Partial<Container>).name;
+    expect(() => kubernetesModel(nameless).validate()).toThrow(/name/);
   });
 });
 

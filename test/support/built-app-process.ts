@@ -8,6 +8,8 @@ import { join } from 'node:path';
 // dist/main.js, plus test-only routes) as a child process, for behaviour that needs a real
 // process: signals, exit codes, process-wide error handlers. Needs `nest build` first.
 const SERVER = join(import.meta.dirname, 'built-app-server.js');
+/** Keel's own entry point, with no test routes or knobs: what the Docker image runs. */
+export const KEEL_MAIN = join(import.meta.dirname, '..', '..', 'dist', 'main.js');
 
 export interface Exit {
   code: number | null;
@@ -26,9 +28,12 @@ export interface BuiltAppProcess {
   cleanup(): Promise<void>;
 }
 
-export async function startBuiltApp(env: Record<string, string> = {}): Promise<BuiltAppProcess> {
+export async function startBuiltApp(
+  env: Record<string, string> = {},
+  options: { script?: string } = {},
+): Promise<BuiltAppProcess> {
   const cwd = mkdtempSync(join(tmpdir(), 'keel-process-'));
-  const child = spawn(process.execPath, [SERVER], {
+  const child = spawn(process.execPath, [options.script ?? SERVER], {
     cwd,
     env: {
       PATH: process.env.PATH ?? '',
