@@ -1,7 +1,9 @@
 # Keel's container image. Build: `docker build -t keel .`; run: `docker run -p 3000:3000 keel`
 # (add -e DATABASE_URL=postgres://... -e REDIS_URL=redis://... -e SESSION_SECRET=... for
 # several replicas; docs/operations.md). Checked by test/deploy/dockerfile.spec.ts.
-ARG NODE_IMAGE=node:20.20-bookworm-slim
+# Node 24, the active LTS line (Node 20 reached end of life in April 2026). CI runs the whole
+# suite on Node 24 as well as on the machine's Node (.ci/run).
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # --- build: every dependency (TypeScript, the Nest CLI), then dist/ ---
 FROM ${NODE_IMAGE} AS build

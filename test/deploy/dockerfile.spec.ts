@@ -104,6 +104,22 @@ describe('Dockerfile', () => {
     );
   });
 
+  it('builds and runs on Node 24, the active LTS line, one of the lines package.json supports', () => {
+    const image = /^NODE_IMAGE=(\S+)$/.exec(
+      instructions.find((entry) => entry.keyword === 'ARG' && entry.args.startsWith('NODE_IMAGE='))
+        ?.args ?? '',
+    )?.[1];
+    expect(image).toBe('node:24-bookworm-slim');
+    // Every stage is that image: the addon compiled in one stage runs in the other.
+    expect(stages.map((stage) => stage[0]!.args.split(/\s+/)[0])).toEqual(
+      stages.map(() => '${NODE_IMAGE}'),
+    );
+    const packageJson = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      engines: { node: string };
+    };
+    expect(packageJson.engines.node.split('||').map((range) => range.trim())).toContain('^24');
+  });
+
   it('has no HEALTHCHECK: Kubernetes probes the health routes itself', () => {
     const checks = instructions.filter((entry) => entry.keyword === 'HEALTHCHECK');
     expect(checks.map((entry) => entry.args)).toEqual(['NONE']);
