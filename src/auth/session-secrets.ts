@@ -1,8 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { hkdfSync, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppConfig } from '../config/app-config.js';
+import { DataDirectory } from '../config/data-directory.js';
 
 /** What a key derived from the session secrets is for; each purpose gets keys of its own. */
 export type SecretPurpose = 'anonymous-csrf' | 'session-handle';
@@ -21,8 +22,8 @@ export class SessionSecrets {
   readonly secrets: readonly string[];
   private readonly derived = new Map<SecretPurpose, readonly Buffer[]>();
 
-  constructor(config: AppConfig) {
-    this.secrets = config.sessionSecrets ?? [loadOrCreate(config.dataDir)];
+  constructor(config: AppConfig, dataDirectory: DataDirectory) {
+    this.secrets = config.sessionSecrets ?? [loadOrCreate(dataDirectory)];
   }
 
   get signing(): string {
@@ -44,17 +45,19 @@ export class SessionSecrets {
   }
 }
 
-function loadOrCreate(dataDir: string): string {
-  const file = join(dataDir, 'session-secret');
+const SESSION_SECRET_FILE = 'session-secret';
+
+function loadOrCreate(dataDirectory: DataDirectory): string {
+  const file = join(dataDirectory.prepare(), SESSION_SECRET_FILE);
   try {
     const existing = readFileSync(file, 'utf8').trim();
     if (existing.length >= 32) return existing;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  mkdirSync(dataDir, { recursive: true });
   const secret = randomBytes(48).toString('base64url');
-  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  // A new 0600 file, even where a too-short one was: writing into it would keep its mode.
+  dataDirectory.writePrivateFile(SESSION_SECRET_FILE, `${secret}\n`);
   new Logger(SessionSecrets.name).log(`Generated a session secret in ${file}`);
   return secret;
 }

@@ -3,6 +3,7 @@ import { ConfigModule } from '@nestjs/config';
 import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { AppConfig } from './app-config.js';
+import { DataDirectory } from './data-directory.js';
 import { validateEnvironment } from './environment.js';
 
 /**
@@ -41,8 +42,8 @@ export class KeelConfigModule {
           load: [() => ({ ...validated })],
         }),
       ],
-      providers: [AppConfig],
-      exports: [AppConfig],
+      providers: [AppConfig, DataDirectory],
+      exports: [AppConfig, DataDirectory],
     };
   }
 }

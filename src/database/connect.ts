@@ -1,8 +1,8 @@
 import Sqlite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import pg from 'pg';
+import { createPrivateDirectory, createPrivateFileIfAbsent } from '../common/private-files.js';
 import type { DatabaseTarget } from '../config/app-config.js';
 import { withUnavailability } from './database-unavailable.js';
 import type { DatabaseSchema } from './schema.js';
@@ -26,7 +26,11 @@ export function connectDatabase(
   onPoolError: (error: Error) => void,
 ): DatabaseConnection {
   if (target.dialect === 'sqlite') {
-    mkdirSync(dirname(target.file), { recursive: true });
+    // The file holds password hashes and session ids: a new one is created 0600 before SQLite
+    // opens it, and SQLite gives its -wal and -shm files the same mode. An existing file keeps
+    // the mode it has (DataDirectory warns when DATA_DIR itself is open to others).
+    createPrivateDirectory(dirname(target.file));
+    createPrivateFileIfAbsent(target.file);
     const dialect = new SqliteDialect({
       database: async () => {
         const sqlite = new Sqlite(target.file);

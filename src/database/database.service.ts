@@ -5,7 +5,9 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { type Kysely, sql } from 'kysely';
+import { dirname } from 'node:path';
 import { AppConfig } from '../config/app-config.js';
+import { DataDirectory } from '../config/data-directory.js';
 import { connectDatabase } from './connect.js';
 import { migrateToLatest } from './migrate.js';
 import type { DatabaseSchema } from './schema.js';
@@ -21,7 +23,14 @@ export class DatabaseService implements OnApplicationBootstrap, OnApplicationShu
   readonly db: Kysely<DatabaseSchema>;
   readonly dialect: 'sqlite' | 'postgres';
 
-  constructor(config: AppConfig) {
+  constructor(config: AppConfig, dataDirectory: DataDirectory) {
+    // The default SQLite file lives in DATA_DIR: check that directory (and create it) first.
+    if (
+      config.database.dialect === 'sqlite' &&
+      dirname(config.database.file) === dataDirectory.path
+    ) {
+      dataDirectory.prepare();
+    }
     const connection = connectDatabase(config.database, (error) =>
       this.logger.warn(`Idle database connection failed and will be replaced: ${error.message}`),
     );

@@ -1,9 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { AppConfig } from '../config/app-config.js';
+import { DataDirectory } from '../config/data-directory.js';
 import { RuntimeStateService } from '../runtime-state/runtime-state.service.js';
 import { hashSetupToken, newSetupToken, setupTokenHashesMatch } from './setup-token.js';
 import { SetupRepository, type SetupState } from './setup.repository.js';
@@ -33,6 +34,7 @@ export class SetupTokens {
 
   constructor(
     private readonly config: AppConfig,
+    private readonly dataDirectory: DataDirectory,
     private readonly repository: SetupRepository,
     private readonly runtime: RuntimeStateService,
     private readonly adapterHost: HttpAdapterHost,
@@ -126,11 +128,7 @@ export class SetupTokens {
   /** The token file's path, or undefined when it could not be written (the log still has it). */
   private writeFile(token: string): string | undefined {
     try {
-      mkdirSync(this.config.dataDir, { recursive: true });
-      // Created afresh with 0600: writeFile's mode applies only when it creates the file.
-      rmSync(this.file, { force: true });
-      writeFileSync(this.file, `${token}\n`, { mode: 0o600, flag: 'wx' });
-      return this.file;
+      return this.dataDirectory.writePrivateFile(SETUP_TOKEN_FILE, `${token}\n`);
     } catch (error) {
       this.logger.warn(`Could not write the setup token to ${this.file}: ${describe(error)}`);
       return undefined;
