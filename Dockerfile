@@ -37,10 +37,11 @@ ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000 \
     DATA_DIR=/var/lib/keel
-# A fixed non-root uid/gid, the one deploy/kubernetes/deployment.yaml runs as.
+# A fixed non-root uid/gid, the one deploy/kubernetes/deployment.yaml runs as. DATA_DIR is
+# 0700, as Keel makes one itself: Keel warns at start about an existing one others can reach.
 RUN groupadd --system --gid 10001 keel \
   && useradd --system --uid 10001 --gid keel --home-dir /nonexistent --shell /usr/sbin/nologin keel \
-  && mkdir -p /var/lib/keel \
+  && mkdir -p -m 700 /var/lib/keel \
   && chown keel:keel /var/lib/keel
 WORKDIR /app
 # package.json is needed at run time: its "type": "module" makes dist/*.js ES modules.

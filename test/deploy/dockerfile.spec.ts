@@ -94,6 +94,18 @@ describe('Dockerfile', () => {
     expect(keywords.indexOf('USER')).toBeLessThan(keywords.indexOf('CMD'));
   });
 
+  it('makes DATA_DIR 0700, owned by that user (Keel warns at start about one others can reach)', () => {
+    const dataDir = /DATA_DIR=(\S+)/.exec(
+      runtime.find((entry) => entry.keyword === 'ENV')?.args ?? '',
+    )?.[1];
+    const runs = runtime
+      .filter((entry) => entry.keyword === 'RUN')
+      .map((entry) => entry.args)
+      .join(' ');
+    expect(runs).toContain(`mkdir -p -m 700 ${dataDir}`);
+    expect(runs).toMatch(new RegExp(`chown keel:keel ${dataDir}\\b`));
+  });
+
   it('starts `node dist/main.js` as PID 1 (exec form: no shell, no npm to swallow SIGTERM)', () => {
     const cmds = runtime.filter((entry) => entry.keyword === 'CMD');
     expect(cmds).toHaveLength(1);
