@@ -187,7 +187,9 @@ function mountedSecretFiles(): { path: string; content: string; mountPath: strin
       ]);
       // Exactly one replica created it; the others found it.
       const created = replicas.filter((replica) =>
-        replica.logs.some((line) => /^Setup complete: first admin /.test(String(line.msg))),
+        replica.logs.some((line) =>
+          /^Setup completed unattended: first admin /.test(String(line.msg)),
+        ),
       );
       expect(created).toHaveLength(1);
     });
