@@ -4,7 +4,7 @@ import { AppConfig } from '../config/app-config.js';
 import { ApiError } from '../http/api-error.js';
 import { ErrorCode } from '../http/error-codes.js';
 import { RuntimeStateService } from '../runtime-state/runtime-state.service.js';
-import { describeIfMatch, type IfMatch, matchesVersion } from './if-match.js';
+import { describeIfMatch, type IfMatch, ifMatchVersion, matchesVersion } from './if-match.js';
 import { deepFreeze, diffLeaves, type Json, type JsonObject, layer } from './merge-patch.js';
 import {
   type PreflightRefusal,
@@ -106,7 +106,7 @@ export class SettingsService implements OnApplicationBootstrap {
     expected: number | IfMatch,
     changedBy: string | null,
   ): Promise<SettingsSnapshot> {
-    const condition: IfMatch = typeof expected === 'number' ? { versions: [expected] } : expected;
+    const condition: IfMatch = typeof expected === 'number' ? ifMatchVersion(expected) : expected;
     return this.serialize(async () => {
       const stored = await this.repository.load();
       // Another replica may have changed them since we last heard: catch up first.

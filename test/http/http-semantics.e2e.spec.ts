@@ -107,6 +107,15 @@ describe('HTTP semantics', () => {
       await patch('W/"0", "0"', 'Strong one in the list').expect(200);
     });
 
+    it('matches a tag only as the ETag writes the version: "00" is not version 0', async () => {
+      const zeros = await patch('"00"', 'Leading zeros').expect(412);
+      expect(zeros.body.message).toContain('no leading zeros');
+      expect(zeros.body.message).not.toContain('weak');
+      await patch('"0"', 'One').expect(200);
+      await patch('"001"', 'Leading zeros').expect(412);
+      expect((await keel.admin!.get('/api/settings')).body.values.siteName).toBe('One');
+    });
+
     it('refuses an If-Match that is not a list of entity tags', async () => {
       for (const header of ['0', 'three', '"0" "1"', '*, "0"', '"0", W/']) {
         const response = await patch(header, 'X').expect(412);
