@@ -69,9 +69,21 @@ const jsonBodyParser = express.json({
 export interface JsonBodyOptions {
   /**
    * `PATCH` routes whose body is a JSON merge patch (RFC 7396): they also take
-   * `application/merge-patch+json`, parsed the same way. Exact paths.
+   * `application/merge-patch+json`, parsed the same way. Paths without parameters, matched as
+   * the router matches them (routePathKey).
    */
   mergePatchPaths?: readonly string[];
+}
+
+/**
+ * A path as Express's router tells routes apart by default (neither "case sensitive routing"
+ * nor "strict routing"): case-insensitively, and with one trailing slash ignored, so
+ * `/API/settings/` reaches the route `/api/settings`. What decides about a route's body must
+ * judge the path the way the router that serves it does.
+ */
+export function routePathKey(path: string): string {
+  const lower = path.toLowerCase();
+  return lower.length > 1 && lower.endsWith('/') ? lower.slice(0, -1) : lower;
 }
 
 /**
@@ -80,7 +92,7 @@ export interface JsonBodyOptions {
  * shape as every other error. A request with no body at all (most GETs) leaves at once.
  */
 export function jsonBody({ mergePatchPaths = [] }: JsonBodyOptions = {}): RequestHandler {
-  const mergePatch = new Set(mergePatchPaths);
+  const mergePatch = new Set(mergePatchPaths.map(routePathKey));
   return (req: Request, res: Response, next: NextFunction) => {
     const { 'transfer-encoding': transferEncoding, 'content-length': contentLength } = req.headers;
     if (transferEncoding === undefined && contentLength === undefined) {
@@ -89,7 +101,7 @@ export function jsonBody({ mergePatchPaths = [] }: JsonBodyOptions = {}): Reques
     }
     const hasBody = transferEncoding !== undefined || contentLength !== '0';
     const types =
-      req.method === 'PATCH' && mergePatch.has(req.path)
+      req.method === 'PATCH' && mergePatch.has(routePathKey(req.path))
         ? [JSON_TYPE, MERGE_PATCH_TYPE]
         : [JSON_TYPE];
     if (UNSAFE_METHODS.has(req.method) && hasBody && !req.is(types)) {

@@ -153,6 +153,21 @@ describe('HTTP semantics', () => {
       expect(deep.body.code).toBe('malformed_json');
     });
 
+    it('is accepted on every spelling of the path the router serves as /api/settings', async () => {
+      // Express routes case-insensitively and ignores one trailing slash: the body parser must
+      // judge the path as the router does, or the same route refuses its own media type.
+      for (const path of ['/api/settings/', '/API/Settings', '/Api/SETTINGS/']) {
+        const response = await keel
+          .admin!.agent.patch(path)
+          .set('X-CSRF-Token', keel.admin!.csrfToken)
+          .set('If-Match', '*')
+          .set('Content-Type', 'application/merge-patch+json')
+          .send(JSON.stringify({ values: { siteName: `Merged at ${path}` } }));
+        expect([path, response.status]).toEqual([path, 200]);
+        expect(response.body.values.siteName).toBe(`Merged at ${path}`);
+      }
+    });
+
     it('is refused (415) where the body is not a merge patch', async () => {
       const response = await keel
         .admin!.agent.post('/api/users')
