@@ -109,11 +109,34 @@ export function setupOpenApi(app: NestExpressApplication): void {
       },
     }),
   );
-  SwaggerModule.setup(DOCS_PATH, app, () => buildOpenApiDocument(app), {
-    jsonDocumentUrl: DOCS_JSON_PATH,
-    raw: ['json'],
-    customSiteTitle: 'Keel API',
-  });
+  withoutStaticValidators(app, () =>
+    SwaggerModule.setup(DOCS_PATH, app, () => buildOpenApiDocument(app), {
+      jsonDocumentUrl: DOCS_JSON_PATH,
+      raw: ['json'],
+      customSiteTitle: 'Keel API',
+    }),
+  );
+}
+
+/**
+ * Runs `setup` with the app's static serving made to send no `ETag` and no `Last-Modified`:
+ * the settings' version is the only ETag Keel sends (docs/api.md, "Conventions"), and
+ * SwaggerModule serves Swagger UI's files with express.static's defaults, passing on no options
+ * of ours. Without validators a request is never answered `304` either.
+ */
+function withoutStaticValidators(app: NestExpressApplication, setup: () => void): void {
+  const useStaticAssets = app.useStaticAssets;
+  app.useStaticAssets = ((path: string, options?: object) =>
+    useStaticAssets.call(app, path, {
+      ...options,
+      etag: false,
+      lastModified: false,
+    })) as typeof app.useStaticAssets;
+  try {
+    setup();
+  } finally {
+    app.useStaticAssets = useStaticAssets;
+  }
 }
 
 /** Keel's version and licence, from its package.json. */

@@ -426,4 +426,26 @@ describe('OpenAPI document', () => {
     const elsewhere = await request(keel.url).get('/health/live');
     expect(String(elsewhere.headers['content-security-policy'])).toMatch(/style-src 'self'(;|$)/);
   });
+
+  it("serves Swagger UI's files with no ETag or Last-Modified: the settings' is the only ETag", async () => {
+    for (const path of [
+      DOCS_PATH,
+      `${DOCS_PATH}/swagger-ui-bundle.js`,
+      `${DOCS_PATH}/swagger-ui.css`,
+      `${DOCS_PATH}/swagger-ui-init.js`,
+      DOCS_JSON_PATH,
+    ]) {
+      const response = await request(keel.url).get(path).expect(200);
+      expect([path, response.headers.etag, response.headers['last-modified']]).toEqual([
+        path,
+        undefined,
+        undefined,
+      ]);
+    }
+    // Nothing to revalidate against, so no 304 either.
+    await request(keel.url)
+      .get(`${DOCS_PATH}/swagger-ui.css`)
+      .set('If-Modified-Since', new Date(Date.now() + 3600_000).toUTCString())
+      .expect(200);
+  });
 });
