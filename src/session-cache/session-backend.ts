@@ -67,6 +67,9 @@ export interface SessionBackend {
   close(): Promise<void>;
 }
 
+/** How long a client waits before retrying when the session store cannot be reached. */
+export const SESSION_STORE_RETRY_AFTER_SECONDS = 5;
+
 /**
  * Thrown (or passed to express-session's callback) when the active backend cannot be reached.
  * The HTTP layer answers it with `503 session_store_unavailable`: a request that needs its
@@ -76,7 +79,7 @@ export class SessionStoreUnavailableError extends DependencyUnavailableError {
   override readonly name = 'SessionStoreUnavailableError';
   readonly code = ErrorCode.SessionStoreUnavailable;
   readonly publicMessage = 'The session store cannot be reached right now; try again shortly';
-  readonly retryAfterSeconds = 5;
+  readonly retryAfterSeconds = SESSION_STORE_RETRY_AFTER_SECONDS;
 
   constructor(
     readonly backend: SessionBackendKind,

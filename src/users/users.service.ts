@@ -2,7 +2,9 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import { randomUUID } from 'node:crypto';
 import { ApiError } from '../http/api-error.js';
+import { DependencyUnavailableError } from '../http/dependency-unavailable.js';
 import { ErrorCode } from '../http/error-codes.js';
+import { SESSION_STORE_RETRY_AFTER_SECONDS } from '../session-cache/session-backend.js';
 import { PasswordHasher } from './password-hasher.js';
 import type { Role } from '../access/role.js';
 import { isEnabledAdmin, type User } from './user.js';
@@ -204,10 +206,17 @@ export class UsersService {
           error instanceof Error ? error.message : String(error)
         }`,
       );
+      // Retry-After as on every other session_store_unavailable (unavailableAnswer).
+      const retryAfter =
+        error instanceof DependencyUnavailableError
+          ? error.retryAfterSeconds
+          : SESSION_STORE_RETRY_AFTER_SECONDS;
       throw new ApiError(
         503,
         ErrorCode.SessionStoreUnavailable,
         'The change is saved, but the session store could not be reached to sign the user out: their sessions end at their timeouts, or retry when the store is back',
+        undefined,
+        { 'Retry-After': String(retryAfter) },
       );
     }
   }

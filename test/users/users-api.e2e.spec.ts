@@ -551,6 +551,8 @@ describe.each(dialects)('users API on %s', (dialect) => {
     const response = await patch(target.id, { disabled: true });
     expect(response.status).toBe(503);
     expect(response.body.code).toBe('session_store_unavailable');
+    // As every other 503 session_store_unavailable: the client is told when to retry.
+    expect(response.headers['retry-after']).toBe('5');
     expect(response.body.message).not.toContain('ECONNREFUSED');
     expect((await list()).find((user) => user.id === target.id)?.disabled).toBe(true);
     // Retrying the same request once the store is back signs the user out.
