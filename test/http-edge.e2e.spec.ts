@@ -1,4 +1,5 @@
 import { jest } from '@jest/globals';
+import { connect } from 'node:net';
 import request from 'supertest';
 import { UsersService } from '../src/users/users.service.js';
 import { createUser, signIn } from './support/signed-in.js';
@@ -76,6 +77,33 @@ describe('HTTP edge: every error has the contract shape', () => {
     expect(response.headers['x-powered-by']).toBeUndefined();
   });
 
+  it("answers what Node's parser refuses in the contract shape, with X-Request-Id and the security headers", async () => {
+    const cases = [
+      ['GARBAGE\r\n\r\n', 400, 'malformed_request'],
+      [
+        `GET /health/live HTTP/1.1\r\nX-Big: ${'x'.repeat(17 * 1024)}\r\n\r\n`,
+        431,
+        'headers_too_large',
+      ],
+    ] as const;
+    for (const [sent, statusCode, code] of cases) {
+      const { status, headers, body } = parseAnswer(await rawExchange(keel.url, sent));
+      expect([code, status]).toEqual([code, statusCode]);
+      expectErrorShape(JSON.parse(body), statusCode, code);
+      expect(headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+      expect(headers['x-content-type-options']).toBe('nosniff');
+      expect(headers['content-security-policy']).toContain("default-src 'self'");
+      // Plain HTTP: no HSTS, as on every other answer.
+      expect(headers['strict-transport-security']).toBeUndefined();
+      // The id finds the refusal's line in the log.
+      expect(
+        keel.logs.find(
+          (line) => (line.req as { id?: string } | undefined)?.id === headers['x-request-id'],
+        ),
+      ).toMatchObject({ level: 40, res: { statusCode }, code });
+    }
+  });
+
   it('logs requests as JSON lines with the request id, but not probes', async () => {
     await request(keel.url).get('/health/live').set('X-Request-Id', 'probe-1');
     await request(keel.url).get('/api/logged').set('X-Request-Id', 'logged-1');
@@ -118,3 +146,31 @@ describe('HTTP edge: every error has the contract shape', () => {
     });
   });
 });
+
+/** Sends `text` on a new connection to `url` and resolves to all the server wrote back. */
+function rawExchange(url: string, text: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: hostname, port: Number(port) }, () => socket.write(text));
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    socket.on('error', reject);
+  });
+}
+
+/** A raw HTTP/1.1 answer's status, headers (lower-cased names) and body. */
+function parseAnswer(raw: string): {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+} {
+  const [head = '', body = ''] = raw.split('\r\n\r\n', 2);
+  const [statusLine = '', ...lines] = head.split('\r\n');
+  const headers: Record<string, string> = {};
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  return { status: Number(statusLine.split(' ')[1]), headers, body };
+}

@@ -1,5 +1,6 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { KeelLogger } from '../logging/keel-logger.js';
+import { ROOT_LOGGER, type RootLogger } from '../logging/root-logger.js';
 import { createSessionMiddleware } from '../auth/session-middleware.js';
 import { SessionSecrets } from '../auth/session-secrets.js';
 import { AppConfig } from '../config/app-config.js';
@@ -9,7 +10,11 @@ import { bodyErrorHandler, jsonBody } from '../http/body-parsing.js';
 import { dependencyErrorHandler } from '../http/http-exception.filter.js';
 import { answerClientErrors } from '../http/client-errors.js';
 import { methodNotAllowed } from '../http/method-not-allowed.js';
-import { HELMET_OPTIONS, securityHeaders } from '../http/security-headers.js';
+import {
+  HELMET_OPTIONS,
+  recordSecurityHeaders,
+  serveSecurityHeaders,
+} from '../http/security-headers.js';
 import { SETTINGS_PATH } from '../settings/settings.controller.js';
 
 /**
@@ -24,8 +29,19 @@ export function configureApp(app: NestExpressApplication): void {
   // ETags are the settings' own (their version, strong); Express's weak body hashes on every
   // JSON answer, errors included, are no version a client could send back in If-Match.
   app.set('etag', false);
-  answerClientErrors(app.getHttpServer());
-  app.use(securityHeaders(HELMET_OPTIONS));
+  const security = recordSecurityHeaders(HELMET_OPTIONS);
+  // Node answers what it cannot parse before Express runs: those answers get the security
+  // headers and a request id too, and a line in the log that the id finds.
+  const log = app.get<RootLogger>(ROOT_LOGGER);
+  answerClientErrors(app.getHttpServer(), {
+    headers: security.always,
+    onRefused: ({ requestId, statusCode, code, cause, remoteAddress }) =>
+      log.warn(
+        { req: { id: requestId, remoteAddress }, res: { statusCode }, code, cause },
+        'request refused by the HTTP parser',
+      ),
+  });
+  app.use(serveSecurityHeaders(security));
   // Before the body parser and the session: the docs are static and public (api-docs.ts).
   setupOpenApi(app);
   // A wrong method is answered before the body is read, the session loaded or a guard asked.

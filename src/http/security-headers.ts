@@ -16,6 +16,16 @@ export const HELMET_OPTIONS: HelmetOptions = {
   },
 };
 
+/** helmet's headers as recorded once (recordSecurityHeaders). */
+export interface RecordedSecurityHeaders {
+  /** Set on every answer, whatever the request. */
+  readonly always: readonly (readonly [string, string])[];
+  /** Headers helmet removes (`X-Powered-By`). */
+  readonly removals: readonly string[];
+  /** `Strict-Transport-Security`'s value: on answers to secure requests only. */
+  readonly hsts: string | undefined;
+}
+
 /**
  * helmet's security headers, worked out once. helmet answers every request through a chain of
  * thirteen small middlewares that set the same values each time; here helmet runs once at
@@ -24,6 +34,11 @@ export const HELMET_OPTIONS: HelmetOptions = {
  * the request: no CSP nonces or other function-valued directives.
  */
 export function securityHeaders(options: HelmetOptions): RequestHandler {
+  return serveSecurityHeaders(recordSecurityHeaders(options));
+}
+
+/** Runs helmet once against a recording response (see securityHeaders). */
+export function recordSecurityHeaders(options: HelmetOptions): RecordedSecurityHeaders {
   if (hasRequestDependentDirective(options)) {
     throw new Error('securityHeaders: CSP directives must be fixed values, not functions');
   }
@@ -49,11 +64,18 @@ export function securityHeaders(options: HelmetOptions): RequestHandler {
   // directly or through a trusted proxy (`req.secure` follows TRUST_PROXY).
   const hsts = recorded.get(HSTS_HEADER);
   recorded.delete(HSTS_HEADER);
-  const headers = [...recorded];
-  const removals = [...removed];
+  return { always: [...recorded], removals: [...removed], hsts };
+}
+
+/** The middleware that sets recorded headers on each answer. */
+export function serveSecurityHeaders({
+  always,
+  removals,
+  hsts,
+}: RecordedSecurityHeaders): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     for (const name of removals) res.removeHeader(name);
-    for (const [name, value] of headers) res.setHeader(name, value);
+    for (const [name, value] of always) res.setHeader(name, value);
     if (hsts !== undefined && req.secure) res.setHeader(HSTS_HEADER, hsts);
     next();
   };
