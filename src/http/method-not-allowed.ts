@@ -1,4 +1,5 @@
 import type { Application, NextFunction, Request, RequestHandler, Response } from 'express';
+import { METHODS } from 'node:http';
 import { ApiError } from './api-error.js';
 import { ErrorCode } from './error-codes.js';
 
@@ -14,29 +15,31 @@ interface RouteLayer {
  * guard: the client learns its mistake, not "setup required" or "sign in". `OPTIONS` on such a
  * path is `204` with the same `Allow`. An unknown path goes on (to its 404).
  *
+ * `Allow` lists what is answered on the path: the routes' methods, `HEAD` wherever `GET` is
+ * (Express answers it with the GET route), and `OPTIONS` (answered here). Routes for every
+ * method (`app.all`, as Nest mounts module middleware for `forRoutes('*')`) are middleware that
+ * passes requests on, not a resource's methods: they neither count nor stop the 405.
+ *
  * Reads the app's routes at the first request, when every route is registered.
  */
 export function methodNotAllowed(app: Application): RequestHandler {
   let routes: RouteLayer[] | undefined;
   return (req: Request, res: Response, next: NextFunction) => {
     routes ??= routesOf(app);
-    const allowed = new Set<string>();
+    const served = new Set<string>();
     for (const layer of routes) {
       if (!layer.match(req.path)) continue;
-      const methods = Object.keys(layer.route!.methods);
-      // A route for every method (`app.all`) serves this one too.
-      if (methods.includes('_all')) {
-        next();
-        return;
-      }
-      for (const method of methods) allowed.add(method.toUpperCase());
+      for (const method of Object.keys(layer.route!.methods)) served.add(method.toUpperCase());
     }
-    const method = req.method === 'HEAD' ? 'GET' : req.method;
-    if (allowed.size === 0 || allowed.has(method)) {
+    if (served.size === 0 || served.has(req.method)) {
       next();
       return;
     }
-    const allow = [...allowed].sort().join(', ');
+    if (req.method === 'HEAD' && served.has('GET')) {
+      next();
+      return;
+    }
+    const allow = allowHeader(served);
     if (req.method === 'OPTIONS') {
       res.setHeader('Allow', allow).status(204).end();
       return;
@@ -50,7 +53,26 @@ export function methodNotAllowed(app: Application): RequestHandler {
   };
 }
 
+/** The methods answered on a path whose routes serve `served`, as `Allow` lists them. */
+function allowHeader(served: ReadonlySet<string>): string {
+  const allowed = new Set(served);
+  if (allowed.has('GET')) allowed.add('HEAD');
+  allowed.add('OPTIONS');
+  return [...allowed].sort().join(', ');
+}
+
+/** The routes that serve particular methods: not those for every method (see above). */
 function routesOf(app: Application): RouteLayer[] {
   const router = (app as unknown as { router?: { stack: RouteLayer[] } }).router;
-  return (router?.stack ?? []).filter((layer) => layer.route !== undefined);
+  return (router?.stack ?? []).filter(
+    (layer) => layer.route !== undefined && !servesEveryMethod(layer.route.methods),
+  );
+}
+
+/**
+ * `route.all()` marks a route `_all`; Express 5's `app.all()` (which Nest's middleware uses)
+ * registers the route under each method Node knows instead.
+ */
+function servesEveryMethod(methods: Record<string, boolean>): boolean {
+  return methods._all === true || METHODS.every((method) => methods[method.toLowerCase()]);
 }

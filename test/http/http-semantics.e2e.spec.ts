@@ -15,12 +15,13 @@ describe('HTTP semantics', () => {
       await keel.close();
     });
 
+    // Allow lists what the path answers: its routes' methods, HEAD with GET, and OPTIONS.
     it.each([
-      ['PUT', '/api/settings', 'GET, PATCH'],
-      ['DELETE', '/api/auth/me', 'GET'],
-      ['POST', '/health/live', 'GET'],
-      ['GET', '/api/auth/logout', 'POST'],
-      ['PUT', '/api/users/00000000-0000-4000-8000-000000000000', 'DELETE, PATCH'],
+      ['PUT', '/api/settings', 'GET, HEAD, OPTIONS, PATCH'],
+      ['DELETE', '/api/auth/me', 'GET, HEAD, OPTIONS'],
+      ['POST', '/health/live', 'GET, HEAD, OPTIONS'],
+      ['GET', '/api/auth/logout', 'OPTIONS, POST'],
+      ['PUT', '/api/users/00000000-0000-4000-8000-000000000000', 'DELETE, OPTIONS, PATCH'],
     ])('%s %s is 405 with Allow: %s', async (method, path, allow) => {
       const response = await request(keel.url)[method.toLowerCase() as 'put'](path).expect(405);
       expect(response.headers.allow).toBe(allow);
@@ -31,7 +32,7 @@ describe('HTTP semantics', () => {
       });
     });
 
-    it('comes before CSRF and the session: a signed-in client without its token gets 405, not 403', async () => {
+    it('comes before the body and CSRF: a signed-in client sending broken JSON without its token gets 405', async () => {
       const response = await keel
         .admin!.agent.put('/api/settings')
         .set('Content-Type', 'application/json')
@@ -46,7 +47,7 @@ describe('HTTP semantics', () => {
       );
       await request(keel.url).head('/health/live').expect(200);
       const options = await request(keel.url).options('/api/settings').expect(204);
-      expect(options.headers.allow).toBe('GET, PATCH');
+      expect(options.headers.allow).toBe('GET, HEAD, OPTIONS, PATCH');
       await request(keel.url).options('/api/nothing-here').expect(404);
     });
   });
@@ -55,7 +56,7 @@ describe('HTTP semantics', () => {
     const keel = await startTestApp({ completeSetup: false });
     try {
       const response = await request(keel.url).put('/api/settings').expect(405);
-      expect(response.headers.allow).toBe('GET, PATCH');
+      expect(response.headers.allow).toBe('GET, HEAD, OPTIONS, PATCH');
       await request(keel.url).get('/api/settings').expect(503);
     } finally {
       await keel.close();
