@@ -1,5 +1,23 @@
 import request from 'supertest';
+import { ActiveSessionBackend } from '../../src/session-cache/active-session-backend.js';
+import type { SessionBackend } from '../../src/session-cache/session-backend.js';
+import { FakeSharedBackend } from '../factories/sessions.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
+
+/** Every call a session backend answers. */
+const SESSION_BACKEND_CALLS: (keyof SessionBackend)[] = [
+  'get',
+  'put',
+  'update',
+  'touch',
+  'destroy',
+  'entries',
+  'length',
+  'clear',
+  'listByUser',
+  'destroyByUser',
+  'ping',
+];
 
 // The HTTP conventions of the contract (docs/api.md, "Conventions"): 405 with Allow for a known
 // path, decided before the setup gate, auth and CSRF; ETag only on the settings, strong, with
@@ -39,6 +57,34 @@ describe('HTTP semantics', () => {
         .send('{"not": "even read"')
         .expect(405);
       expect(response.body.code).toBe('method_not_allowed');
+    });
+
+    it('comes before the session: with the session store unreachable it is still 405, not 503', async () => {
+      const active = keel.app.get(ActiveSessionBackend);
+      const serving = active.backend;
+      // A store every call to which fails, as an unreachable Redis does.
+      const unreachable = new FakeSharedBackend('redis');
+      for (const call of SESSION_BACKEND_CALLS) unreachable.failing.add(call);
+      active.use(unreachable);
+      try {
+        // The store is down for whoever needs it: the same signed-in client is told so...
+        const needsSession = await keel.admin!.get('/api/settings').expect(503);
+        expect(needsSession.body.code).toBe('session_store_unavailable');
+        unreachable.calls.length = 0;
+        // ...but a wrong method is answered without asking it.
+        const response = await keel
+          .admin!.agent.put('/api/settings')
+          .set('X-CSRF-Token', keel.admin!.csrfToken)
+          .send({ values: {} })
+          .expect(405);
+        expect(response.headers.allow).toBe('GET, HEAD, OPTIONS, PATCH');
+        expect(response.body.code).toBe('method_not_allowed');
+        const options = await keel.admin!.agent.options('/api/settings').expect(204);
+        expect(options.headers.allow).toBe('GET, HEAD, OPTIONS, PATCH');
+        expect(unreachable.calls).toEqual([]);
+      } finally {
+        active.use(serving);
+      }
     });
 
     it('leaves unknown paths to 404 and HEAD to GET routes; answers OPTIONS with Allow', async () => {
