@@ -248,5 +248,19 @@ describe('HTTP semantics', () => {
         .expect(200);
       expect(response.headers['strict-transport-security']).toMatch(/^max-age=\d+/);
     });
+
+    it('is not sent for a forged X-Forwarded-Proto when no proxy is trusted', async () => {
+      const untrusting = await startTestApp();
+      try {
+        const response = await request(untrusting.url)
+          .get('/health/live')
+          .set('X-Forwarded-Proto', 'https')
+          .expect(200);
+        expect(response.headers['strict-transport-security']).toBeUndefined();
+        expect(response.headers['x-content-type-options']).toBe('nosniff');
+      } finally {
+        await untrusting.close();
+      }
+    });
   });
 });
