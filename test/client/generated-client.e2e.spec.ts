@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
+import type { Middleware } from 'openapi-fetch';
 import request from 'supertest';
 import { DOCS_JSON_PATH } from '../../src/openapi/docs-paths.js';
+import { TEST_PASSWORD } from '../support/signed-in.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { DocumentValidator } from './document-validator.js';
 import { keelClient } from './keel-client.js';
@@ -21,6 +23,22 @@ const generated = new URL('./generated/openapi.json', import.meta.url);
 function present<T>(value: T | null | undefined, what: string): T {
   if (value === null || value === undefined) throw new Error(`expected ${what}`);
   return value;
+}
+
+/** Takes `name` out of every answer, as a server that stopped sending it would. */
+function withoutHeader(name: string): Middleware {
+  return {
+    onResponse({ response }) {
+      if (!response.headers.has(name)) return undefined;
+      const headers = new Headers(response.headers);
+      headers.delete(name);
+      return new Response(response.body, {
+        status: response.status,
+        statusText: response.statusText,
+        headers,
+      });
+    },
+  };
 }
 
 describe('a client generated from the OpenAPI document', () => {
@@ -163,26 +181,36 @@ describe('a client generated from the OpenAPI document', () => {
   });
 
   it('would catch an answer the document does not describe', async () => {
-    // The same document with a field, a status and a header taken out: the same answers
-    // must now be reported, or the checks above prove nothing.
-    const strict = structuredClone(served) as {
-      components: { schemas: Record<string, { properties: Record<string, unknown> }> };
-      paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
-    };
-    delete strict.components.schemas.SettingsResponse!.properties.sources;
-    delete strict.paths['/api/settings']!.patch!.responses['412'];
-    const checker = new DocumentValidator(strict);
-    const client = keelClient(keel.url, checker.middleware());
-    await client.POST('/api/auth/login', { body: ADMIN });
-    await client.GET('/api/settings');
-    await client.PATCH('/api/settings', {
-      params: { header: { 'If-Match': '"0"' } },
-      body: { values: { siteName: 'Stale' } },
-    });
-    expect(checker.problems).toEqual([
-      expect.stringMatching(/^GET \/api\/settings -> 200: .*must NOT have additional properties/),
-      'PATCH /api/settings -> 412: status not documented',
-    ]);
+    // Its own install, set up with an admin: this test needs nothing the others did.
+    const own = await startTestApp({ admin: true });
+    try {
+      // The same document with a field and a status taken out, and an answer with a required
+      // header taken out: each must now be reported, or the checks above prove nothing.
+      const strict = structuredClone(served) as {
+        components: { schemas: Record<string, { properties: Record<string, unknown> }> };
+        paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+      };
+      delete strict.components.schemas.SettingsResponse!.properties.sources;
+      delete strict.paths['/api/settings']!.patch!.responses['412'];
+      const checker = new DocumentValidator(strict);
+      // Registered last, so it sees each answer before the checker does.
+      const client = keelClient(own.url, checker.middleware(), withoutHeader('ETag'));
+      await client.POST('/api/auth/login', {
+        body: { username: 'admin', password: TEST_PASSWORD },
+      });
+      await client.GET('/api/settings');
+      await client.PATCH('/api/settings', {
+        params: { header: { 'If-Match': '"7"' } },
+        body: { values: { siteName: 'Stale' } },
+      });
+      expect(checker.problems).toEqual([
+        'GET /api/settings -> 200: required header ETag missing',
+        expect.stringMatching(/^GET \/api\/settings -> 200: .*must NOT have additional properties/),
+        'PATCH /api/settings -> 412: status not documented',
+      ]);
+    } finally {
+      await own.close();
+    }
   });
 
   it('gets answers that validate from the probes and the CSRF endpoint too', async () => {
