@@ -1,5 +1,12 @@
 import { Body, Controller, Get, Headers, Patch, Query, Req, Res } from '@nestjs/common';
-import { ApiConsumes, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiConsumes,
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { Roles } from '../access/decorators.js';
 import { ApiError } from '../http/api-error.js';
@@ -42,7 +49,19 @@ export class SettingsController {
 
   @Get()
   @ApiOperation({ summary: 'The runtime settings in force' })
+  @ApiHeader({
+    name: 'If-None-Match',
+    required: false,
+    description:
+      'The ETag of the settings you hold: while they are still that version the answer is `304` with no body.',
+  })
   @ApiOkResponse({ type: SettingsResponse, ...ETAG_HEADER })
+  // Express answers a GET whose If-None-Match names the ETag with 304 (res.send sees it fresh).
+  @ApiResponse({
+    status: 304,
+    description: 'Not modified: still the version you hold.',
+    ...ETAG_HEADER,
+  })
   @ApiAccess('admin')
   get(@Res({ passthrough: true }) res: Response) {
     return this.answer(this.settings.current, res);

@@ -134,6 +134,18 @@ describe('HTTP semantics', () => {
       );
     });
 
+    it('answers If-None-Match on GET /api/settings: 304 while the version is the same', async () => {
+      const unchanged = await keel.admin!.get('/api/settings').set('If-None-Match', '"0"');
+      expect(unchanged.status).toBe(304);
+      expect(unchanged.headers.etag).toBe('"0"');
+      expect(unchanged.text ?? '').toBe('');
+      await keel.admin!.get('/api/settings').set('If-None-Match', 'W/"0"').expect(304);
+      await keel.admin!.get('/api/settings').set('If-None-Match', '"1"').expect(200);
+      await patch('"0"', 'Changed').expect(200);
+      const changed = await keel.admin!.get('/api/settings').set('If-None-Match', '"0"');
+      expect([changed.status, changed.headers.etag]).toEqual([200, '"1"']);
+    });
+
     it('applies a change under If-Match: * at whatever version is current', async () => {
       await patch('"0"', 'One').expect(200);
       const response = await patch('*', 'Two').expect(200);
