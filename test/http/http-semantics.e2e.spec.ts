@@ -227,6 +227,20 @@ describe('HTTP semantics', () => {
       }
     });
 
+    it('refuses {"values": null} (400): the merge patch is the values, not the whole body', async () => {
+      const response = await keel
+        .admin!.agent.patch('/api/settings')
+        .set('X-CSRF-Token', keel.admin!.csrfToken)
+        .set('If-Match', '*')
+        .set('Content-Type', 'application/merge-patch+json')
+        .send('{"values": null}')
+        .expect(400);
+      expect(response.body.code).toBe('validation_failed');
+      expect(new Set(response.body.fields.map(({ field }: { field: string }) => field))).toEqual(
+        new Set(['values']),
+      );
+    });
+
     it('is refused (415) where the body is not a merge patch', async () => {
       const response = await keel
         .admin!.agent.post('/api/users')
