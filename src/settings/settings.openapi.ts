@@ -51,7 +51,7 @@ export function describeSettingsSchemas(document: OpenAPIObject): void {
     type: 'string',
     enum: [...SETTING_SOURCES],
     description:
-      "`default`: Keel's default; `environment`: the default the environment gives (the session cache follows REDIS_URL and DATABASE_URL); `override`: an admin set it. An override wins over the environment, which wins over the default.",
+      "`default`: Keel's default; `environment`: the default the environment gives (the session cache follows SESSION_CACHE_BACKEND, else REDIS_URL, else DATABASE_URL); `override`: an admin set it. An override wins over the environment, which wins over the default.",
   };
   schemas[SETTINGS_SOURCES_SCHEMA] = {
     type: 'object',
