@@ -15,8 +15,9 @@ interface RouteLayer {
  * guard: the client learns its mistake, not "setup required" or "sign in". `OPTIONS` on such a
  * path is `204` with the same `Allow`. An unknown path goes on (to its 404).
  *
- * `Allow` lists what is answered on the path: the routes' methods, `HEAD` wherever `GET` is
- * (Express answers it with the GET route), and `OPTIONS` (answered here). Routes for every
+ * `Allow` lists the methods of the path's routes, as API.md's clients expect (`PUT
+ * /api/settings` -> `Allow: GET, PATCH`); `HEAD` (answered by a GET route) and `OPTIONS`
+ * (answered here) work too but are not listed, as RFC 9110 permits. Routes for every
  * method (`app.all`, as Nest mounts module middleware for `forRoutes('*')`) are middleware that
  * passes requests on, not a resource's methods: they neither count nor stop the 405.
  *
@@ -53,12 +54,9 @@ export function methodNotAllowed(app: Application): RequestHandler {
   };
 }
 
-/** The methods answered on a path whose routes serve `served`, as `Allow` lists them. */
+/** `Allow` for a path whose routes serve `served`. */
 function allowHeader(served: ReadonlySet<string>): string {
-  const allowed = new Set(served);
-  if (allowed.has('GET')) allowed.add('HEAD');
-  allowed.add('OPTIONS');
-  return [...allowed].sort().join(', ');
+  return [...served].sort().join(', ');
 }
 
 /** The routes that serve particular methods: not those for every method (see above). */
