@@ -7,6 +7,13 @@ export interface FieldError {
   message: string;
 }
 
+declare module 'node:http' {
+  interface ServerResponse {
+    /** The `code` of the error body this response carries (set by HttpExceptionFilter). */
+    errorCode?: ErrorCode;
+  }
+}
+
 /** The one error body every Keel response uses (docs/api.md, "Errors"). */
 export interface ErrorBody {
   statusCode: number;

@@ -33,6 +33,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
       return;
     }
     for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
+    response.errorCode = body.code;
     response.status(body.statusCode).json(body);
   }
 
@@ -92,5 +93,6 @@ export const dependencyErrorHandler: ErrorRequestHandler = (error, _req, res, ne
   }
   const { body, headers } = unavailableAnswer(error);
   for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  res.errorCode = body.code;
   res.status(body.statusCode).json(body);
 };

@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Level } from 'pino';
 import { ServerRequestListener } from '../common/server-request-listener.js';
+import { ErrorCode } from '../http/error-codes.js';
 import { ROOT_LOGGER, type RootLogger } from './root-logger.js';
 
 const REQUEST_ID_HEADER = 'X-Request-Id';
@@ -12,6 +13,13 @@ const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Paths polled by machines; a line for each poll would drown the log. */
 const QUIET_PATHS = /^\/(health\/(live|ready|startup)|metrics)(\?|$)/;
+
+/**
+ * Error answers that report the install's state rather than a failure, logged at info: a
+ * frontend polls through `503 setup_required` during first run and must not fill the log with
+ * errors.
+ */
+const STATE_ANSWERS: ReadonlySet<ErrorCode> = new Set([ErrorCode.SetupRequired]);
 
 /** What Express and SessionGuard leave on a request (src/auth/guards.ts). */
 type ServedRequest = IncomingMessage & { ip?: string; signedInUser?: { id: string } };
@@ -25,8 +33,9 @@ declare module 'node:http' {
 
 /**
  * One line per answered request (`request completed`), at info for 2xx/3xx, warn for 4xx and
- * error for 5xx, with the request id, method, URL, client address, status, duration and the
- * signed-in user's id. Never headers, cookies or session ids.
+ * error for 5xx (but info for `503 setup_required`: STATE_ANSWERS), with the request id, method,
+ * URL, client address, status, duration and the signed-in user's id. Never headers, cookies or
+ * session ids.
  *
  * Every request gets an id first: a well-formed incoming `X-Request-Id`, else a new UUID,
  * echoed in the response. It runs as a `request` listener ahead of Express, so the id exists
@@ -59,13 +68,14 @@ export class RequestLog extends ServerRequestListener {
 
   private write(req: ServedRequest, res: ServerResponse, start: number): void {
     const finished = res.writableFinished;
-    const level: Level = !finished
-      ? 'info'
-      : res.statusCode >= 500
-        ? 'error'
-        : res.statusCode >= 400
-          ? 'warn'
-          : 'info';
+    const level: Level =
+      !finished || (res.errorCode !== undefined && STATE_ANSWERS.has(res.errorCode))
+        ? 'info'
+        : res.statusCode >= 500
+          ? 'error'
+          : res.statusCode >= 400
+            ? 'warn'
+            : 'info';
     if (!this.logger.isLevelEnabled(level)) return;
     const userId = req.signedInUser?.id;
     this.logger[level](
