@@ -6,9 +6,22 @@ import { redacting, ROOT_LOGGER, type RootLogger } from './root-logger.js';
 const STACK_TRACE = /\n\s*at /;
 
 /**
+ * Nest's start-up chatter (a line per module and per route, "starting", "started"): at debug,
+ * so what a person sees at start-up is Keel's own few lines. Their warnings and errors stay.
+ */
+const NEST_STARTUP_CONTEXTS: ReadonlySet<string> = new Set([
+  'NestFactory',
+  'InstanceLoader',
+  'RoutesResolver',
+  'RouterExplorer',
+  'NestApplication',
+]);
+
+/**
  * Nest's LoggerService over the app's pino instance, so `new Logger('Context')` lines are JSON
  * lines with a `context` field. An object message is merged into the line (`{ phase, msg }`);
- * an Error becomes `err`, serialized with its stack. Credentials are redacted.
+ * an Error becomes `err`, serialized with its stack. Credentials are redacted. Nest's own
+ * start-up lines are debug, not info.
  */
 @Injectable()
 export class KeelLogger implements LoggerService {
@@ -27,7 +40,9 @@ export class KeelLogger implements LoggerService {
   }
 
   log(message: unknown, ...optionalParams: unknown[]): void {
-    this.write('info', message, optionalParams);
+    const context = optionalParams.at(-1);
+    const chatter = typeof context === 'string' && NEST_STARTUP_CONTEXTS.has(context);
+    this.write(chatter ? 'debug' : 'info', message, optionalParams);
   }
 
   warn(message: unknown, ...optionalParams: unknown[]): void {

@@ -46,4 +46,25 @@ describe("KeelLogger (Nest's logger over pino)", () => {
     logger.verbose('hidden too', 'Somewhere');
     expect(lines).toEqual([]);
   });
+
+  it("puts Nest's start-up chatter at debug, but keeps its warnings and everyone else's info", () => {
+    const { destination, lines } = collectLogLines();
+    const logger = new KeelLogger(pino({ level: 'debug' }, destination));
+    logger.log('AppModule dependencies initialized', 'InstanceLoader');
+    logger.log('Mapped {/api/users, GET} route', 'RouterExplorer');
+    logger.log('UsersController {/api/users}:', 'RoutesResolver');
+    logger.log('Starting Nest application...', 'NestFactory');
+    logger.log('Nest application successfully started', 'NestApplication');
+    logger.warn('something odd', 'NestApplication');
+    logger.log('Keel listening on http://localhost:3000', 'Bootstrap');
+    expect(lines.map((line) => [line.level, line.context])).toEqual([
+      [20, 'InstanceLoader'],
+      [20, 'RouterExplorer'],
+      [20, 'RoutesResolver'],
+      [20, 'NestFactory'],
+      [20, 'NestApplication'],
+      [40, 'NestApplication'],
+      [30, 'Bootstrap'],
+    ]);
+  });
 });
