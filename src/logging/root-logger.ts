@@ -1,5 +1,7 @@
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
 import type { AppConfig } from '../config/app-config.js';
+import { StdoutDestination } from './stdout-destination.js';
+import { terminalLines } from './terminal-lines.js';
 
 /** Injection token of the app's one pino instance (created per app, never module state). */
 export const ROOT_LOGGER = Symbol('ROOT_LOGGER');
@@ -30,13 +32,9 @@ export const REDACTED_PATHS = [
 export function createRootLogger(config: AppConfig, destination?: DestinationStream): RootLogger {
   const options = { level: config.logLevel };
   if (destination) return pino(options, destination);
-  if (config.nodeEnv === 'development' && process.stdout.isTTY) {
-    return pino({
-      ...options,
-      transport: { target: 'pino-pretty', options: { singleLine: true } },
-    });
-  }
-  return pino(options);
+  const forPerson =
+    config.nodeEnv === 'development' && process.stdout.isTTY ? terminalLines() : undefined;
+  return pino(options, new StdoutDestination(forPerson));
 }
 
 /**

@@ -5,6 +5,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import type { Server } from 'node:http';
+import { constants } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import { AppConfig } from '../config/app-config.js';
 import { DrainingConnections } from './draining-connections.js';
@@ -12,6 +13,12 @@ import { RuntimeStateService } from './runtime-state.service.js';
 
 const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 type ShutdownSignal = (typeof SHUTDOWN_SIGNALS)[number];
+
+/**
+ * What closing may take past drain + grace (tasks stopping, database and Redis clients
+ * closing) before the process exits regardless.
+ */
+export const HARD_EXIT_MARGIN_MS = 1000;
 
 /**
  * What happens on SIGTERM (Kubernetes deleting the pod) or SIGINT (Ctrl-C), in order:
@@ -25,13 +32,18 @@ type ShutdownSignal = (typeof SHUTDOWN_SIGNALS)[number];
  *    close the database and Redis clients.
  * 4. The process exits 0 (1 if closing failed).
  *
- * A second signal while this runs exits at once (an impatient Ctrl-C). main.ts does not call
- * `app.enableShutdownHooks()`: this is the shutdown path, and it ends in `app.close()`.
+ * Whatever happens meanwhile, the process is gone drain + grace + HARD_EXIT_MARGIN_MS after the
+ * signal: a timer armed at the signal exits 1 then (a hook that never returns, a client that
+ * never closes). Log output cannot hold it either (src/logging/stdout-destination.ts). A second
+ * signal while this runs exits at once with 128 + its number (an impatient Ctrl-C: 130).
+ * SIGHUP (a closed terminal, a habit of asking daemons to reload) is logged and ignored: Keel
+ * has nothing to reload. main.ts does not call `app.enableShutdownHooks()`: this is the
+ * shutdown path, and it ends in `app.close()`.
  */
 @Injectable()
 export class GracefulShutdown implements OnApplicationShutdown {
   private readonly logger = new Logger(GracefulShutdown.name);
-  private readonly handlers = new Map<ShutdownSignal, () => void>();
+  private readonly handlers = new Map<NodeJS.Signals, () => void>();
   private inProgress = false;
 
   constructor(
@@ -40,14 +52,12 @@ export class GracefulShutdown implements OnApplicationShutdown {
     private readonly connections: DrainingConnections,
   ) {}
 
-  /** Installs the SIGTERM/SIGINT handlers of the real process (`serve()` calls it). */
+  /** Installs the SIGTERM/SIGINT/SIGHUP handlers of the real process (`serve()` calls it). */
   installSignalHandlers(app: INestApplication): void {
-    for (const signal of SHUTDOWN_SIGNALS) {
-      if (this.handlers.has(signal)) continue;
-      const handler = () => this.onSignal(app, signal);
-      this.handlers.set(signal, handler);
-      process.on(signal, handler);
-    }
+    for (const signal of SHUTDOWN_SIGNALS) this.handle(signal, () => this.onSignal(app, signal));
+    this.handle('SIGHUP', () =>
+      this.logger.log('SIGHUP ignored: Keel has nothing to reload; SIGTERM or SIGINT stops it'),
+    );
   }
 
   /** Drains and closes the app (steps 1-3 above) without exiting; resolves when closed. */
@@ -92,12 +102,19 @@ export class GracefulShutdown implements OnApplicationShutdown {
     this.handlers.clear();
   }
 
+  private handle(signal: NodeJS.Signals, handler: () => void): void {
+    if (this.handlers.has(signal)) return;
+    this.handlers.set(signal, handler);
+    process.on(signal, handler);
+  }
+
   private onSignal(app: INestApplication, signal: ShutdownSignal): void {
     if (this.inProgress) {
       this.logger.warn(`${signal} again while shutting down: exiting now without finishing`);
-      process.exit(1);
+      process.exit(128 + constants.signals[signal]);
     }
     this.inProgress = true;
+    this.armHardExit(signal);
     this.drainAndClose(app, signal).then(
       () => process.exit(0),
       (error: unknown) => {
@@ -108,5 +125,14 @@ export class GracefulShutdown implements OnApplicationShutdown {
         process.exit(1);
       },
     );
+  }
+
+  /** Unref'd: it must not keep alive a process that has nothing left to do. */
+  private armHardExit(signal: ShutdownSignal): void {
+    const limitMs = this.config.shutdownDrainMs + this.config.shutdownGraceMs + HARD_EXIT_MARGIN_MS;
+    setTimeout(() => {
+      this.logger.error(`Shutdown did not finish within ${limitMs} ms of ${signal}: exiting now`);
+      process.exit(1);
+    }, limitMs).unref();
   }
 }

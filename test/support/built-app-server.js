@@ -5,14 +5,17 @@
 //                                    express-session saves it when the request ends)
 //   POST /test/unhandled-rejection   leaves a promise rejection nobody handles
 //   POST /test/uncaught-exception    throws outside any request handler
+//   POST /test/log-lines?count=N     logs N lines of about 1 KiB (fills a pipe nobody reads)
 // Plain JavaScript, so it runs with `node` and no build step of its own. Configuration comes
 // from the environment, as for dist/main.js, plus two test-only knobs read here (never by Keel):
 //   KEEL_TEST_REPLICA_TIMINGS   JSON for the REPLICA_TIMINGS provider (short heartbeats)
 //   KEEL_TEST_SCRYPT_LOG_N      cheap password hashing, for suites that sign in many times
 //   KEEL_TEST_NO_ANNOUNCEMENTS  hear of settings changes only through the reconciliation (a
 //                               replica that is late for every change)
+//   KEEL_TEST_STUCK_SHUTDOWN    a shutdown hook that never returns and keeps the event loop
+//                               busy (a client that never closes), for the hard-exit bound
 import 'reflect-metadata';
-import { Controller, Get, HttpCode, Module, Post, Query, Req } from '@nestjs/common';
+import { Controller, Get, HttpCode, Logger, Module, Post, Query, Req } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -47,6 +50,21 @@ class TestRoutesController {
     }, 0);
     return { ok: true };
   }
+
+  logLines(count) {
+    const logger = new Logger('TestRoutes');
+    const filler = 'x'.repeat(1000);
+    for (let i = 0; i < Number(count); i++) logger.log(`line ${i} ${filler}`);
+    return { logged: Number(count) };
+  }
+}
+
+/** Never finishes closing, and keeps a timer alive meanwhile, as a stuck client would. */
+class StuckShutdown {
+  onApplicationShutdown() {
+    setInterval(() => {}, 1000);
+    return new Promise(() => {});
+  }
 }
 
 function decorateMethod(name, ...decorators) {
@@ -62,11 +80,15 @@ Query('ms')(TestRoutesController.prototype, 'sessionWrite', 0);
 Req()(TestRoutesController.prototype, 'sessionWrite', 1);
 decorateMethod('unhandledRejection', Public(), Post('unhandled-rejection'), HttpCode(200));
 decorateMethod('uncaughtException', Public(), Post('uncaught-exception'), HttpCode(200));
+decorateMethod('logLines', Public(), Post('log-lines'), HttpCode(200));
+Query('count')(TestRoutesController.prototype, 'logLines', 0);
 
 class ServerWithTestRoutes {}
-Module({ imports: [AppModule.forRoot()], controllers: [TestRoutesController] })(
-  ServerWithTestRoutes,
-);
+Module({
+  imports: [AppModule.forRoot()],
+  controllers: [TestRoutesController],
+  providers: process.env.KEEL_TEST_STUCK_SHUTDOWN ? [StuckShutdown] : [],
+})(ServerWithTestRoutes);
 
 const appOptions = { bufferLogs: true, bodyParser: false, abortOnError: false };
 const overrides = [];
