@@ -33,7 +33,9 @@ export function createRootLogger(config: AppConfig, destination?: DestinationStr
   const options = { level: config.logLevel };
   if (destination) return pino(options, destination);
   const forPerson =
-    config.nodeEnv === 'development' && process.stdout.isTTY ? terminalLines() : undefined;
+    config.nodeEnv === 'development' && process.stdout.isTTY
+      ? terminalLines(process.stdout.columns)
+      : undefined;
   return pino(options, new StdoutDestination(forPerson));
 }
 

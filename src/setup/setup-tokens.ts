@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { AppConfig } from '../config/app-config.js';
 import { DataDirectory } from '../config/data-directory.js';
+import { SETUP_URL_FIELD } from '../logging/terminal-lines.js';
 import { RuntimeStateService } from '../runtime-state/runtime-state.service.js';
 import { hashSetupToken, newSetupToken, setupTokenHashesMatch } from './setup-token.js';
 import { SetupRepository, type SetupState } from './setup.repository.js';
@@ -84,6 +85,11 @@ export class SetupTokens {
     }
   }
 
+  /**
+   * One line, whose `setupUrl` field is the link to open (on a terminal it is shown framed on a
+   * line of its own: src/logging/terminal-lines.ts). The messages never repeat the link, so a
+   * minted token is on that line only.
+   */
   private announce(): void {
     const announcement = this.pending;
     this.pending = undefined;
@@ -92,16 +98,19 @@ export class SetupTokens {
     switch (announcement.kind) {
       case 'minted':
         // The one log line with the token: whoever can read the log (or the file) may set up.
-        this.logger.warn(
-          `Setup required: open ${page}#token=${announcement.token} to create the first admin. ` +
+        this.logger.warn({
+          msg:
+            'Setup required: open the setup link to create the first admin. ' +
             (announcement.file ? `The token is also in ${announcement.file}. ` : '') +
             'It works on every replica, once.',
-        );
+          [SETUP_URL_FIELD]: `${page}#token=${announcement.token}`,
+        });
         return;
       case 'preset':
-        this.logger.warn(
-          `Setup required: open ${page}#token=<SETUP_TOKEN> (or ${page} and enter SETUP_TOKEN) to create the first admin`,
-        );
+        this.logger.warn({
+          msg: 'Setup required: open the setup link and enter SETUP_TOKEN (or add #token=<SETUP_TOKEN> to it) to create the first admin',
+          [SETUP_URL_FIELD]: page,
+        });
         return;
       case 'existing': {
         const since = announcement.createdAt
@@ -110,7 +119,10 @@ export class SetupTokens {
         const where = announcement.inLocalFile
           ? `it is in ${this.file}`
           : `the replica that created it printed it in its log and wrote it to ${SETUP_TOKEN_FILE} in its DATA_DIR; or restart with SETUP_TOKEN set to choose one`;
-        this.logger.warn(`Setup required: open ${page} with the setup token${since}: ${where}`);
+        this.logger.warn({
+          msg: `Setup required: open the setup link with the setup token${since}: ${where}`,
+          [SETUP_URL_FIELD]: page,
+        });
         return;
       }
     }

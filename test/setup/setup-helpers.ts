@@ -5,14 +5,14 @@ import type { TestApp } from '../support/test-app.js';
 /** An admin account a setup request can create. */
 export const ADMIN = { username: 'root', password: 'a long enough passphrase' };
 
-const SETUP_URL_IN_LOG = /(http:\/\/\S+\/setup)#token=([A-Za-z0-9_-]+)/;
+const SETUP_URL_WITH_TOKEN = /^(http:\/\/\S+\/setup)#token=([A-Za-z0-9_-]+)$/;
 
-/** The ready-to-open URL the app printed (undefined if none), and the token in it. */
+/** The ready-to-open URL the app printed (its line's `setupUrl`; undefined if none), its token. */
 export function printedSetupUrl(
   keel: Pick<TestApp, 'logs'>,
 ): { url: string; page: string; token: string } | undefined {
   for (const line of keel.logs) {
-    const match = SETUP_URL_IN_LOG.exec(String(line.msg));
+    const match = SETUP_URL_WITH_TOKEN.exec(String(line.setupUrl));
     if (match) return { url: match[0], page: match[1], token: match[2] };
   }
   return undefined;

@@ -23,8 +23,13 @@ describeWithPostgres('two replicas on one PostgreSQL', () => {
       const other = replicas[1 - minterIndex];
       const { token } = printed[minterIndex]!;
       expect(logText(other)).not.toContain(token);
-      expect(logText(other)).toMatch(
-        /Setup required: open http:\/\/\S+\/setup with the setup token .*printed it in its log/,
+      expect(other.logs).toContainEqual(
+        expect.objectContaining({
+          msg: expect.stringMatching(
+            /^Setup required: open the setup link with the setup token .*printed it in its log/,
+          ),
+          setupUrl: expect.stringMatching(/^http:\/\/\S+\/setup$/),
+        }),
       );
 
       // The token is checked before the settings, so "400 on settings" means "token accepted"
