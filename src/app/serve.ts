@@ -18,12 +18,13 @@ export async function serve(app: INestApplication): Promise<AddressInfo> {
   app.get(ProcessCrashGuard).install();
   ignoreOutputErrors();
   await app.listen(config.port, config.host);
-  const address = app.getHttpServer().address() as AddressInfo;
-  const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-  // Before `ready` (same tick): what becoming ready prints, the setup link, is the last thing a
-  // person at the terminal sees.
-  app.get(KeelLogger).log(`Keel listening on http://${shownHost}:${address.port}`, 'Bootstrap');
   app.get(RuntimeStateService).markReady();
   app.get(GracefulShutdown).installSignalHandlers(app);
+
+  // Last: whoever waits for this line (scripts, the tests' process helpers) finds start-up
+  // done, the setup link included.
+  const address = app.getHttpServer().address() as AddressInfo;
+  const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  app.get(KeelLogger).log(`Keel listening on http://${shownHost}:${address.port}`, 'Bootstrap');
   return address;
 }
