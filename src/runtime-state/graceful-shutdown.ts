@@ -12,7 +12,7 @@ import { DrainingConnections } from './draining-connections.js';
 import { RuntimeStateService } from './runtime-state.service.js';
 
 const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
-type ShutdownSignal = (typeof SHUTDOWN_SIGNALS)[number];
+type ShutdownSignal = (typeof SHUTDOWN_SIGNALS)[number] | 'SIGHUP';
 
 /**
  * What closing may take past drain + grace (tasks stopping, database and Redis clients
@@ -36,8 +36,11 @@ export const HARD_EXIT_MARGIN_MS = 1000;
  * signal: a timer armed at the signal exits 1 then (a hook that never returns, a client that
  * never closes). Log output cannot hold it either (src/logging/stdout-destination.ts). A second
  * signal while this runs exits at once with 128 + its number (an impatient Ctrl-C: 130).
- * SIGHUP (a closed terminal, a habit of asking daemons to reload) is logged and ignored: Keel
- * has nothing to reload. main.ts does not call `app.enableShutdownHooks()`: this is the
+ * SIGHUP means two things. Started from a terminal (stdout a TTY), it is the terminal closing:
+ * Keel shuts down as on SIGTERM, so a closed window does not leave a server holding the port.
+ * Otherwise it is the habit of asking a daemon to reload: logged and ignored, Keel has nothing
+ * to reload (a process manager or a container runtime passing it on must not stop it).
+ * main.ts does not call `app.enableShutdownHooks()`: this is the
  * shutdown path, and it ends in `app.close()`.
  */
 @Injectable()
@@ -53,11 +56,13 @@ export class GracefulShutdown implements OnApplicationShutdown {
   ) {}
 
   /** Installs the SIGTERM/SIGINT/SIGHUP handlers of the real process (`serve()` calls it). */
-  installSignalHandlers(app: INestApplication): void {
+  installSignalHandlers(app: INestApplication, interactive = process.stdout.isTTY === true): void {
     for (const signal of SHUTDOWN_SIGNALS) this.handle(signal, () => this.onSignal(app, signal));
-    this.handle('SIGHUP', () =>
-      this.logger.log('SIGHUP ignored: Keel has nothing to reload; SIGTERM or SIGINT stops it'),
-    );
+    this.handle('SIGHUP', () => {
+      if (interactive) this.onSignal(app, 'SIGHUP');
+      else
+        this.logger.log('SIGHUP ignored: Keel has nothing to reload; SIGTERM or SIGINT stops it');
+    });
   }
 
   /** Drains and closes the app (steps 1-3 above) without exiting; resolves when closed. */

@@ -53,13 +53,30 @@ function readUntil(child: ChildProcess, until: RegExp, deadlineMs: number): Prom
   });
 }
 
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `node dist/main.js` in a pseudo-terminal, as `npm start` at a terminal runs it. */
+function startInTerminal(dataDir: string, env: Record<string, string>): ChildProcess {
+  return spawn('script', ['-qc', `'${process.execPath}' '${MAIN}'`, '/dev/null'], {
+    cwd: dataDir,
+    env: { PATH: process.env.PATH ?? '', DATA_DIR: join(dataDir, 'data'), ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+}
+
 describe('the first start at a terminal', () => {
   let dataDir: string;
   let terminal: ChildProcess | undefined;
   let keelPid: number | undefined;
   afterEach(async () => {
-    // SIGHUP is ignored by Keel, so closing the terminal would not end it: stop it directly.
-    if (keelPid) process.kill(keelPid, 'SIGKILL');
+    if (keelPid && isRunning(keelPid)) process.kill(keelPid, 'SIGKILL');
     if (terminal && terminal.exitCode === null && terminal.signalCode === null) {
       const exited = new Promise((resolve) => terminal!.once('exit', resolve));
       terminal.kill('SIGKILL');
@@ -73,11 +90,7 @@ describe('the first start at a terminal', () => {
   it('shows the setup link on a line of its own, framed, after fewer than 25 lines', async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'keel-terminal-'));
     const port = await freePort();
-    terminal = spawn('script', ['-qc', `'${process.execPath}' '${MAIN}'`, '/dev/null'], {
-      cwd: dataDir,
-      env: { PATH: process.env.PATH ?? '', DATA_DIR: join(dataDir, 'data'), PORT: String(port) },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    terminal = startInTerminal(dataDir, { PORT: String(port) });
     const lines = await readUntil(terminal, SETUP_LINK, 30000);
     keelPid = Number(/\((\d+)\):/.exec(lines[0]!)?.[1]) || undefined;
 
@@ -93,5 +106,27 @@ describe('the first start at a terminal', () => {
     expect(lines[linkAt - 3]).toMatch(/WARN.*Setup required: open the setup link/);
     // Nest's start-up chatter is not shown at the default level.
     expect(lines.join('\n')).not.toMatch(/InstanceLoader|RoutesResolver|RouterExplorer|Mapped \{/);
+  });
+
+  it('stops when its terminal closes (SIGHUP at a terminal), draining as on SIGTERM', async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'keel-terminal-'));
+    const port = await freePort();
+    terminal = startInTerminal(dataDir, {
+      PORT: String(port),
+      SHUTDOWN_DRAIN_MS: '200',
+      SHUTDOWN_GRACE_MS: '500',
+    });
+    const lines = await readUntil(terminal, /Keel listening on/, 30000);
+    keelPid = Number(/\((\d+)\):/.exec(lines[0]!)?.[1]) || undefined;
+    expect(keelPid).toBeGreaterThan(0);
+
+    // The window goes away: the pseudo-terminal's master closes and the kernel hangs up on
+    // the processes of the terminal's session.
+    const closedAt = Date.now();
+    terminal.kill('SIGKILL');
+    while (isRunning(keelPid!) && Date.now() - closedAt < 200 + 500 + 1000 + 1000) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(isRunning(keelPid!)).toBe(false);
   });
 });
