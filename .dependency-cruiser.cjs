@@ -5,7 +5,7 @@
 const LAYERS = [
   ['main', 'tools'],
   ['app', 'app.module'],
-  ['metrics', 'health'],
+  ['metrics', 'health', 'console'],
   ['setup'],
   ['auth'],
   ['users'],

@@ -77,6 +77,8 @@ export interface InstancesTable {
   session_previous_backend: 'memory' | 'database' | 'redis' | null;
   /** 1 while this replica still reads the old backend of its handover. */
   session_reads_previous: number;
+  /** JSON: what the replica shows of itself (src/replicas/instance-registry.ts, InstanceReport). */
+  report: string;
   heartbeat_at: number;
 }
 

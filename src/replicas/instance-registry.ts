@@ -18,13 +18,22 @@ import {
   REPLICA_TIMINGS,
   type ReplicaTimings,
 } from './replica-timings.js';
-import { type Phase, RuntimeStateService } from '../runtime-state/runtime-state.service.js';
-import { TaskSupervisor } from '../tasks/task-supervisor.js';
+import {
+  type Phase,
+  RuntimeStateService,
+  type SessionCacheStatus,
+} from '../runtime-state/runtime-state.service.js';
+import { TaskSupervisor, type TaskStatus } from '../tasks/task-supervisor.js';
 
 /** Tests beat every 100 ms; a loaded machine still answers a beat within this. */
 const MIN_BEAT_DEADLINE_MS = 1000;
 /** How long shutdown waits for a beat in flight before removing this replica's row. */
 const SHUTDOWN_BEAT_WAIT_MS = 2000;
+/**
+ * A change of what a replica shows (a swap's progress) is written this soon, not at the next
+ * heartbeat, so other replicas' consoles see a swap move; bursts share one write.
+ */
+const REPORT_DELAY_MS = 200;
 
 /** One live replica, as `/api/runtime` lists it. */
 export interface LiveInstance {
@@ -39,6 +48,19 @@ export interface LiveInstance {
   readonly sessionBackend: 'memory' | 'database' | 'redis';
   /** ISO 8601, by the database's clock. */
   readonly heartbeatAt: string;
+  /** The settings version the replica serves; null for a replica that does not say. */
+  readonly settingsVersion: number | null;
+  /** The replica's session cache, as its own `/api/runtime` shows it; null when it does not say. */
+  readonly sessionCacheStatus: SessionCacheStatus | null;
+  /** The replica's supervised tasks (empty for one that does not say). */
+  readonly tasks: readonly TaskStatus[];
+}
+
+/** What each replica writes of itself into its row (`instances.report`, JSON). */
+export interface InstanceReport {
+  readonly settingsVersion: number;
+  readonly sessionCacheStatus: SessionCacheStatus;
+  readonly tasks: readonly TaskStatus[];
 }
 
 /** Which session backend a replica serves, as the session cache's handover reads it. */
@@ -98,6 +120,8 @@ export class InstanceRegistry implements OnModuleInit, BeforeApplicationShutdown
   private nextBeat: Promise<void> | undefined;
   private registered = false;
   private closed = false;
+  private reportTimer: NodeJS.Timeout | undefined;
+  private stopReporting: (() => void) | undefined;
 
   constructor(
     private readonly database: DatabaseService,
@@ -118,6 +142,26 @@ export class InstanceRegistry implements OnModuleInit, BeforeApplicationShutdown
       backoff: { initialMs: this.timings.heartbeatIntervalMs, maxMs: 30_000 },
       run: ({ signal }) => this.beatNow(signal),
     });
+    this.stopReporting = this.runtime.onStatusChange(() => this.reportSoon());
+  }
+
+  /** This replica as its own row shows it (what it writes into `report`). */
+  ownReport(): InstanceReport {
+    return {
+      settingsVersion: this.runtime.settingsVersion,
+      sessionCacheStatus: this.runtime.sessionCacheStatus,
+      tasks: this.supervisor.statuses(),
+    };
+  }
+
+  private reportSoon(): void {
+    if (!this.registered || this.closed || this.reportTimer) return;
+    this.reportTimer = setTimeout(() => {
+      this.reportTimer = undefined;
+      // A failed write is the heartbeat task's to report; the next beat carries the report.
+      this.beatNow().catch(() => undefined);
+    }, REPORT_DELAY_MS);
+    this.reportTimer.unref();
   }
 
   get liveWindowMs(): number {
@@ -180,6 +224,8 @@ export class InstanceRegistry implements OnModuleInit, BeforeApplicationShutdown
   /** Graceful shutdown: this replica leaves the registry at once instead of expiring. */
   async beforeApplicationShutdown(): Promise<void> {
     this.closed = true;
+    this.stopReporting?.();
+    clearTimeout(this.reportTimer);
     // A beat stuck on a stalled link must not hold up shutdown (its row then expires).
     await untilAborted(this.beating, AbortSignal.timeout(SHUTDOWN_BEAT_WAIT_MS)).catch(
       () => undefined,
@@ -213,6 +259,7 @@ export class InstanceRegistry implements OnModuleInit, BeforeApplicationShutdown
       session_cache_version: this.sessionCache.version,
       session_previous_backend: this.sessionCache.previous,
       session_reads_previous: this.sessionCache.readsPrevious ? 1 : 0,
+      report: JSON.stringify(this.ownReport()),
       heartbeat_at: now,
     };
     await db
@@ -234,6 +281,7 @@ export class InstanceRegistry implements OnModuleInit, BeforeApplicationShutdown
 }
 
 function toInstance(row: InstancesTable): RegisteredInstance {
+  const report = parseReport(row.report);
   return {
     instanceId: row.instance_id,
     startedAt: new Date(Number(row.started_at)).toISOString(),
@@ -243,6 +291,9 @@ function toInstance(row: InstancesTable): RegisteredInstance {
     version: row.version,
     sessionBackend: row.session_backend,
     heartbeatAt: new Date(Number(row.heartbeat_at)).toISOString(),
+    settingsVersion: report.settingsVersion ?? null,
+    sessionCacheStatus: report.sessionCacheStatus ?? null,
+    tasks: report.tasks ?? [],
     sessionCache: {
       backend: row.session_backend,
       version: row.session_cache_version,
@@ -250,4 +301,14 @@ function toInstance(row: InstancesTable): RegisteredInstance {
       readsPrevious: Number(row.session_reads_previous) === 1,
     },
   };
+}
+
+/** A row's report; `{}` (a replica of an older version) or unreadable JSON shows nothing. */
+function parseReport(text: string | null | undefined): Partial<InstanceReport> {
+  try {
+    const report: unknown = JSON.parse(text ?? '{}');
+    return typeof report === 'object' && report !== null ? (report as Partial<InstanceReport>) : {};
+  } catch {
+    return {};
+  }
 }

@@ -3,6 +3,7 @@ import { DatabaseModule } from '../database/database.module.js';
 import { InstanceRegistry } from './instance-registry.js';
 import { DEFAULT_REPLICA_TIMINGS, REPLICA_TIMINGS } from './replica-timings.js';
 import { RuntimeController } from './runtime.controller.js';
+import { RuntimeReporter } from './runtime-reporter.js';
 
 /**
  * The replicas of this deployment: the instance registry (every process's heartbeat in the
@@ -13,7 +14,11 @@ import { RuntimeController } from './runtime.controller.js';
 @Module({
   imports: [DatabaseModule],
   controllers: [RuntimeController],
-  providers: [InstanceRegistry, { provide: REPLICA_TIMINGS, useValue: DEFAULT_REPLICA_TIMINGS }],
-  exports: [InstanceRegistry, REPLICA_TIMINGS],
+  providers: [
+    InstanceRegistry,
+    RuntimeReporter,
+    { provide: REPLICA_TIMINGS, useValue: DEFAULT_REPLICA_TIMINGS },
+  ],
+  exports: [InstanceRegistry, RuntimeReporter, REPLICA_TIMINGS],
 })
 export class ReplicasModule {}

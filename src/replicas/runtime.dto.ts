@@ -49,6 +49,28 @@ export class LiveInstanceResponse extends InstanceSummaryResponse implements Liv
 
   @ApiProperty({ format: 'date-time', description: 'Last heartbeat, by the database clock.' })
   heartbeatAt!: string;
+
+  @ApiProperty({
+    type: 'integer',
+    nullable: true,
+    description:
+      'The settings version the replica serves; behind while lower than the stored one. Null for a replica of an older Keel version, which does not say.',
+  })
+  settingsVersion!: number | null;
+
+  @ApiProperty({
+    type: () => SessionCacheStatusResponse,
+    nullable: true,
+    description:
+      'The replica’s session cache as its own `sessionCache` shows it (a swap’s progress, its last swap), written to the registry within a fraction of a second of a change. Null for a replica that does not say.',
+  })
+  sessionCacheStatus!: SessionCacheStatusResponse | null;
+
+  @ApiProperty({
+    type: () => [TaskStatusResponse],
+    description: 'The replica’s supervised tasks, as of its last heartbeat.',
+  })
+  tasks!: TaskStatusResponse[];
 }
 
 const SESSION_BACKENDS = ['memory', 'database', 'redis'] as const;

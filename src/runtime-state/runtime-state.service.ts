@@ -88,7 +88,10 @@ export class RuntimeStateService {
   private sessionCache: SessionCacheStatus = DEFAULT_SESSION_CACHE_STATUS;
   private failures: readonly ListenerFailure[] = Object.freeze([]);
   private invalid: readonly InvalidSetting[] = Object.freeze([]);
+  private heldSettingsVersion = 0;
   private readonly readyListeners: (() => void)[] = [];
+  private readonly statusListeners = new Set<() => void>();
+  private readonly drainingController = new AbortController();
 
   get phase(): Phase {
     return this.currentPhase;
@@ -106,6 +109,35 @@ export class RuntimeStateService {
 
   get sessionCacheStatus(): SessionCacheStatus {
     return this.sessionCache;
+  }
+
+  /** The settings version this process holds (0 before they are loaded). */
+  get settingsVersion(): number {
+    return this.heldSettingsVersion;
+  }
+
+  /** Published by the settings module whenever it takes another version. */
+  setSettingsVersion(version: number): void {
+    if (version === this.heldSettingsVersion) return;
+    this.heldSettingsVersion = version;
+    this.notifyStatus();
+  }
+
+  /**
+   * Aborted when draining begins. Long requests (the console's event stream) end on it, so
+   * they neither hold up shutdown nor keep a client on a replica that is going away.
+   */
+  get drainingSignal(): AbortSignal {
+    return this.drainingController.signal;
+  }
+
+  /**
+   * Calls `listener` after the session-cache status or the settings version changed (what other
+   * replicas show of this one); returns the way to stop. Listeners must not throw.
+   */
+  onStatusChange(listener: () => void): () => void {
+    this.statusListeners.add(listener);
+    return () => this.statusListeners.delete(listener);
   }
 
   /** Stored settings the settings module could not use (their defaults are in force). */
@@ -144,6 +176,7 @@ export class RuntimeStateService {
   /** Shutdown began: readiness fails from now on; there is no way back. */
   markDraining(): void {
     this.changePhase('draining');
+    this.drainingController.abort();
   }
 
   /**
@@ -188,5 +221,10 @@ export class RuntimeStateService {
       progress: status.progress ? Object.freeze({ ...status.progress }) : null,
       lastSwap: status.lastSwap ? Object.freeze({ ...status.lastSwap }) : null,
     });
+    this.notifyStatus();
+  }
+
+  private notifyStatus(): void {
+    for (const listener of this.statusListeners) listener();
   }
 }

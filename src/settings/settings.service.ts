@@ -44,7 +44,7 @@ export class SettingsService implements OnApplicationBootstrap {
   private readonly environment: JsonObject;
   /** The defaults in force: SETTINGS_DEFAULTS < the environment's. */
   private readonly base: JsonObject;
-  private snapshot: SettingsSnapshot;
+  private held!: SettingsSnapshot;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -66,6 +66,16 @@ export class SettingsService implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     await this.repository.ensureRow(Date.now());
     this.snapshot = this.toSnapshot(await this.repository.load());
+  }
+
+  // Every version this process takes is published, so the registry shows which one it serves.
+  private get snapshot(): SettingsSnapshot {
+    return this.held;
+  }
+
+  private set snapshot(next: SettingsSnapshot) {
+    this.held = next;
+    this.runtime.setSettingsVersion(next.version);
   }
 
   /** The settings in force on this process. Keep the object you read: it never changes. */

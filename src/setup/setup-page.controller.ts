@@ -3,15 +3,12 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { Public } from '../access/decorators.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { renderSetupPage } from './setup-page.html.js';
-import { SETUP_PAGE_SCRIPT } from './setup-page.script.js';
-import { SETUP_PAGE_STYLES } from './setup-page.styles.js';
 import { SetupService } from './setup.service.js';
 
 /**
- * The operator's setup page and its two assets. Outside `/api`, so never gated; served by Keel
- * itself, with no front-end build. The page says whether setup is still required, so it is
- * never cached. Not in the API document: pages and their assets are for a browser, not for a
- * generated client.
+ * The operator's setup page. Outside `/api`, so never gated; its browser code is web/setup,
+ * served from `/assets` like every page's. The page says whether setup is still required, so it
+ * is never cached. Not in the API document: pages are for a browser, not a generated client.
  */
 @ApiExcludeController()
 @Controller('setup')
@@ -30,19 +27,5 @@ export class SetupPageController {
       siteName: this.settings.current.values.siteName,
       complete: await this.setup.isComplete(),
     });
-  }
-
-  @Get('setup.js')
-  @Header('Content-Type', 'text/javascript; charset=utf-8')
-  @Header('Cache-Control', 'no-cache')
-  script(): string {
-    return SETUP_PAGE_SCRIPT;
-  }
-
-  @Get('setup.css')
-  @Header('Content-Type', 'text/css; charset=utf-8')
-  @Header('Cache-Control', 'no-cache')
-  styles(): string {
-    return SETUP_PAGE_STYLES;
   }
 }

@@ -57,6 +57,15 @@ export class DocumentValidator {
         this.problems.push(`${where}: required header ${name} missing`);
       }
     }
+    if (documented.content?.['text/event-stream']) {
+      // An event stream stays open: its type is checked here, its events by the test.
+      if (!response.headers.get('content-type')?.startsWith('text/event-stream')) {
+        this.problems.push(
+          `${where}: not an event stream (${response.headers.get('content-type')})`,
+        );
+      }
+      return;
+    }
     const text = await response.text();
     const json = documented.content?.['application/json'];
     if (!json) {

@@ -41,6 +41,29 @@ function withoutHeader(name: string): Middleware {
   };
 }
 
+/** The first event of a server-sent event stream (its `event` and `data`), then cancels it. */
+async function firstEvent(body: ReadableStream<Uint8Array>): Promise<Record<string, string>> {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let text = '';
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`the stream ended before an event: ${text}`);
+      text += value;
+      const block = text.split('\n\n').find((part) => part.includes('data: '));
+      if (block) {
+        return Object.fromEntries(
+          block
+            .split('\n')
+            .map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 2)]),
+        );
+      }
+    }
+  } finally {
+    await reader.cancel();
+  }
+}
+
 describe('a client generated from the OpenAPI document', () => {
   let keel: TestApp;
   let validator: DocumentValidator;
@@ -169,6 +192,15 @@ describe('a client generated from the OpenAPI document', () => {
     const runtime = await admin.GET('/api/runtime');
     expect(runtime.data?.phase).toBe('ready');
     expect(runtime.data?.sessionCache.lastSwap).toBeNull();
+    // The console's live events: the stream opens with the same report; the server keeps it
+    // open, so the client cancels it once it has the first event.
+    const events = await admin.GET('/api/runtime/events', { parseAs: 'stream' });
+    expect(events.response.status).toBe(200);
+    const first = await firstEvent(present(events.response.body, 'an event stream'));
+    expect(first.event).toBe('runtime');
+    expect((JSON.parse(first.data) as { instanceId: unknown }).instanceId).toBe(
+      runtime.data?.instanceId,
+    );
     expect((await phone.POST('/api/auth/logout')).response.status).toBe(204);
     expect((await phone.GET('/api/auth/me')).response.status).toBe(401);
     const deleted = await admin.DELETE('/api/users/{id}', { params: { path: { id: memberId } } });

@@ -26,6 +26,9 @@ export function aReplica(shape: ReplicaShape = {}): RegisteredInstance {
     version: '0.0.0-test',
     sessionBackend: shape.sessionCache?.backend ?? 'memory',
     heartbeatAt: now,
+    settingsVersion: null,
+    sessionCacheStatus: null,
+    tasks: [],
     sessionCache: {
       backend: 'memory',
       version: 0,

@@ -63,7 +63,7 @@ const UNSAFE_METHODS = new Set(['post', 'put', 'patch', 'delete']);
 /** Routes served for tests only, never shipped (none today). */
 const TEST_ONLY_ROUTES = new Set<string>();
 /** Served, but pages for a browser, not API: kept out of the document (no client needs them). */
-const PAGES = new Set(['GET /setup', 'GET /setup/setup.js', 'GET /setup/setup.css']);
+const PAGES = new Set(['GET /setup', 'GET /console', 'GET /assets/{file}']);
 /**
  * Codes no operation lists: the HTTP edge answers them before any route is chosen, or they are
  * the fallbacks for a failure no route expects (a bare 409, a 500) (docs/api.md, "Errors").

@@ -42,6 +42,10 @@ describe('GET /api/runtime', () => {
           version: expect.stringMatching(/^\d+\.\d+\.\d+/),
           sessionBackend: 'memory',
           heartbeatAt: expect.any(String),
+          // What other replicas' consoles show of this one (the registry's `report`).
+          settingsVersion: expect.any(Number),
+          sessionCacheStatus: response.body.sessionCache,
+          tasks: response.body.tasks,
         },
       ],
       listenerFailures: [],

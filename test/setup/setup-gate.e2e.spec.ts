@@ -57,11 +57,11 @@ describe('the setup gate', () => {
     const page = await client.get('/setup').expect(200);
     expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
     await client
-      .get('/setup/setup.js')
+      .get('/assets/setup.js')
       .expect('Content-Type', /text\/javascript/)
       .expect(200);
     await client
-      .get('/setup/setup.css')
+      .get('/assets/setup.css')
       .expect('Content-Type', /text\/css/)
       .expect(200);
   });

@@ -5,6 +5,7 @@ import * as users from './0003-users.js';
 import * as setup from './0004-setup.js';
 import * as instances from './0005-instances.js';
 import * as sessionHandover from './0006-session-handover.js';
+import * as instanceReport from './0007-instance-report.js';
 
 /**
  * Every migration, in order. Names sort lexically and never change once released;
@@ -17,4 +18,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0004-setup': setup,
   '0005-instances': instances,
   '0006-session-handover': sessionHandover,
+  '0007-instance-report': instanceReport,
 };

@@ -1,0 +1,214 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api, describeProblem, type Schemas } from '../shared/api';
+import { Field, Status } from '../shared/field';
+
+type User = Schemas['PublicUserResponse'];
+type OwnSession = Schemas['OwnSessionResponse'];
+
+const when = (at: string | null) => (at ? new Date(at).toLocaleString() : 'unknown');
+
+export function UsersSection(props: { myId: string }) {
+  const [users, setUsers] = useState<User[]>([]);
+  const [status, setStatus] = useState('');
+  const [draft, setDraft] = useState({ username: '', password: '', email: '', role: 'member' });
+  const load = async () => {
+    const answer = await api<User[]>('GET', '/api/users');
+    if (answer.ok) setUsers(answer.body);
+    else setStatus(`Could not list the users: ${describeProblem(answer)}`);
+  };
+  useEffect(() => void load(), []);
+
+  const change = async (user: User, patch: Record<string, unknown>, done: string) => {
+    const answer = await api('PATCH', `/api/users/${encodeURIComponent(user.id)}`, { body: patch });
+    setStatus(answer.ok ? done : `${user.username} unchanged: ${describeProblem(answer)}`);
+    await load();
+  };
+  const create = async (event: Event) => {
+    event.preventDefault();
+    const body: Record<string, string> = {
+      username: draft.username.trim(),
+      password: draft.password,
+      role: draft.role,
+    };
+    if (draft.email.trim()) body.email = draft.email.trim();
+    const answer = await api('POST', '/api/users', { body });
+    if (answer.ok) {
+      setDraft({ username: '', password: '', email: '', role: 'member' });
+      setStatus(`Created ${body.username}.`);
+      await load();
+    } else {
+      setStatus(`Not created: ${describeProblem(answer)}`);
+    }
+  };
+  const set = (key: keyof typeof draft) => (event: Event) =>
+    setDraft({ ...draft, [key]: (event.currentTarget as HTMLInputElement).value });
+
+  return (
+    <section aria-labelledby="users-title">
+      <h2 id="users-title">Users</h2>
+      <Status message={status} />
+      <div class="scroll" tabIndex={0} role="region" aria-labelledby="users-title">
+        <table id="users">
+          <thead>
+            <tr>
+              <th scope="col">User</th>
+              <th scope="col">Email</th>
+              <th scope="col">Role</th>
+              <th scope="col">Access</th>
+            </tr>
+          </thead>
+          <tbody>
+            {users.map((user) => (
+              <tr key={user.id}>
+                <th scope="row">
+                  {user.username}
+                  {user.id === props.myId ? <strong class="tag">you</strong> : null}
+                </th>
+                <td>{user.email ?? ''}</td>
+                <td>
+                  <select
+                    aria-label={`Role of ${user.username}`}
+                    value={user.role}
+                    onChange={(e) =>
+                      void change(
+                        user,
+                        { role: e.currentTarget.value },
+                        `${user.username} is now ${e.currentTarget.value}.`,
+                      )
+                    }
+                  >
+                    <option value="admin">admin</option>
+                    <option value="member">member</option>
+                  </select>
+                </td>
+                <td>
+                  <button
+                    type="button"
+                    class="secondary"
+                    onClick={() =>
+                      void change(
+                        user,
+                        { disabled: !user.disabled },
+                        `${user.username} is ${user.disabled ? 'enabled' : 'disabled'}.`,
+                      )
+                    }
+                  >
+                    {user.disabled ? `Enable ${user.username}` : `Disable ${user.username}`}
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <form id="create-user" onSubmit={create}>
+        <fieldset>
+          <legend>New user</legend>
+          <Field id="new-username" label="Username" hint="3 to 64 letters, digits, or _ . @ -">
+            {(describedBy) => (
+              <input
+                id="new-username"
+                autocomplete="off"
+                required
+                aria-describedby={describedBy}
+                value={draft.username}
+                onInput={set('username')}
+              />
+            )}
+          </Field>
+          <Field id="new-password" label="Password" hint="12 to 256 characters">
+            {(describedBy) => (
+              <input
+                id="new-password"
+                type="password"
+                autocomplete="new-password"
+                required
+                aria-describedby={describedBy}
+                value={draft.password}
+                onInput={set('password')}
+              />
+            )}
+          </Field>
+          <Field id="new-email" label="Email (optional)">
+            {(describedBy) => (
+              <input
+                id="new-email"
+                type="email"
+                aria-describedby={describedBy}
+                value={draft.email}
+                onInput={set('email')}
+              />
+            )}
+          </Field>
+          <Field id="new-role" label="Role">
+            {(describedBy) => (
+              <select
+                id="new-role"
+                aria-describedby={describedBy}
+                value={draft.role}
+                onChange={set('role')}
+              >
+                <option value="member">member</option>
+                <option value="admin">admin</option>
+              </select>
+            )}
+          </Field>
+          <button type="submit">Create user</button>
+        </fieldset>
+      </form>
+    </section>
+  );
+}
+
+export function OwnSessionsSection(props: { onSignedOut: () => void }) {
+  const [sessions, setSessions] = useState<OwnSession[]>([]);
+  const [status, setStatus] = useState('');
+  const load = async () => {
+    const answer = await api<OwnSession[]>('GET', '/api/auth/sessions');
+    if (answer.ok) setSessions(answer.body);
+  };
+  useEffect(() => void load(), []);
+  const revoke = async (session: OwnSession) => {
+    const answer = await api('DELETE', `/api/auth/sessions/${encodeURIComponent(session.id)}`);
+    if (answer.ok && session.current) return props.onSignedOut();
+    setStatus(answer.ok ? 'Session revoked.' : `Not revoked: ${describeProblem(answer)}`);
+    await load();
+  };
+  return (
+    <section aria-labelledby="sessions-title">
+      <h2 id="sessions-title">Your sessions</h2>
+      <Status message={status} />
+      <div class="scroll" tabIndex={0} role="region" aria-labelledby="sessions-title">
+        <table id="own-sessions">
+          <thead>
+            <tr>
+              <th scope="col">Signed in</th>
+              <th scope="col">Last seen</th>
+              <th scope="col">Browser</th>
+              <th scope="col">Address</th>
+              <th scope="col">Revoke</th>
+            </tr>
+          </thead>
+          <tbody>
+            {sessions.map((session) => (
+              <tr key={session.id}>
+                <th scope="row">
+                  {when(session.createdAt)}
+                  {session.current ? <strong class="tag">this one</strong> : null}
+                </th>
+                <td>{when(session.lastSeenAt)}</td>
+                <td>{session.userAgent ?? ''}</td>
+                <td>{session.ip ?? ''}</td>
+                <td>
+                  <button type="button" class="secondary" onClick={() => void revoke(session)}>
+                    {session.current ? 'Sign out here' : 'Revoke'}
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}
