@@ -1,39 +1,19 @@
-import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import request from 'supertest';
 import { SettingsService } from '../../src/settings/settings.service.js';
+import { ARTIFACTS, describeWithChromium, launchChromium } from '../support/chromium.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { ADMIN, printedSetupUrl } from './setup-helpers.js';
 
-// Debian's chromium (playwright-core downloads no browser here); .ci/run installs it.
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const ARTIFACTS = join(import.meta.dirname, '..', '..', 'test-artifacts');
-const haveChromium = existsSync(CHROMIUM);
-const ci = process.env.CI === 'true';
-if (!haveChromium && !ci) {
-  process.stdout.write(`\n${CHROMIUM} not found: the setup page browser test is skipped\n`);
-}
-
-(haveChromium || ci ? describe : describe.skip)('the setup page in Chromium', () => {
+describeWithChromium('the setup page browser test')('the setup page in Chromium', () => {
   let keel: TestApp;
   let browser: Browser;
   beforeAll(async () => {
-    if (!haveChromium) throw new Error(`CI=true but ${CHROMIUM} is missing: install chromium`);
     keel = await startTestApp({ completeSetup: false });
     // The page shows the site name (escaped: this one would break unescaped HTML).
     await keel.app.get(SettingsService).update({ siteName: 'Acme <Cloud>' }, 0, null);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
@@ -89,7 +69,6 @@ if (!haveChromium && !ci) {
     await page.waitForURL(`${keel.url}/console`);
     await page.getByRole('heading', { name: 'Replicas' }).waitFor();
     expect(await page.locator('main').textContent()).toContain(`Signed in as ${ADMIN.username}`);
-    mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'setup-complete.png'), fullPage: true });
 
     // The browser's session cookie is the admin's session.

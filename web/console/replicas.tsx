@@ -103,7 +103,7 @@ export function ReplicasSection(props: {
       {!report ? (
         <p>Waiting for the first report…</p>
       ) : (
-        <div class="scroll" tabIndex={0} role="region" aria-labelledby="replicas-title">
+        <div class="scroll" tabIndex={0} role="region" aria-label="Replicas table">
           <table id="replicas">
             <thead>
               <tr>

@@ -255,7 +255,7 @@ export function SettingsSection(props: {
             </Field>
           );
         })}
-        <button type="submit" disabled={busy || !dirty}>
+        <button id="save-settings" type="submit" disabled={busy || !dirty}>
           Save settings
         </button>
       </form>

@@ -47,7 +47,7 @@ export function UsersSection(props: { myId: string }) {
     <section aria-labelledby="users-title">
       <h2 id="users-title">Users</h2>
       <Status message={status} />
-      <div class="scroll" tabIndex={0} role="region" aria-labelledby="users-title">
+      <div class="scroll" tabIndex={0} role="region" aria-label="Users table">
         <table id="users">
           <thead>
             <tr>
@@ -178,7 +178,7 @@ export function OwnSessionsSection(props: { onSignedOut: () => void }) {
     <section aria-labelledby="sessions-title">
       <h2 id="sessions-title">Your sessions</h2>
       <Status message={status} />
-      <div class="scroll" tabIndex={0} role="region" aria-labelledby="sessions-title">
+      <div class="scroll" tabIndex={0} role="region" aria-label="Your sessions table">
         <table id="own-sessions">
           <thead>
             <tr>
