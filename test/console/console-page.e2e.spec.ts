@@ -232,6 +232,7 @@ describeConsole('the operator console in Chromium, on two replicas', () => {
       path: join(ARTIFACTS, 'console.jpg'),
       type: 'jpeg',
       quality: 70,
+      fullPage: true,
       clip: { x: 0, y: 0, width: 1200, height: 720 },
     });
 
