@@ -10,20 +10,12 @@ import {
   launchChromium,
 } from '../support/chromium.js';
 import { login } from '../support/http-client.js';
-import {
-  clearRedisPrefix,
-  createPostgresDatabase,
-  POSTGRES_URL,
-  REDIS_URL,
-  type TemporaryDatabase,
-  uniqueName,
-} from '../support/services.js';
+import { POSTGRES_URL, REDIS_URL } from '../support/services.js';
 import { TEST_PASSWORD } from '../support/signed-in.js';
 import {
   call,
-  replicaEnvironment,
-  startReplicas,
-  stopReplicas,
+  type ServiceCluster,
+  startServiceCluster,
   waitUntil,
 } from '../scale-out/replica-cluster.js';
 
@@ -39,8 +31,7 @@ const describeConsole =
   POSTGRES_URL && REDIS_URL ? describeWithChromium('the console browser test') : describe.skip;
 
 describeConsole('the operator console in Chromium, on two replicas', () => {
-  let database: TemporaryDatabase;
-  const prefix = `${uniqueName('keel_console')}:`;
+  let cluster: ServiceCluster;
   let replicas: BuiltAppProcess[] = [];
   let browser: Browser;
   const violations: string[] = [];
@@ -91,14 +82,8 @@ describeConsole('the operator console in Chromium, on two replicas', () => {
   };
 
   beforeAll(async () => {
-    database = await createPostgresDatabase();
-    const env = replicaEnvironment({
-      databaseUrl: database.url,
-      redisUrl: REDIS_URL,
-      redisPrefix: prefix,
-      sessionBackend: 'redis',
-    });
-    replicas = await startReplicas(2, env);
+    cluster = await startServiceCluster(2, 'redis');
+    replicas = cluster.replicas;
     await waitUntil('both replicas list each other', async () => {
       const admin = await login(replicas[0]!.url, 'admin', TEST_PASSWORD);
       const runtime = await call<{ instances: unknown[] }>(
@@ -120,7 +105,7 @@ describeConsole('the operator console in Chromium, on two replicas', () => {
       expect(created.status).toBe(201);
     }
     await seedSessions(
-      prefix,
+      cluster.prefix,
       (await login(replicas[0]!.url, 'crowd', TEST_PASSWORD)).userId,
       SEEDED_SESSIONS,
     );
@@ -129,9 +114,7 @@ describeConsole('the operator console in Chromium, on two replicas', () => {
 
   afterAll(async () => {
     await browser?.close();
-    await stopReplicas(replicas);
-    await database?.drop();
-    await clearRedisPrefix(prefix);
+    await cluster?.stop();
   });
 
   it('signs in, follows a backend swap live on both rows, and shows a concurrent change as a conflict', async () => {

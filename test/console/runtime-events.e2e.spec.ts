@@ -3,6 +3,7 @@ import { InstanceRegistry } from '../../src/replicas/instance-registry.js';
 import { login, logout, type CookieSession } from '../support/http-client.js';
 import { createUser, TEST_PASSWORD } from '../support/signed-in.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
+import { call } from '../scale-out/replica-cluster.js';
 import { EventStreamReader } from './event-stream.js';
 
 // GET /api/runtime/events: admins only, and a stream that ends with its session (logout,
@@ -92,11 +93,7 @@ describe('the runtime event stream', () => {
     ).json()) as { id: string; current: boolean }[];
     const sessionIds = sessions.filter((session) => !session.current).map((session) => session.id);
     for (const id of sessionIds) {
-      const revoked = await fetch(`${keel.url}/api/auth/sessions/${id}`, {
-        method: 'DELETE',
-        headers: { cookie: other.cookie, 'x-csrf-token': other.csrfToken },
-      });
-      expect(revoked.status).toBe(204);
+      expect((await call(keel.url, other, 'DELETE', `/api/auth/sessions/${id}`)).status).toBe(204);
     }
     expect(await endReason(reader)).toBe('session_ended');
   });
@@ -107,14 +104,8 @@ describe('the runtime event stream', () => {
     await reader.next('runtime');
     // A fresh admin session: the revoke above ended the admin's others.
     const admin = await login(keel.url, 'admin', TEST_PASSWORD);
-    const disabled = await fetch(`${keel.url}/api/users/${second.userId}`, {
-      method: 'PATCH',
-      headers: {
-        cookie: admin.cookie,
-        'x-csrf-token': admin.csrfToken,
-        'content-type': 'application/json',
-      },
-      body: JSON.stringify({ disabled: true }),
+    const disabled = await call(keel.url, admin, 'PATCH', `/api/users/${second.userId}`, {
+      body: { disabled: true },
     });
     expect(disabled.status).toBe(200);
     expect(await endReason(reader)).toBe('session_ended');

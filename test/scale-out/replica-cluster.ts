@@ -1,6 +1,12 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { type BuiltAppProcess, startBuiltApp } from '../support/built-app-process.js';
 import type { CookieSession } from '../support/http-client.js';
+import {
+  clearRedisPrefix,
+  createPostgresDatabase,
+  REDIS_URL,
+  uniqueName,
+} from '../support/services.js';
 import { TEST_PASSWORD } from '../support/signed-in.js';
 
 // Several Keel processes (the built server, as dist/main.js runs it) on one database: what the
@@ -45,6 +51,43 @@ export async function startReplicas(
   env: Record<string, string>,
 ): Promise<BuiltAppProcess[]> {
   return Promise.all(Array.from({ length: count }, () => startBuiltApp(env)));
+}
+
+/** Replicas on a fresh PostgreSQL database and a Redis prefix of their own. */
+export interface ServiceCluster {
+  replicas: BuiltAppProcess[];
+  /** Their REDIS_PREFIX. */
+  prefix: string;
+  /** Stops the replicas, then drops the database and the prefix's keys. */
+  stop(): Promise<void>;
+}
+
+/** `count` replicas on the machine's PostgreSQL and Redis, starting on `sessionBackend`. */
+export async function startServiceCluster(
+  count: number,
+  sessionBackend: 'memory' | 'database' | 'redis',
+): Promise<ServiceCluster> {
+  const database = await createPostgresDatabase();
+  const prefix = `${uniqueName('keel_cluster')}:`;
+  const env = replicaEnvironment({
+    databaseUrl: database.url,
+    redisUrl: REDIS_URL,
+    redisPrefix: prefix,
+    sessionBackend,
+  });
+  const replicas = await startReplicas(count, env).catch(async (error: unknown) => {
+    await database.drop();
+    throw error;
+  });
+  return {
+    replicas,
+    prefix,
+    stop: async () => {
+      await stopReplicas(replicas);
+      await database.drop();
+      await clearRedisPrefix(prefix);
+    },
+  };
 }
 
 /** Stops replicas as Kubernetes would (SIGTERM, drain), then cleans up. */

@@ -1,7 +1,7 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, describeProblem, rememberCsrfToken, type Schemas } from '../shared/api';
-import { Field, Status } from '../shared/field';
+import { PasswordField, Status, UsernameField } from '../shared/field';
 import '../shared/styles.css';
 import { useRuntimeEvents } from './live';
 import { type Expected, ReplicasSection, SessionCacheSection } from './replicas';
@@ -32,33 +32,18 @@ function SignIn(props: { onSignedIn: (user: Me) => void; notice: string }) {
     <form id="sign-in" onSubmit={submit}>
       <h2>Sign in</h2>
       <Status message={status} />
-      <Field id="login-username" label="Username">
-        {(describedBy) => (
-          <input
-            id="login-username"
-            autocomplete="username"
-            autocapitalize="off"
-            spellcheck={false}
-            required
-            aria-describedby={describedBy}
-            value={username}
-            onInput={(e) => setUsername(e.currentTarget.value)}
-          />
-        )}
-      </Field>
-      <Field id="login-password" label="Password">
-        {(describedBy) => (
-          <input
-            id="login-password"
-            type="password"
-            autocomplete="current-password"
-            required
-            aria-describedby={describedBy}
-            value={password}
-            onInput={(e) => setPassword(e.currentTarget.value)}
-          />
-        )}
-      </Field>
+      <UsernameField
+        id="login-username"
+        autocomplete="username"
+        value={username}
+        onValue={setUsername}
+      />
+      <PasswordField
+        id="login-password"
+        autocomplete="current-password"
+        value={password}
+        onValue={setPassword}
+      />
       <button type="submit">Sign in</button>
     </form>
   );

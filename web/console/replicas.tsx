@@ -1,5 +1,6 @@
 import { useRef } from 'preact/hooks';
 import type { Schemas } from '../shared/api';
+import { DataTable } from '../shared/field';
 import type { RuntimeReport } from './live';
 
 type Instance = Schemas['LiveInstanceResponse'];
@@ -103,57 +104,52 @@ export function ReplicasSection(props: {
       {!report ? (
         <p>Waiting for the first report…</p>
       ) : (
-        <div class="scroll" tabIndex={0} role="region" aria-label="Replicas table">
-          <table id="replicas">
-            <thead>
-              <tr>
-                <th scope="col">Replica</th>
-                <th scope="col">Phase</th>
-                <th scope="col">Version</th>
-                <th scope="col">Backend</th>
-                <th scope="col">Settings</th>
-                <th scope="col">Heartbeat</th>
-                <th scope="col">Session cache</th>
-                <th scope="col">Up to date</th>
+        <DataTable
+          id="replicas"
+          label="Replicas table"
+          columns={[
+            'Replica',
+            'Phase',
+            'Version',
+            'Backend',
+            'Settings',
+            'Heartbeat',
+            'Session cache',
+            'Up to date',
+          ]}
+        >
+          {report.instances.map((instance) => {
+            const reasons = behindReasons(instance, expected);
+            const self = instance.instanceId === report.instanceId;
+            return (
+              <tr
+                key={instance.instanceId}
+                data-instance={instance.instanceId}
+                class={reasons.length ? 'behind' : undefined}
+              >
+                <th scope="row">
+                  {instance.host} <span class="muted">pid {instance.pid}</span>
+                  {self ? <strong class="tag">this replica</strong> : null}
+                </th>
+                <td>{instance.phase}</td>
+                <td>{instance.version}</td>
+                <td data-backend>{instance.sessionBackend}</td>
+                <td>{instance.settingsVersion ?? 'not reported'}</td>
+                <td>{seconds(Math.max(0, Date.now() - Date.parse(instance.heartbeatAt)))} ago</td>
+                <td>
+                  <SwapState status={instance.sessionCacheStatus} />
+                </td>
+                <td>
+                  {reasons.length ? (
+                    <strong class="bad">Behind: {reasons.join('; ')}</strong>
+                  ) : (
+                    'Yes'
+                  )}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {report.instances.map((instance) => {
-                const reasons = behindReasons(instance, expected);
-                const self = instance.instanceId === report.instanceId;
-                return (
-                  <tr
-                    key={instance.instanceId}
-                    data-instance={instance.instanceId}
-                    class={reasons.length ? 'behind' : undefined}
-                  >
-                    <th scope="row">
-                      {instance.host} <span class="muted">pid {instance.pid}</span>
-                      {self ? <strong class="tag">this replica</strong> : null}
-                    </th>
-                    <td>{instance.phase}</td>
-                    <td>{instance.version}</td>
-                    <td data-backend>{instance.sessionBackend}</td>
-                    <td>{instance.settingsVersion ?? 'not reported'}</td>
-                    <td>
-                      {seconds(Math.max(0, Date.now() - Date.parse(instance.heartbeatAt)))} ago
-                    </td>
-                    <td>
-                      <SwapState status={instance.sessionCacheStatus} />
-                    </td>
-                    <td>
-                      {reasons.length ? (
-                        <strong class="bad">Behind: {reasons.join('; ')}</strong>
-                      ) : (
-                        'Yes'
-                      )}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+            );
+          })}
+        </DataTable>
       )}
       {report ? <TasksList report={report} /> : null}
     </section>
@@ -165,41 +161,29 @@ function TasksList(props: { report: RuntimeReport }) {
     <>
       <h3>Tasks</h3>
       {props.report.instances.map((instance) => (
-        <div
+        <DataTable
           key={instance.instanceId}
-          class="scroll"
-          tabIndex={0}
-          role="region"
-          aria-label={`Tasks of ${instance.host} (pid ${instance.pid})`}
-        >
-          <table class="tasks">
-            <caption>
+          label={`Tasks of ${instance.host} (pid ${instance.pid})`}
+          caption={
+            <>
               {instance.host} <span class="muted">pid {instance.pid}</span>
-            </caption>
-            <thead>
-              <tr>
-                <th scope="col">Task</th>
-                <th scope="col">State</th>
-                <th scope="col">Restarts</th>
-                <th scope="col">Last error</th>
-              </tr>
-            </thead>
-            <tbody>
-              {instance.tasks.map((task) => (
-                <tr key={task.name}>
-                  <th scope="row">{task.name}</th>
-                  <td class={task.state === 'failed' ? 'bad' : undefined}>{task.state}</td>
-                  <td>{task.restarts}</td>
-                  <td>
-                    {task.lastError
-                      ? `${task.lastError.message} (${new Date(task.lastError.at).toLocaleTimeString()})`
-                      : 'none'}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+            </>
+          }
+          columns={['Task', 'State', 'Restarts', 'Last error']}
+        >
+          {instance.tasks.map((task) => (
+            <tr key={task.name}>
+              <th scope="row">{task.name}</th>
+              <td class={task.state === 'failed' ? 'bad' : undefined}>{task.state}</td>
+              <td>{task.restarts}</td>
+              <td>
+                {task.lastError
+                  ? `${task.lastError.message} (${new Date(task.lastError.at).toLocaleTimeString()})`
+                  : 'none'}
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       ))}
     </>
   );

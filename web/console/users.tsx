@@ -1,6 +1,13 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, describeProblem, type Schemas } from '../shared/api';
-import { Field, Status } from '../shared/field';
+import {
+  DataTable,
+  PasswordField,
+  SelectField,
+  Status,
+  TextField,
+  UsernameField,
+} from '../shared/field';
 
 type User = Schemas['PublicUserResponse'];
 type OwnSession = Schemas['OwnSessionResponse'];
@@ -40,119 +47,80 @@ export function UsersSection(props: { myId: string }) {
       setStatus(`Not created: ${describeProblem(answer)}`);
     }
   };
-  const set = (key: keyof typeof draft) => (event: Event) =>
-    setDraft({ ...draft, [key]: (event.currentTarget as HTMLInputElement).value });
+  const bind = (key: keyof typeof draft) => ({
+    id: `new-${key}`,
+    value: draft[key],
+    onValue: (value: string) => setDraft((current) => ({ ...current, [key]: value })),
+  });
 
   return (
     <section aria-labelledby="users-title">
       <h2 id="users-title">Users</h2>
       <Status message={status} />
-      <div class="scroll" tabIndex={0} role="region" aria-label="Users table">
-        <table id="users">
-          <thead>
-            <tr>
-              <th scope="col">User</th>
-              <th scope="col">Email</th>
-              <th scope="col">Role</th>
-              <th scope="col">Access</th>
-            </tr>
-          </thead>
-          <tbody>
-            {users.map((user) => (
-              <tr key={user.id}>
-                <th scope="row">
-                  {user.username}
-                  {user.id === props.myId ? <strong class="tag">you</strong> : null}
-                </th>
-                <td>{user.email ?? ''}</td>
-                <td>
-                  <select
-                    aria-label={`Role of ${user.username}`}
-                    value={user.role}
-                    onChange={(e) =>
-                      void change(
-                        user,
-                        { role: e.currentTarget.value },
-                        `${user.username} is now ${e.currentTarget.value}.`,
-                      )
-                    }
-                  >
-                    <option value="admin">admin</option>
-                    <option value="member">member</option>
-                  </select>
-                </td>
-                <td>
-                  <button
-                    type="button"
-                    class="secondary"
-                    onClick={() =>
-                      void change(
-                        user,
-                        { disabled: !user.disabled },
-                        `${user.username} is ${user.disabled ? 'enabled' : 'disabled'}.`,
-                      )
-                    }
-                  >
-                    {user.disabled ? `Enable ${user.username}` : `Disable ${user.username}`}
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable id="users" label="Users table" columns={['User', 'Email', 'Role', 'Access']}>
+        {users.map((user) => (
+          <tr key={user.id}>
+            <th scope="row">
+              {user.username}
+              {user.id === props.myId ? <strong class="tag">you</strong> : null}
+            </th>
+            <td>{user.email ?? ''}</td>
+            <td>
+              <select
+                aria-label={`Role of ${user.username}`}
+                value={user.role}
+                onChange={(e) =>
+                  void change(
+                    user,
+                    { role: e.currentTarget.value },
+                    `${user.username} is now ${e.currentTarget.value}.`,
+                  )
+                }
+              >
+                <option value="admin">admin</option>
+                <option value="member">member</option>
+              </select>
+            </td>
+            <td>
+              <button
+                type="button"
+                class="secondary"
+                onClick={() =>
+                  void change(
+                    user,
+                    { disabled: !user.disabled },
+                    `${user.username} is ${user.disabled ? 'enabled' : 'disabled'}.`,
+                  )
+                }
+              >
+                {user.disabled ? `Enable ${user.username}` : `Disable ${user.username}`}
+              </button>
+            </td>
+          </tr>
+        ))}
+      </DataTable>
       <form id="create-user" onSubmit={create}>
         <fieldset>
           <legend>New user</legend>
-          <Field id="new-username" label="Username" hint="3 to 64 letters, digits, or _ . @ -">
-            {(describedBy) => (
-              <input
-                id="new-username"
-                autocomplete="off"
-                required
-                aria-describedby={describedBy}
-                value={draft.username}
-                onInput={set('username')}
-              />
-            )}
-          </Field>
-          <Field id="new-password" label="Password" hint="12 to 256 characters">
-            {(describedBy) => (
-              <input
-                id="new-password"
-                type="password"
-                autocomplete="new-password"
-                required
-                aria-describedby={describedBy}
-                value={draft.password}
-                onInput={set('password')}
-              />
-            )}
-          </Field>
-          <Field id="new-email" label="Email (optional)">
-            {(describedBy) => (
-              <input
-                id="new-email"
-                type="email"
-                aria-describedby={describedBy}
-                value={draft.email}
-                onInput={set('email')}
-              />
-            )}
-          </Field>
-          <Field id="new-role" label="Role">
-            {(describedBy) => (
-              <select
-                id="new-role"
-                aria-describedby={describedBy}
-                value={draft.role}
-                onChange={set('role')}
-              >
-                <option value="member">member</option>
-                <option value="admin">admin</option>
-              </select>
-            )}
-          </Field>
+          <UsernameField
+            {...bind('username')}
+            hint="3 to 64 letters, digits, or _ . @ -"
+            autocomplete="off"
+          />
+          <PasswordField
+            {...bind('password')}
+            hint="12 to 256 characters"
+            autocomplete="new-password"
+          />
+          <TextField {...bind('email')} label="Email (optional)" type="email" />
+          <SelectField
+            {...bind('role')}
+            label="Role"
+            choices={[
+              ['member', 'member'],
+              ['admin', 'admin'],
+            ]}
+          />
           <button type="submit">Create user</button>
         </fieldset>
       </form>
@@ -178,37 +146,28 @@ export function OwnSessionsSection(props: { onSignedOut: () => void }) {
     <section aria-labelledby="sessions-title">
       <h2 id="sessions-title">Your sessions</h2>
       <Status message={status} />
-      <div class="scroll" tabIndex={0} role="region" aria-label="Your sessions table">
-        <table id="own-sessions">
-          <thead>
-            <tr>
-              <th scope="col">Signed in</th>
-              <th scope="col">Last seen</th>
-              <th scope="col">Browser</th>
-              <th scope="col">Address</th>
-              <th scope="col">Revoke</th>
-            </tr>
-          </thead>
-          <tbody>
-            {sessions.map((session) => (
-              <tr key={session.id}>
-                <th scope="row">
-                  {when(session.createdAt)}
-                  {session.current ? <strong class="tag">this one</strong> : null}
-                </th>
-                <td>{when(session.lastSeenAt)}</td>
-                <td>{session.userAgent ?? ''}</td>
-                <td>{session.ip ?? ''}</td>
-                <td>
-                  <button type="button" class="secondary" onClick={() => void revoke(session)}>
-                    {session.current ? 'Sign out here' : 'Revoke'}
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        id="own-sessions"
+        label="Your sessions table"
+        columns={['Signed in', 'Last seen', 'Browser', 'Address', 'Revoke']}
+      >
+        {sessions.map((session) => (
+          <tr key={session.id}>
+            <th scope="row">
+              {when(session.createdAt)}
+              {session.current ? <strong class="tag">this one</strong> : null}
+            </th>
+            <td>{when(session.lastSeenAt)}</td>
+            <td>{session.userAgent ?? ''}</td>
+            <td>{session.ip ?? ''}</td>
+            <td>
+              <button type="button" class="secondary" onClick={() => void revoke(session)}>
+                {session.current ? 'Sign out here' : 'Revoke'}
+              </button>
+            </td>
+          </tr>
+        ))}
+      </DataTable>
     </section>
   );
 }

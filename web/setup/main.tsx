@@ -1,7 +1,7 @@
 import { render } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, type Schemas } from '../shared/api';
-import { Field, Status } from '../shared/field';
+import { PasswordField, SelectField, Status, TextField, UsernameField } from '../shared/field';
 import '../shared/styles.css';
 
 type Errors = Record<string, string>;
@@ -33,15 +33,25 @@ function tokenFromLink(): string {
 }
 
 function SetupForm() {
-  const [token, setToken] = useState(tokenFromLink);
-  const [username, setUsername] = useState('');
-  const [password, setPassword] = useState('');
-  const [email, setEmail] = useState('');
-  const [backend, setBackend] = useState('memory');
+  const [form, setForm] = useState(() => ({
+    token: tokenFromLink(),
+    username: '',
+    password: '',
+    email: '',
+    backend: 'memory',
+  }));
+  const { token, username, password, email, backend } = form;
   const [errors, setErrors] = useState<Errors>({});
   const [status, setStatus] = useState('');
   const [busy, setBusy] = useState(false);
   const [done, setDone] = useState<string | undefined>();
+  /** A control's id, value, setter and error (by the API's field name). */
+  const bind = (key: keyof typeof form) => ({
+    id: key,
+    value: form[key],
+    onValue: (value: string) => setForm((current) => ({ ...current, [key]: value })),
+    error: errors[FIELDS.find(([, id]) => id === key)![0]],
+  });
 
   const showProblem = (problem: {
     code?: string;
@@ -122,128 +132,59 @@ function SetupForm() {
       <p id="intro">Create the first administrator account. This can be done once.</p>
       <Status id="status" message={status} />
       <form id="setup-form" noValidate onSubmit={submit}>
-        <Field
-          id="token"
+        <TextField
+          {...bind('token')}
           label="Setup token"
-          error={errors.token}
           hint={
             <>
               Filled in when you open the link from the server log; otherwise copy it from the file{' '}
               <code>setup-token</code> in the data directory.
             </>
           }
-        >
-          {(describedBy, invalid) => (
-            <input
-              id="token"
-              name="token"
-              type="text"
-              autocomplete="off"
-              spellcheck={false}
-              autocapitalize="off"
-              required
-              aria-describedby={describedBy}
-              aria-invalid={invalid ? 'true' : undefined}
-              value={token}
-              onInput={(e) => setToken(e.currentTarget.value)}
-            />
-          )}
-        </Field>
+          autocomplete="off"
+          required
+          verbatim
+        />
         <fieldset>
           <legend>Administrator account</legend>
-          <Field
-            id="username"
-            label="Username"
-            error={errors['admin.username']}
+          <UsernameField
+            {...bind('username')}
             hint={
               <>
                 3 to 64 letters, digits, or <code>_ . @ -</code>
               </>
             }
-          >
-            {(describedBy, invalid) => (
-              <input
-                id="username"
-                name="username"
-                type="text"
-                autocomplete="username"
-                autocapitalize="off"
-                spellcheck={false}
-                required
-                aria-describedby={describedBy}
-                aria-invalid={invalid ? 'true' : undefined}
-                value={username}
-                onInput={(e) => setUsername(e.currentTarget.value)}
-              />
-            )}
-          </Field>
-          <Field
-            id="password"
-            label="Password"
-            error={errors['admin.password']}
+            autocomplete="username"
+          />
+          <PasswordField
+            {...bind('password')}
             hint="12 to 256 characters"
-          >
-            {(describedBy, invalid) => (
-              <input
-                id="password"
-                name="password"
-                type="password"
-                autocomplete="new-password"
-                required
-                aria-describedby={describedBy}
-                aria-invalid={invalid ? 'true' : undefined}
-                value={password}
-                onInput={(e) => setPassword(e.currentTarget.value)}
-              />
-            )}
-          </Field>
-          <Field
-            id="email"
+            autocomplete="new-password"
+          />
+          <TextField
+            {...bind('email')}
             label={
               <>
                 Email <span class="optional">(optional)</span>
               </>
             }
-            error={errors['admin.email']}
+            type="email"
             hint="For your records; Keel sends no mail."
-          >
-            {(describedBy, invalid) => (
-              <input
-                id="email"
-                name="email"
-                type="email"
-                autocomplete="email"
-                aria-describedby={describedBy}
-                aria-invalid={invalid ? 'true' : undefined}
-                value={email}
-                onInput={(e) => setEmail(e.currentTarget.value)}
-              />
-            )}
-          </Field>
+            autocomplete="email"
+          />
         </fieldset>
         <fieldset>
           <legend>Sessions</legend>
-          <Field
-            id="backend"
+          <SelectField
+            {...bind('backend')}
             label="Session cache"
-            error={errors['settings.sessionCache.backend']}
             hint="Where sign-in sessions are kept. Memory suits one server; with several, choose database or Redis. Admins can change this later."
-          >
-            {(describedBy, invalid) => (
-              <select
-                id="backend"
-                name="backend"
-                aria-describedby={describedBy}
-                aria-invalid={invalid ? 'true' : undefined}
-                value={backend}
-                onChange={(e) => setBackend(e.currentTarget.value)}
-              >
-                <option value="memory">Memory (this process)</option>
-                <option value="database">Database</option>
-                <option value="redis">Redis</option>
-              </select>
-            )}
-          </Field>
+            choices={[
+              ['memory', 'Memory (this process)'],
+              ['database', 'Database'],
+              ['redis', 'Redis'],
+            ]}
+          />
         </fieldset>
         <button type="submit" disabled={busy}>
           Complete setup
