@@ -1,6 +1,6 @@
 import { GracefulShutdown } from '../../src/runtime-state/graceful-shutdown.js';
 import { InstanceRegistry } from '../../src/replicas/instance-registry.js';
-import { login, logout, type CookieSession } from '../support/http-client.js';
+import { login, logout, me, type CookieSession } from '../support/http-client.js';
 import { createUser, TEST_PASSWORD } from '../support/signed-in.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { call } from '../scale-out/replica-cluster.js';
@@ -81,6 +81,8 @@ describe('the runtime event stream', () => {
     await reader.next('runtime');
     expect(await logout(keel.url, admin)).toBe(204);
     expect(await endReason(reader)).toBe('session_ended');
+    // The stream was a request of that session in flight: its end did not bring it back.
+    expect((await me(keel.url, admin)).status).toBe(401);
   });
 
   it('ends when its session is revoked from another one', async () => {
@@ -96,6 +98,7 @@ describe('the runtime event stream', () => {
       expect((await call(keel.url, other, 'DELETE', `/api/auth/sessions/${id}`)).status).toBe(204);
     }
     expect(await endReason(reader)).toBe('session_ended');
+    expect((await me(keel.url, watched)).status).toBe(401);
   });
 
   it('ends when its user is disabled', async () => {
