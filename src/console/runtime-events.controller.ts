@@ -1,4 +1,11 @@
-import { type BeforeApplicationShutdown, Controller, Get, Req, Res } from '@nestjs/common';
+import {
+  type BeforeApplicationShutdown,
+  Controller,
+  Get,
+  type OnModuleInit,
+  Req,
+  Res,
+} from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import type { SessionData } from 'express-session';
@@ -32,9 +39,14 @@ The stream ends when its session ends (logout, revoke, password change, the user
 @ApiTags('runtime')
 @Controller('api/runtime')
 @Roles('admin')
-export class RuntimeEventsController implements BeforeApplicationShutdown {
-  /** Aborted when the app closes without a drain first (tests, a failed start-up). */
-  private readonly closing = new AbortController();
+export class RuntimeEventsController implements OnModuleInit, BeforeApplicationShutdown {
+  /**
+   * The streams open now. Ended all at once on a drain, or when the app closes without one
+   * (tests, a failed start-up): one listener for all of them, not one per stream on a
+   * long-lived signal (AbortSignal.any keeps its dependants alive on Node 20, #55351, and a
+   * listener each trips MaxListenersExceededWarning past ten streams).
+   */
+  private readonly streams = new Set<AbortController>();
 
   constructor(
     private readonly reporter: RuntimeReporter,
@@ -42,8 +54,16 @@ export class RuntimeEventsController implements BeforeApplicationShutdown {
     private readonly users: UsersService,
   ) {}
 
+  onModuleInit(): void {
+    this.runtime.drainingSignal.addEventListener('abort', () => this.endAll(), { once: true });
+  }
+
   beforeApplicationShutdown(): void {
-    this.closing.abort();
+    this.endAll();
+  }
+
+  private endAll(): void {
+    for (const stream of this.streams) stream.abort();
   }
 
   @Get('events')
@@ -64,9 +84,14 @@ export class RuntimeEventsController implements BeforeApplicationShutdown {
   })
   @ApiAccess('admin')
   async events(@Req() req: Request, @Res() res: Response): Promise<void> {
-    const gone = new AbortController();
-    res.once('close', () => gone.abort());
-    const stop = AbortSignal.any([gone.signal, this.runtime.drainingSignal, this.closing.signal]);
+    const stop = new AbortController();
+    let gone = false;
+    res.once('close', () => {
+      gone = true;
+      stop.abort();
+    });
+    if (this.runtime.drainingSignal.aborted) stop.abort();
+    this.streams.add(stop);
     res.status(200).set({
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-store',
@@ -75,8 +100,10 @@ export class RuntimeEventsController implements BeforeApplicationShutdown {
     });
     res.flushHeaders();
     res.write(`retry: ${RETRY_MS}\n\n`);
-    const reason = await this.stream(req, res, stop);
-    if (gone.signal.aborted) return;
+    const reason = await this.stream(req, res, stop.signal).finally(() =>
+      this.streams.delete(stop),
+    );
+    if (gone) return;
     res.end(`event: end\ndata: ${JSON.stringify({ reason })}\n\n`);
   }
 
