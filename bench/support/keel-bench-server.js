@@ -64,13 +64,13 @@ for (let i = 0; i < seed; i++) {
     csrfToken: randomBytes(32).toString('base64url'),
     createdAt: now,
     absoluteExpiresAt: now + week,
-    lastSeenAt: now,
   };
-  await backend.set({
+  await backend.put({
     sid,
     data: JSON.stringify(data),
     userId: member.id,
     expiresAt: now + 1800 * 1000,
+    lastSeenAt: now,
   });
   const signature = createHmac('sha256', secret).update(sid).digest('base64').replace(/=+$/, '');
   cookies.push(`keel.sid=${encodeURIComponent(`s:${sid}.${signature}`)}`);
