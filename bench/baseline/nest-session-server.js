@@ -1,17 +1,16 @@
 // The framework floor: a minimal NestJS app on Express with the same express-session setup as
-// express-session-server.js (MemoryStore) and one controller answering the same `me` JSON from
+// express-session-server.js (the store BASELINE_STORE names) and one controller answering the same `me` JSON from
 // the session. What Keel adds beyond this is Keel's own per-request work, not Nest's.
 // Seeds BENCH_SEED_SESSIONS sessions and prints their cookies; `BENCH_READY {...}` when it serves.
 import 'reflect-metadata';
 import { Controller, Get, Module, Req } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import session from 'express-session';
 import { randomBytes } from 'node:crypto';
 import { profileOnSignal } from '../support/cpu-profile-on-signal.js';
-import { seedSessions, sessionMiddleware } from './session-setup.js';
+import { seedSessions, sessionMiddleware, storeFromEnv } from './session-setup.js';
 
 const secret = randomBytes(32).toString('base64url');
-const store = new session.MemoryStore();
+const { store, close } = await storeFromEnv();
 
 // Decorators applied by hand: this file is plain JavaScript, like the other baselines.
 class MeController {
@@ -41,5 +40,6 @@ process.stdout.write(
 process.on('SIGTERM', async () => {
   app.getHttpServer().closeAllConnections();
   await app.close();
+  await close();
   process.exit(0);
 });
