@@ -1,15 +1,20 @@
 // Live swap of the session cache under load: N live sessions on `memory`, clients hitting
-// GET /api/auth/me continuously, swap to `redis` through PATCH /api/settings. Reports the swap
-// duration, failed requests during it, and p99 latency during the swap against before it, with
-// a plain Express + express-session baseline measured in the same run.
+// GET /api/auth/me continuously, swap to `redis` (or `database`) through PATCH /api/settings.
+// Reports the swap duration, failed requests during it, and p99 latency during the swap against
+// before it, with a plain Express + express-session baseline measured in the same run.
 //
-//   node bench/swap.js [--sessions 10000] [--connections 50]      (after `npm run build`)
+//   node bench/swap.js [--sessions 10000] [--connections 50] [--to redis|database]
+//                      [--postgres]          (after `npm run build`)
+//
+// --to database --postgres: Keel's own database (and so the sessions table) on a fresh
+// PostgreSQL database on the server DATABASE_URL names; without --postgres, SQLite.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createClient } from 'redis';
 import { load, median } from './support/load.js';
+import { freshPostgresDatabase } from './support/postgres.js';
 import { pinSelf, startServer } from './support/processes.js';
 
 const { values: options } = parseArgs({
@@ -18,8 +23,12 @@ const { values: options } = parseArgs({
     connections: { type: 'string', default: '50' },
     seconds: { type: 'string', default: '5' },
     runs: { type: 'string', default: '3' },
+    to: { type: 'string', default: 'redis' },
+    postgres: { type: 'boolean', default: false },
   },
 });
+const TARGET = options.to;
+if (TARGET !== 'redis' && TARGET !== 'database') throw new Error('--to: redis or database');
 const SESSIONS = Number(options.sessions);
 const CONNECTIONS = Number(options.connections);
 const SECONDS = Number(options.seconds);
@@ -107,9 +116,13 @@ const results = { baseline: [], before: [], during: [], swaps: [] };
 
 for (let run = 0; run < RUNS; run++) {
   const prefix = `keel-bench-${process.pid}-${run}:`;
+  const database = options.postgres
+    ? await freshPostgresDatabase(`keel_bench_swap_${process.pid}_${run}`)
+    : undefined;
   const { server, cookies, dir, url } = await startWithSessions(
     join(here, 'support/keel-bench-server.js'),
     {
+      ...(database ? { DATABASE_URL: database.url } : {}),
       REDIS_URL,
       REDIS_PREFIX: prefix,
       SHUTDOWN_DRAIN_MS: '0',
@@ -121,7 +134,7 @@ for (let run = 0; run < RUNS; run++) {
   await load(url, { cookies, connections: CONNECTIONS, duration: 2 }); // warm-up
   results.before.push(await load(url, { cookies, connections: CONNECTIONS, duration: SECONDS }));
 
-  const swap = swapTo(url, admin, 'redis');
+  const swap = swapTo(url, admin, TARGET);
   const during = await load(url, { cookies, connections: CONNECTIONS, duration: 120, until: swap });
   const lastSwap = await swap;
   const valid = await countValid(url, cookies);
@@ -130,6 +143,7 @@ for (let run = 0; run < RUNS; run++) {
 
   await server.stop();
   rmSync(dir, { recursive: true, force: true });
+  await database?.drop();
   const redis = createClient({ url: REDIS_URL });
   await redis.connect();
   for await (const keys of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) {
@@ -144,7 +158,7 @@ const baselineP99 = pick(results.baseline, 'p99');
 const row = (name, runs) =>
   `| ${name} | ${pick(runs, 'rps')} | ${(pick(runs, 'rps') / baselineRps).toFixed(2)}x | ${pick(runs, 'p99')} | ${(pick(runs, 'p99') / baselineP99).toFixed(2)}x | ${runs.reduce((n, r) => n + r.non2xx + r.errors, 0)} |`;
 const lines = [
-  `Session-cache swap memory -> redis: ${SESSIONS} live sessions, ${CONNECTIONS} connections, median of ${RUNS} runs`,
+  `Session-cache swap memory -> ${TARGET}${options.postgres ? ' (PostgreSQL)' : ''}: ${SESSIONS} live sessions, ${CONNECTIONS} connections, median of ${RUNS} runs`,
   '',
   '| case | req/s | vs baseline | p99 ms | vs baseline | failed |',
   '|---|---|---|---|---|---|',
