@@ -124,6 +124,7 @@ for (let run = 0; run < RUNS; run++) {
     {
       ...(database ? { DATABASE_URL: database.url } : {}),
       REDIS_URL,
+      BENCH_BACKEND: 'memory',
       REDIS_PREFIX: prefix,
       SHUTDOWN_DRAIN_MS: '0',
       NODE_ENV: 'production',

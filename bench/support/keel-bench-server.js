@@ -34,8 +34,12 @@ const admin = await users.findByUsername(process.env.KEEL_ADMIN_USERNAME);
 const member = await users.create({ username: 'bench-user', password, role: 'member' });
 
 // BENCH_BACKEND: switch the session cache first (a real settings change), then seed into it.
-if (process.env.BENCH_BACKEND && process.env.BENCH_BACKEND !== 'memory') {
-  const settings = app.get(SettingsService);
+// The default follows the environment (redis when REDIS_URL is set), so memory is asked for too.
+const settings = app.get(SettingsService);
+if (
+  process.env.BENCH_BACKEND &&
+  process.env.BENCH_BACKEND !== settings.current.values.sessionCache.backend
+) {
   await settings.update(
     { sessionCache: { backend: process.env.BENCH_BACKEND } },
     settings.current.version,
