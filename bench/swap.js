@@ -44,6 +44,7 @@ async function startWithSessions(script, env) {
   const server = await startServer(script, {
     env: {
       DATA_DIR: dir,
+      PORT: '0',
       ...env,
       BENCH_SEED_SESSIONS: String(SESSIONS),
       BENCH_COOKIES_FILE: cookiesFile,
