@@ -7,7 +7,9 @@ import type {
 
 export type SessionOperation =
   | 'get'
+  | 'get_many'
   | 'put'
+  | 'put_many_if_absent'
   | 'update'
   | 'touch'
   | 'destroy'
@@ -41,7 +43,9 @@ export class InstrumentedSessionBackend implements SessionBackend {
     const labels = (operation: SessionOperation) => ({ backend: inner.kind, operation });
     this.labels = {
       get: labels('get'),
+      get_many: labels('get_many'),
       put: labels('put'),
+      put_many_if_absent: labels('put_many_if_absent'),
       update: labels('update'),
       touch: labels('touch'),
       destroy: labels('destroy'),
@@ -64,6 +68,14 @@ export class InstrumentedSessionBackend implements SessionBackend {
 
   get(sid: string): Promise<StoredSession | undefined> {
     return this.count('get', () => this.inner.get(sid));
+  }
+
+  getMany(sids: readonly string[]): Promise<StoredSession[]> {
+    return this.count('get_many', () => this.inner.getMany(sids));
+  }
+
+  putManyIfAbsent(sessions: readonly StoredSession[]): Promise<string[]> {
+    return this.count('put_many_if_absent', () => this.inner.putManyIfAbsent(sessions));
   }
 
   put(session: StoredSession): Promise<void> {

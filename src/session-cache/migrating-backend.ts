@@ -78,12 +78,37 @@ export class MigratingBackend implements SessionBackend {
     return read;
   }
 
+  async getMany(sids: readonly string[]): Promise<StoredSession[]> {
+    if (this.reads === 'source') return this.source.getMany(sids);
+    const inTarget = await this.target.getMany(sids);
+    if (this.reads === 'target') return inTarget;
+    const found = new Set(inTarget.map((session) => session.sid));
+    const rest = sids.filter((sid) => !found.has(sid));
+    return rest.length === 0 ? inTarget : [...inTarget, ...(await this.source.getMany(rest))];
+  }
+
   put(session: StoredSession): Promise<void> {
     return this.locked(session.sid, () =>
       this.both(
         () => this.source.put(session),
         () => this.target.put(session),
       ),
+    );
+  }
+
+  /** Resolves to the ids inserted in the backend reads use (the target, when both). */
+  putManyIfAbsent(sessions: readonly StoredSession[]): Promise<string[]> {
+    return this.locked(
+      sessions.map((session) => session.sid),
+      async () => {
+        let inSource: string[] = [];
+        let inTarget: string[] = [];
+        await this.both(
+          async () => void (inSource = await this.source.putManyIfAbsent(sessions)),
+          async () => void (inTarget = await this.target.putManyIfAbsent(sessions)),
+        );
+        return this.reads === 'source' ? inSource : inTarget;
+      },
     );
   }
 
@@ -123,9 +148,35 @@ export class MigratingBackend implements SessionBackend {
     );
   }
 
-  /** Copies one session unless the target already holds it (then the target's is newer). */
-  migrate(sid: string): Promise<boolean> {
-    return this.locked(sid, () => this.copyOne(sid));
+  /**
+   * Copies a batch of sessions, each unless the target already holds it (then the target's is
+   * newer), in a few round trips for the whole batch. Under the locks of all of them (a write
+   * to one of them waits for the batch): the source is read now (a session ended before is not
+   * there, one ended after waits and is ended in both), and only what the target lacks is
+   * inserted. With a shared source it is read again after the write: a session another replica
+   * changed or ended meanwhile is mirrored one by one, as `mirror` does for one session.
+   * Resolves to the sessions copied.
+   */
+  migrateMany(sids: readonly string[]): Promise<number> {
+    return this.locked(sids, async () => {
+      if (this.reads === 'target') return 0;
+      const current = await this.source.getMany(sids);
+      const inserted = new Set(await this.target.putManyIfAbsent(current));
+      if (!this.source.shared || inserted.size === 0) return inserted.size;
+      const again = new Map(
+        (await this.source.getMany([...inserted])).map((session) => [session.sid, session]),
+      );
+      const copied = await Promise.all(
+        current
+          .filter((session) => inserted.has(session.sid))
+          .map(async (session) => {
+            const now = again.get(session.sid);
+            if (sameSession(now, session)) return true;
+            return (await this.mirror(session.sid, now)) !== undefined;
+          }),
+      );
+      return copied.filter(Boolean).length;
+    });
   }
 
   /**
@@ -282,8 +333,11 @@ export class MigratingBackend implements SessionBackend {
     }
   }
 
-  private locked<T>(sid: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.locks.get(sid) ?? Promise.resolve();
+  /** Runs `work` once every call before it on any of `sids` has settled, and holds them until it has. */
+  private locked<T>(sids: string | readonly string[], work: () => Promise<T>): Promise<T> {
+    const ids = typeof sids === 'string' ? [sids] : sids;
+    const earlier = ids.flatMap((sid) => this.locks.get(sid) ?? []);
+    const previous = earlier.length <= 1 ? (earlier[0] ?? Promise.resolve()) : Promise.all(earlier);
     const run = previous.then(work, work);
     this.inFlight.add(run);
     void run.then(
@@ -291,9 +345,9 @@ export class MigratingBackend implements SessionBackend {
       () => this.inFlight.delete(run),
     );
     const settled = run.catch(() => undefined);
-    this.locks.set(sid, settled);
+    for (const sid of ids) this.locks.set(sid, settled);
     void settled.then(() => {
-      if (this.locks.get(sid) === settled) this.locks.delete(sid);
+      for (const sid of ids) if (this.locks.get(sid) === settled) this.locks.delete(sid);
     });
     return run;
   }

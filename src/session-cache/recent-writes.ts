@@ -106,6 +106,15 @@ export class JournaledBackend implements SessionBackend {
     return this.inner.get(sid);
   }
 
+  getMany(sids: readonly string[]): Promise<StoredSession[]> {
+    return this.inner.getMany(sids);
+  }
+
+  /** Not journaled: the swap's copies, not sessions this replica started. */
+  putManyIfAbsent(sessions: readonly StoredSession[]): Promise<string[]> {
+    return this.inner.putManyIfAbsent(sessions);
+  }
+
   put(session: StoredSession): Promise<void> {
     return this.journal.track(this.inner.put(session), 'started', [session.sid]);
   }

@@ -31,12 +31,27 @@ export interface SessionBackend {
   /** Undefined when missing or expired. */
   get(sid: string): Promise<StoredSession | undefined>;
   /**
+   * The live sessions among `sids`, read at once (one round trip on database and redis), for
+   * the swap's bulk copy; missing and expired ones are left out, in no particular order.
+   */
+  getMany(sids: readonly string[]): Promise<StoredSession[]>;
+  /**
    * Insert or replace, unconditionally (also moves the user index): for a session that has just
    * been created under a fresh id (sign-in), and for the swap's copies. Never for a session a
    * request loaded earlier: that is `update`, which cannot bring back one that ended meanwhile.
    * An expiry already past removes the session.
    */
   put(session: StoredSession): Promise<void>;
+  /**
+   * Inserts, at once (redis: one script; database: one multi-row `INSERT ... ON CONFLICT`
+   * statement, so one transaction), each of `sessions` the backend does not hold live; a
+   * session it holds is left as it is (whatever it holds was written later, so it is newer),
+   * an expired one is skipped. Resolves to the ids it inserted. For the swap's bulk copy only:
+   * like `put`, it cannot know whether a session ended meanwhile, so the caller reads the
+   * sessions under their locks first and checks again after (`MigratingBackend.migrateMany`).
+   * A failure may leave part of the batch written.
+   */
+  putManyIfAbsent(sessions: readonly StoredSession[]): Promise<string[]>;
   /**
    * Replaces a session only while it is still stored (a conditional write): a session destroyed
    * meanwhile (logout, revocation) stays destroyed. Resolves to whether it was there.

@@ -86,7 +86,10 @@ export class FakeSharedBackend implements SessionBackend {
   }
 
   get = (sid: string) => this.call('get', () => this.store.get(sid));
+  getMany = (sids: readonly string[]) => this.call('getMany', () => this.store.getMany(sids));
   put = (session: StoredSession) => this.call('put', () => this.store.put(session));
+  putManyIfAbsent = (sessions: readonly StoredSession[]) =>
+    this.call('putManyIfAbsent', () => this.store.putManyIfAbsent(sessions));
   update = (session: StoredSession) => this.call('update', () => this.store.update(session));
   touch = (sid: string, expiresAt: number, lastSeenAt: number) =>
     this.call('touch', () => this.store.touch(sid, expiresAt, lastSeenAt));

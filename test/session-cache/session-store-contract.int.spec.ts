@@ -1,100 +1,21 @@
 import type { SessionData } from 'express-session';
-import type { Kysely } from 'kysely';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { DatabaseTarget } from '../../src/config/app-config.js';
-import { connectDatabase } from '../../src/database/connect.js';
-import { migrateToLatest } from '../../src/database/migrate.js';
-import { DatabaseSessionBackend } from '../../src/session-cache/backends/database-session.backend.js';
-import { MemorySessionBackend } from '../../src/session-cache/backends/memory-session.backend.js';
-import { RedisSessionBackend } from '../../src/session-cache/backends/redis-session.backend.js';
 import type { SessionBackend, StoredSession } from '../../src/session-cache/session-backend.js';
 import { KeelSessionStore } from '../../src/session-cache/session-store.js';
 import { UserSessions } from '../../src/session-cache/user-sessions.js';
-import {
-  createPostgresDatabase,
-  describeWithPostgres,
-  describeWithRedis,
-  REDIS_URL,
-  uniqueName,
-} from '../support/services.js';
+import { backendOfSuite, backendsUnderTest } from './support/backends-under-test.js';
 import { sessionWith, storeCalls } from './support/session-fixtures.js';
 
 // The express-session store contract, run against every backend Keel can swap to. Real
 // services only: SQLite in a temporary file, a fresh PostgreSQL database, the machine's Redis
 // under a prefix of this run's own.
 
-interface BackendUnderTest {
-  backend: SessionBackend;
-  cleanup(): Promise<void>;
-}
-
-async function databaseBackend(target: DatabaseTarget, drop: () => Promise<void>) {
-  const { db } = connectDatabase(target, () => undefined);
-  await migrateToLatest(db as unknown as Kysely<unknown>);
-  return {
-    backend: new DatabaseSessionBackend(db),
-    async cleanup() {
-      await db.destroy();
-      await drop();
-    },
-  };
-}
-
-const backends: [string, typeof describe, () => Promise<BackendUnderTest>][] = [
-  [
-    'memory',
-    describe,
-    async () => {
-      const backend = new MemorySessionBackend();
-      return { backend, cleanup: () => backend.close() };
-    },
-  ],
-  [
-    'database on SQLite',
-    describe,
-    async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'keel-sessions-'));
-      return databaseBackend({ dialect: 'sqlite', file: join(dir, 'keel.sqlite') }, async () =>
-        rmSync(dir, { recursive: true, force: true }),
-      );
-    },
-  ],
-  [
-    'database on PostgreSQL',
-    describeWithPostgres,
-    async () => {
-      const database = await createPostgresDatabase();
-      return databaseBackend({ dialect: 'postgres', url: database.url }, () => database.drop());
-    },
-  ],
-  [
-    'redis',
-    describeWithRedis,
-    async () => {
-      const backend = await RedisSessionBackend.connect(
-        REDIS_URL as string,
-        `${uniqueName('keel-test')}:`,
-      );
-      return {
-        backend,
-        async cleanup() {
-          await backend.clear();
-          await backend.close();
-        },
-      };
-    },
-  ],
-];
-
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
-for (const [name, describeBackend, create] of backends) {
+for (const [name, describeBackend, create] of backendsUnderTest) {
   describeBackend(`session store contract on ${name}`, () => {
-    let subject: BackendUnderTest;
+    const backendOf = backendOfSuite(create);
     let backend: SessionBackend;
     /** Runtime settings as the store reads them; tests change them like an admin would. */
     const timeouts = { idleMs: HOUR, absoluteMs: 24 * HOUR };
@@ -107,14 +28,8 @@ for (const [name, describeBackend, create] of backends) {
       });
     let store: ReturnType<typeof storeCalls>;
 
-    beforeAll(async () => {
-      subject = await create();
-      backend = subject.backend;
-    });
-    afterAll(async () => {
-      await subject?.cleanup();
-    });
     beforeEach(async () => {
+      backend = backendOf();
       timeouts.idleMs = HOUR;
       timeouts.absoluteMs = 24 * HOUR;
       store = storeCalls(storeWith(0));
@@ -410,6 +325,54 @@ for (const [name, describeBackend, create] of backends) {
       expect(touched.lastSeenAt).toBeGreaterThanOrEqual(touchedAt);
       expect(touched.data).toBe(saved.data);
       expect((await backend.listByUser('u1'))[0].lastSeenAt).toBe(touched.lastSeenAt);
+    });
+
+    it('bulk: reads the live ones of many ids; inserts only what it lacks, never over a newer one', async () => {
+      const now = Date.now();
+      const one = (sid: string, fields: Partial<StoredSession> = {}): StoredSession => ({
+        ...{ sid, data: `{"sid":"${sid}"}`, userId: 'u1', expiresAt: now + HOUR, lastSeenAt: now },
+        ...fields,
+      });
+      await backend.put(one('held', { data: '{"newer":true}', lastSeenAt: now + 5 }));
+      await backend.put(one('stale', { expiresAt: Date.now() + 100 }));
+      await sleep(150); // 'stale' has expired (a database row not swept yet): no session
+
+      const batch = [one('held'), one('stale'), one('fresh', { userId: null }), one('past')];
+      batch[3].expiresAt = now - 1;
+      expect((await backend.putManyIfAbsent(batch)).sort()).toEqual(['fresh', 'stale']);
+      expect(await backend.get('held')).toEqual(
+        one('held', { data: '{"newer":true}', lastSeenAt: now + 5 }),
+      );
+      expect(await backend.get('stale')).toEqual(one('stale'));
+      expect(await backend.get('fresh')).toEqual(one('fresh', { userId: null }));
+      expect(await backend.get('past')).toBeUndefined();
+      // The index follows what was inserted.
+      expect((await backend.listByUser('u1')).map((s) => s.sid).sort()).toEqual(['held', 'stale']);
+
+      const read = await backend.getMany(['held', 'fresh', 'past', 'never-issued']);
+      expect(read.map((s) => s.sid).sort()).toEqual(['fresh', 'held']);
+      expect(read.find((s) => s.sid === 'fresh')).toEqual(one('fresh', { userId: null }));
+      expect(await backend.getMany([])).toEqual([]);
+      expect(await backend.putManyIfAbsent([])).toEqual([]);
+      // Once inserted, a second bulk write of the same ids changes nothing.
+      expect(await backend.putManyIfAbsent([one('fresh', { data: '{}' })])).toEqual([]);
+      expect((await backend.get('fresh'))?.data).toBe('{"sid":"fresh"}');
+    });
+
+    it('bulk: 2,000 sessions of 100 users in one write and one read', async () => {
+      const now = Date.now();
+      const sessions: StoredSession[] = Array.from({ length: 2000 }, (_, i) => ({
+        sid: `bulk-${i}`,
+        data: JSON.stringify({ i }),
+        userId: `user-${i % 100}`,
+        expiresAt: now + HOUR + i,
+        lastSeenAt: now,
+      }));
+      expect(await backend.putManyIfAbsent(sessions)).toHaveLength(2000);
+      expect(await backend.length()).toBe(2000);
+      const read = await backend.getMany(sessions.map((session) => session.sid));
+      expect(read.sort((a, b) => a.expiresAt - b.expiresAt)).toEqual(sessions);
+      expect((await backend.listByUser('user-7')).map((s) => s.sid).sort()).toHaveLength(20);
     });
 
     it('answers ping, and reports whether it is shared between processes', async () => {

@@ -1,5 +1,6 @@
 import { MemorySessionBackend } from '../../src/session-cache/backends/memory-session.backend.js';
 import { MigratingBackend } from '../../src/session-cache/migrating-backend.js';
+import { COPY_BATCH_SIZE } from '../../src/session-cache/session-copy.js';
 import { aReplica } from '../factories/replicas.js';
 import { newTestSessionCache, type TestSessionCache } from '../factories/session-cache.js';
 import {
@@ -141,25 +142,33 @@ describe('SessionSwap', () => {
     expect(cache.active.backend).not.toBe(redis);
   });
 
-  it('reverts when the copy breaks halfway, losing no session', async () => {
+  it('reverts when the copy breaks halfway (the new backend dies mid-batch), losing no session', async () => {
     const memory = new MemorySessionBackend();
-    const sessions = sessionsOf(users, 20);
+    const sessions = sessionsOf(users, COPY_BATCH_SIZE + 20);
     await seed(memory, sessions);
     const redis = new FakeSharedBackend('redis');
-    let puts = 0;
-    const put = redis.put;
-    redis.put = async (session) => {
-      if (++puts > 10) redis.failing.add('put');
-      return put(session);
+    let batches = 0;
+    const putManyIfAbsent = redis.putManyIfAbsent;
+    redis.putManyIfAbsent = async (batch) => {
+      // The second batch is written in part, then the backend is gone.
+      if (++batches > 1) {
+        await putManyIfAbsent(batch.slice(0, 10));
+        redis.failing.add('putManyIfAbsent');
+      }
+      return putManyIfAbsent(batch);
     };
     const cache = await cacheWith({ serving: memory, backends: { redis } });
-    await expect(cache.swaps.prepare('redis', change(1))).rejects.toThrow(/put/);
+    await expect(cache.swaps.prepare('redis', change(1))).rejects.toThrow(/putManyIfAbsent/);
     await settle();
     expect(cache.active.backend).toBe(memory);
-    expect((await contentsOf(memory)).size).toBe(20);
+    expect((await contentsOf(memory)).size).toBe(COPY_BATCH_SIZE + 20);
     // Counted as a failed swap, and the half-filled new backend let go of.
     expect(cache.swapped).toEqual([
-      expect.objectContaining({ from: 'memory', to: 'redis', error: expect.stringMatching(/put/) }),
+      expect.objectContaining({
+        from: 'memory',
+        to: 'redis',
+        error: expect.stringMatching(/putManyIfAbsent/),
+      }),
     ]);
     expect(redis.closed).toBe(true);
     expect(cache.active.status()).toMatchObject({ backend: 'memory', swapping: false });

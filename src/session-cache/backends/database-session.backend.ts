@@ -47,6 +47,43 @@ export class DatabaseSessionBackend implements SessionBackend {
     });
   }
 
+  getMany(sids: readonly string[]): Promise<StoredSession[]> {
+    if (sids.length === 0) return Promise.resolve([]);
+    return this.run(async () => {
+      const rows = await this.liveSessions().where('sid', 'in', sids).execute();
+      return rows.map(toStoredSession);
+    });
+  }
+
+  putManyIfAbsent(sessions: readonly StoredSession[]): Promise<string[]> {
+    const now = Date.now();
+    const live = sessions.filter((session) => session.expiresAt > now);
+    if (live.length === 0) return Promise.resolve([]);
+    return this.run(async () => {
+      // One statement: a live row is left as it is; an expired one not swept yet is no session,
+      // so it is replaced. RETURNING names the rows inserted or replaced (PostgreSQL, and
+      // SQLite since 3.35).
+      const rows = await this.db
+        .insertInto('sessions')
+        .values(live.map((session) => ({ sid: session.sid, ...toRow(session), updated_at: now })))
+        .onConflict((conflict) =>
+          conflict
+            .column('sid')
+            .doUpdateSet((eb) => ({
+              data: eb.ref('excluded.data'),
+              user_id: eb.ref('excluded.user_id'),
+              expires_at: eb.ref('excluded.expires_at'),
+              last_seen_at: eb.ref('excluded.last_seen_at'),
+              updated_at: eb.ref('excluded.updated_at'),
+            }))
+            .where('sessions.expires_at', '<=', now),
+        )
+        .returning('sid')
+        .execute();
+      return rows.map((row) => row.sid);
+    });
+  }
+
   put(session: StoredSession): Promise<void> {
     return this.run(async () => {
       const now = Date.now();

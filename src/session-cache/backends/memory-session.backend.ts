@@ -47,8 +47,28 @@ export class MemorySessionBackend implements SessionBackend {
     return { ...session };
   }
 
+  async getMany(sids: readonly string[]): Promise<StoredSession[]> {
+    const sessions: StoredSession[] = [];
+    for (const sid of sids) {
+      const session = this.peekLive(sid);
+      if (session) sessions.push({ ...session });
+    }
+    return sessions;
+  }
+
   async put(session: StoredSession): Promise<void> {
     this.store({ ...session });
+  }
+
+  async putManyIfAbsent(sessions: readonly StoredSession[]): Promise<string[]> {
+    const now = Date.now();
+    const inserted: string[] = [];
+    for (const session of sessions) {
+      if (session.expiresAt <= now || this.peekLive(session.sid)) continue;
+      this.store({ ...session });
+      inserted.push(session.sid);
+    }
+    return inserted;
   }
 
   async update(session: StoredSession): Promise<boolean> {

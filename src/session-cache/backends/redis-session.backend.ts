@@ -6,6 +6,7 @@ import {
 } from './redis-session.connection.js';
 import {
   encodeValue,
+  INSERT_MANY_IF_ABSENT,
   parseValue,
   TOUCH_IF_PRESENT,
   UPDATE_IF_PRESENT,
@@ -71,6 +72,31 @@ export class RedisSessionBackend implements SessionBackend {
   async get(sid: string): Promise<StoredSession | undefined> {
     const [session] = await this.readSessions([sid]);
     return session;
+  }
+
+  getMany(sids: readonly string[]): Promise<StoredSession[]> {
+    return this.readSessions(sids);
+  }
+
+  async putManyIfAbsent(sessions: readonly StoredSession[]): Promise<string[]> {
+    const now = Date.now();
+    const live = sessions.filter((session) => session.expiresAt > now);
+    if (live.length === 0) return [];
+    const keys = live.map((session) => this.sessionKey(session.sid));
+    const userKeyAt = new Map<string, number>();
+    const args: string[] = [];
+    for (const session of live) {
+      let at = 0;
+      if (session.userId !== null) {
+        at = userKeyAt.get(session.userId) ?? keys.push(this.userKey(session.userId));
+        userKeyAt.set(session.userId, at);
+      }
+      args.push(encodeValue(session), String(session.expiresAt), session.sid, String(at));
+    }
+    const inserted = await this.run((client) =>
+      client.eval(INSERT_MANY_IF_ABSENT, { keys, arguments: args }),
+    );
+    return (inserted as unknown[]).map(String);
   }
 
   put(session: StoredSession): Promise<void> {
@@ -212,7 +238,7 @@ export class RedisSessionBackend implements SessionBackend {
   }
 
   /** Reads sessions by sid in one round trip; missing or expired ones are left out. */
-  private async readSessions(sids: string[]): Promise<StoredSession[]> {
+  private async readSessions(sids: readonly string[]): Promise<StoredSession[]> {
     if (sids.length === 0) return [];
     const replies = await this.run((client) => {
       const multi = client.multi();

@@ -41,6 +41,29 @@ redis.call('SET', KEYS[1], cjson.encode(value), 'PXAT', ARGV[1])
 if type(value['userId']) == 'string' then return value['userId'] end
 return false`;
 
+/**
+ * `putManyIfAbsent`: for each session, `SET ... PXAT ... NX` (only where no live key is), and
+ * for each one set, its user-index entry; atomically, in one round trip. Returns the ids set.
+ * KEYS: the session keys (one per session, in order), then the user index keys; ARGV: per
+ * session four values: value, expiresAt (epoch ms), sid, position in KEYS of its user index key
+ * (0: none).
+ */
+export const INSERT_MANY_IF_ABSENT = `
+local inserted = {}
+for i = 1, #ARGV / 4 do
+  local at = (i - 1) * 4
+  if redis.call('SET', KEYS[i], ARGV[at + 1], 'PXAT', ARGV[at + 2], 'NX') then
+    local userKey = tonumber(ARGV[at + 4])
+    if userKey > 0 then
+      redis.call('ZADD', KEYS[userKey], ARGV[at + 2], ARGV[at + 3])
+      redis.call('PEXPIREAT', KEYS[userKey], ARGV[at + 2], 'NX')
+      redis.call('PEXPIREAT', KEYS[userKey], ARGV[at + 2], 'GT')
+    end
+    inserted[#inserted + 1] = ARGV[at + 3]
+  end
+end
+return inserted`;
+
 export function encodeValue(session: StoredSession): string {
   const value: RedisSessionValue = {
     data: session.data,
