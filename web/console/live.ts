@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, type Schemas } from '../shared/api';
+import { api, type RuntimeReport } from '../shared/api';
 
-export type RuntimeReport = Schemas['RuntimeReportResponse'];
+export type { RuntimeReport };
 export type Connection = 'connecting' | 'live' | 'reconnecting';
 
 /** How long the console waits before it follows a stream that ended for a reason other than sign-out. */

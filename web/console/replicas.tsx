@@ -1,10 +1,10 @@
 import { useRef } from 'preact/hooks';
-import type { Schemas } from '../shared/api';
+import type { LiveInstance, SessionCacheStatus } from '../shared/api';
 import { DataTable } from '../shared/field';
 import type { RuntimeReport } from './live';
 
-type Instance = Schemas['LiveInstanceResponse'];
-type CacheStatus = Schemas['SessionCacheStatusResponse'];
+type Instance = LiveInstance;
+type CacheStatus = SessionCacheStatus;
 
 /** What the replicas are measured against: the stored settings the console last read. */
 export interface Expected {

@@ -1,9 +1,6 @@
 // The browser's side of Keel's HTTP API (docs/api.md): JSON in and out, the session cookie sent
 // by the browser itself, and the CSRF token every unsafe request with a session must carry.
-import type { components } from '../../test/client/generated/keel-api';
-
-/** The API's types, from the OpenAPI document (`npm run api:client` generates them). */
-export type Schemas = components['schemas'];
+export type * from './api-types';
 
 /** Every error answer's one shape. */
 export interface Problem {
@@ -58,16 +55,32 @@ export async function api<T>(
     });
   };
   let response = await send();
-  if (response.status === 403 && UNSAFE.has(method)) {
-    const problem = (await response.clone().json()) as Partial<Problem>;
-    if (problem.code === 'csrf_failed') {
-      csrfToken = undefined;
-      response = await send();
-    }
+  let answer = await read<T>(response);
+  if (answer.status === 403 && UNSAFE.has(method) && problemOf(answer)?.code === 'csrf_failed') {
+    csrfToken = undefined;
+    response = await send();
+    answer = await read<T>(response);
   }
+  return answer;
+}
+
+/**
+ * The answer's JSON. A body that is not JSON (a proxy's HTML error page, a truncated answer)
+ * is an error with its status, never a throw that would leave a form stuck.
+ */
+async function read<T>(response: Response): Promise<Answer<T>> {
   const text = await response.text();
-  const body = (text ? JSON.parse(text) : undefined) as T;
-  return { status: response.status, ok: response.ok, body, headers: response.headers };
+  const { status, headers } = response;
+  try {
+    return { status, ok: response.ok, body: (text ? JSON.parse(text) : undefined) as T, headers };
+  } catch {
+    const problem: Problem = {
+      statusCode: status,
+      code: 'unexpected_answer',
+      message: `The server answered ${status}${response.statusText ? ` ${response.statusText}` : ''} without JSON (a proxy in between may have failed); try again.`,
+    };
+    return { status, ok: false, body: problem as T, headers };
+  }
 }
 
 /** The answer's error, if it is one. */
