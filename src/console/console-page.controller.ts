@@ -24,7 +24,7 @@ export class ConsolePageController {
       title: `${site} console`,
       entry: 'console',
       body: `
-      <h1>${site} console</h1>
+      <h1 id="page-title" tabindex="-1">${site} console</h1>
       <div id="console"><noscript><p>The console needs JavaScript. Without it, use the API: <code>GET /api/runtime</code>.</p></noscript></div>`,
     });
   }

@@ -57,3 +57,42 @@ export async function axeViolations(page: Page): Promise<string[]> {
       violation.nodes.map((node) => violation.id + ': ' + node.target.join(' '))))`,
   );
 }
+
+/**
+ * What `page` downloads from now on, as the network counts it (Chrome DevTools Protocol):
+ * headers and bodies as transferred, so gzipped where the answer was gzipped. A request still
+ * in flight (an event stream) counts what has arrived so far. Attach before `goto`.
+ */
+export async function countDownloads(
+  page: Page,
+): Promise<() => { total: number; byUrl: Record<string, number> }> {
+  const cdp = await page.context().newCDPSession(page);
+  const urls = new Map<string, string>();
+  const bytes = new Map<string, number>();
+  cdp.on('Network.requestWillBeSent', (event) => urls.set(event.requestId, event.request.url));
+  cdp.on('Network.dataReceived', (event) =>
+    bytes.set(event.requestId, (bytes.get(event.requestId) ?? 0) + event.encodedDataLength),
+  );
+  // Chrome may count a stream's bytes late: its messages as they arrive are the floor.
+  const messages = new Map<string, number>();
+  cdp.on('Network.eventSourceMessageReceived', (event) =>
+    messages.set(
+      event.requestId,
+      (messages.get(event.requestId) ?? 0) + event.eventName.length + event.data.length + 16,
+    ),
+  );
+  // The whole answer, headers included: replaces the chunks counted so far.
+  cdp.on('Network.loadingFinished', (event) => bytes.set(event.requestId, event.encodedDataLength));
+  await cdp.send('Network.enable');
+  return () => {
+    const byUrl: Record<string, number> = {};
+    let total = 0;
+    for (const id of new Set([...bytes.keys(), ...messages.keys()])) {
+      const count = Math.max(bytes.get(id) ?? 0, messages.get(id) ?? 0);
+      const url = new URL(urls.get(id) ?? 'unknown:').pathname;
+      byUrl[url] = (byUrl[url] ?? 0) + count;
+      total += count;
+    }
+    return { total, byUrl };
+  };
+}

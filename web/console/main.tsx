@@ -1,6 +1,14 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api, describeProblem, rememberCsrfToken, type Schemas } from '../shared/api';
+import {
+  api,
+  describeProblem,
+  problemOf,
+  rememberCsrfToken,
+  type Me as MeAnswer,
+  type SignedIn,
+  type UserSummary,
+} from '../shared/api';
 import { PasswordField, Status, UsernameField } from '../shared/field';
 import '../shared/styles.css';
 import { useRuntimeEvents } from './live';
@@ -8,7 +16,14 @@ import { type Expected, ReplicasSection, SessionCacheSection } from './replicas'
 import { SettingsSection } from './settings';
 import { OwnSessionsSection, UsersSection } from './users';
 
-type Me = Schemas['UserSummaryResponse'];
+type Me = UserSummary;
+
+/** The page's heading takes the focus when what the page shows changes as a whole (sign-in, sign-out). */
+const focusHeading = () =>
+  requestAnimationFrame(() => document.getElementById('page-title')?.focus());
+
+const unreachable = (error: unknown) =>
+  `The server could not be reached (${(error as Error).message}). Check the connection, then try again.`;
 
 function SignIn(props: { onSignedIn: (user: Me) => void; notice: string }) {
   const [username, setUsername] = useState('');
@@ -17,9 +32,15 @@ function SignIn(props: { onSignedIn: (user: Me) => void; notice: string }) {
   const submit = async (event: Event) => {
     event.preventDefault();
     setStatus('Signing in…');
-    const answer = await api<Schemas['SignedInResponse']>('POST', '/api/auth/login', {
-      body: { username: username.trim(), password },
-    });
+    let answer;
+    try {
+      answer = await api<SignedIn>('POST', '/api/auth/login', {
+        body: { username: username.trim(), password },
+      });
+    } catch (error) {
+      setStatus(`Not signed in: ${unreachable(error)}`);
+      return;
+    }
     if (!answer.ok) {
       setStatus(`Not signed in: ${describeProblem(answer)}`);
       document.getElementById('login-username')?.focus();
@@ -57,13 +78,15 @@ const CONNECTION_TEXT = {
 
 function Console(props: { me: Me; onSignedOut: () => void }) {
   const { report, connection } = useRuntimeEvents(props.onSignedOut);
+  // The stored settings replicas are measured against (the newest read), not the form's base.
   const [expected, setExpected] = useState<Expected | undefined>();
   const liveVersion = report?.instances.reduce(
     (max, instance) => Math.max(max, instance.settingsVersion ?? 0),
     0,
   );
   const signOut = async () => {
-    await api('POST', '/api/auth/logout');
+    // Signed out here whatever the answer: a failed logout still ends the session's use here.
+    await api('POST', '/api/auth/logout').catch(() => undefined);
     props.onSignedOut();
   };
   return (
@@ -88,30 +111,64 @@ function Console(props: { me: Me; onSignedOut: () => void }) {
       <SessionCacheSection report={report} />
       <SettingsSection
         liveVersion={liveVersion}
-        onSettings={(settings) =>
+        onStored={(settings) =>
           setExpected({ version: settings.version, backend: settings.values.sessionCache.backend })
         }
       />
-      <UsersSection myId={props.me.id} />
+      <UsersSection myId={props.me.id} onSignedOut={props.onSignedOut} />
       <OwnSessionsSection onSignedOut={props.onSignedOut} />
     </>
   );
 }
 
+/** Why the console cannot start: the first `/api/auth/me` failed with neither a user nor a 401. */
+type Blocked = { setup: true } | { setup: false; message: string };
+
 function App() {
   const [me, setMe] = useState<Me | null | 'loading'>('loading');
+  const [blocked, setBlocked] = useState<Blocked | undefined>();
   const [notice, setNotice] = useState('');
-  useEffect(() => {
-    void api<Schemas['MeResponse']>('GET', '/api/auth/me').then(
-      (answer) => setMe(answer.ok ? answer.body.user : null),
-      () => setMe(null),
-    );
-  }, []);
+  const whoAmI = async () => {
+    setBlocked(undefined);
+    try {
+      const answer = await api<MeAnswer>('GET', '/api/auth/me');
+      if (answer.ok) return setMe(answer.body.user);
+      if (answer.status === 401) return setMe(null);
+      // A 503 (setup required, the session store down) or a proxy's error: say so, not "sign in".
+      if (problemOf(answer)?.code === 'setup_required') return setBlocked({ setup: true });
+      setBlocked({ setup: false, message: describeProblem(answer) });
+    } catch (error) {
+      setBlocked({ setup: false, message: unreachable(error) });
+    }
+  };
+  useEffect(() => void whoAmI(), []);
   const signedOut = () => {
     rememberCsrfToken(undefined);
     setNotice('You are signed out: your session ended.');
     setMe(null);
+    focusHeading();
   };
+  if (blocked?.setup) {
+    return (
+      <section id="blocked" class="notice" aria-labelledby="blocked-title">
+        <h2 id="blocked-title">Setup is not complete</h2>
+        <p>
+          This server has no administrator yet. <a href="/setup">Complete the setup</a> first.
+        </p>
+      </section>
+    );
+  }
+  if (blocked) {
+    return (
+      <section id="blocked" class="notice" aria-labelledby="blocked-title">
+        <h2 id="blocked-title">The console cannot load</h2>
+        <p role="alert">{blocked.message}</p>
+        <button type="button" onClick={() => void whoAmI()}>
+          Try again
+        </button>
+      </section>
+    );
+  }
   if (me === 'loading') return <Status message="Loading…" />;
   if (me === null)
     return (
@@ -120,6 +177,7 @@ function App() {
         onSignedIn={(user) => {
           setNotice('');
           setMe(user);
+          focusHeading();
         }}
       />
     );
@@ -128,7 +186,14 @@ function App() {
       <section id="admins-only" aria-labelledby="admins-only-title">
         <h2 id="admins-only-title">Admins only</h2>
         <p>You are signed in as {me.username}, a member. The console is for administrators.</p>
-        <button type="button" onClick={() => void api('POST', '/api/auth/logout').then(signedOut)}>
+        <button
+          type="button"
+          onClick={() =>
+            void api('POST', '/api/auth/logout')
+              .catch(() => undefined)
+              .then(signedOut)
+          }
+        >
           Sign out
         </button>
       </section>

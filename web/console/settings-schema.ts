@@ -1,6 +1,8 @@
 // The settings form is generated from the settings schema in Keel's OpenAPI document (built
 // from the same classes that validate a change), so a new setting appears here with its type,
-// range and choices, and the console cannot drift from what the server accepts.
+// range and choices, and the console cannot drift from what the server accepts. `npm run build`
+// bundles that schema in (web/build.js), from the document the same build serves.
+import settingsSchema from 'keel:settings-schema';
 
 type Json = Record<string, unknown>;
 
@@ -17,16 +19,12 @@ export interface SettingField {
   description?: string;
 }
 
-const DOCUMENT = '/api/docs/openapi.json';
-
 /** The leaves of `RuntimeSettings`, in the document's order. */
-export async function loadSettingFields(): Promise<SettingField[]> {
-  const response = await fetch(DOCUMENT, { credentials: 'same-origin' });
-  if (!response.ok) throw new Error(`the API document answered ${response.status}`);
-  const schemas = ((await response.json()) as { components: { schemas: Record<string, Json> } })
-    .components.schemas;
-  return leaves(schemas, schemas.RuntimeSettings ?? {}, '');
-}
+export const SETTING_FIELDS: readonly SettingField[] = leaves(
+  settingsSchema.schemas,
+  settingsSchema.schemas[settingsSchema.root] ?? {},
+  '',
+);
 
 function refOf(property: Json): string | undefined {
   const [only] = Array.isArray(property.allOf) ? (property.allOf as Json[]) : [];

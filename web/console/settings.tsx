@@ -1,39 +1,45 @@
-import { useEffect, useState } from 'preact/hooks';
-import { api, describeProblem, problemOf, type Schemas } from '../shared/api';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import {
+  api,
+  describeProblem,
+  problemOf,
+  type Settings,
+  type SettingsHistoryEntry as HistoryEntry,
+} from '../shared/api';
 import { Field, Status } from '../shared/field';
 import {
-  loadSettingFields,
   mergePatch,
   parseInput,
   rangeOf,
-  type SettingField,
+  SETTING_FIELDS as fields,
   valueAt,
 } from './settings-schema';
-
-type Settings = Schemas['SettingsResponse'];
-type HistoryEntry = Schemas['SettingsHistoryEntryResponse'];
 
 /** A save refused with 412: the settings as they are now, and what changed since the form's version. */
 interface Conflict {
   current: Settings;
   changes: { key: string; from: unknown; to: unknown }[];
-  by: string;
+  /** Who saved the versions since the form's: usernames, and "the system" for its compensations. */
+  by: string[];
 }
 
 const show = (value: unknown): string => (value === undefined ? '(none)' : JSON.stringify(value));
 const fieldId = (key: string) => `setting-${key.replace(/\./g, '-')}`;
+const authorOf = (entry: HistoryEntry) => entry.changedBy ?? 'the system';
 
 /**
- * The settings, their form and their history. `liveVersion` is the version the replicas
- * report: when it moves past the form's, the history is read again, and so are the values
- * unless the form holds edits (they are never replaced under the operator's hands; saving them
- * then meets the 412 and shows what changed).
+ * The settings, their form and their history. Two versions are kept apart: the form's base
+ * (what its values and `If-Match` come from) and the stored settings (the newest read, which
+ * `onStored` reports, so replicas are compared with what is stored, not with the form).
+ * `liveVersion` is the version the replicas report: when it moves past the stored one, the
+ * settings and the history are read again, and the form takes the new values only if it holds
+ * no edits when the answer arrives (they are never replaced under the operator's hands; saving
+ * them then meets the 412 and shows what changed).
  */
 export function SettingsSection(props: {
   liveVersion: number | undefined;
-  onSettings: (settings: Settings) => void;
+  onStored: (settings: Settings) => void;
 }) {
-  const [fields, setFields] = useState<SettingField[]>([]);
   const [settings, setSettings] = useState<Settings | undefined>();
   const [history, setHistory] = useState<HistoryEntry[]>([]);
   const [edits, setEdits] = useState<Record<string, string>>({});
@@ -42,40 +48,50 @@ export function SettingsSection(props: {
   const [status, setStatus] = useState('');
   const [busy, setBusy] = useState(false);
   const dirty = Object.keys(edits).length > 0;
+  // What a read's answer checks when it arrives, not what the form held when it was sent.
+  const editsNow = useRef(edits);
+  editsNow.current = edits;
+  const storedVersion = useRef(0);
 
-  const take = (next: Settings) => {
-    setSettings(next);
-    props.onSettings(next);
-  };
   const loadSettings = async (): Promise<Settings | undefined> => {
     const answer = await api<Settings>('GET', '/api/settings');
     if (!answer.ok) {
       setStatus(`Could not read the settings: ${describeProblem(answer)}`);
       return undefined;
     }
+    stored(answer.body);
     return answer.body;
   };
-  const loadHistory = async () => {
+  const stored = (next: Settings) => {
+    if (next.version < storedVersion.current) return;
+    storedVersion.current = next.version;
+    props.onStored(next);
+  };
+  /** Reads the settings, and takes them into the form if it holds no edits by then. */
+  const refresh = async () => {
+    const next = await loadSettings();
+    if (!next || Object.keys(editsNow.current).length > 0) return;
+    setSettings((form) => (form && form.version > next.version ? form : next));
+  };
+  const loadHistory = async (): Promise<HistoryEntry[] | undefined> => {
     const answer = await api<HistoryEntry[]>('GET', '/api/settings/history');
-    if (answer.ok) setHistory(answer.body);
+    if (!answer.ok) return undefined;
+    setHistory(answer.body);
+    return answer.body;
   };
 
   useEffect(() => {
-    void loadSettingFields().then(setFields, (error: Error) =>
-      setStatus(`Could not read the settings schema: ${error.message}`),
-    );
-    void loadSettings().then((next) => next && take(next));
+    void refresh();
     void loadHistory();
   }, []);
 
   useEffect(() => {
-    if (!settings || props.liveVersion === undefined || props.liveVersion <= settings.version)
-      return;
+    if (props.liveVersion === undefined || props.liveVersion <= storedVersion.current) return;
     void loadHistory();
-    if (!dirty) void loadSettings().then((next) => next && take(next));
+    void refresh();
   }, [props.liveVersion]);
 
-  if (!settings || fields.length === 0) {
+  if (!settings) {
     return (
       <section aria-labelledby="settings-title">
         <h2 id="settings-title">Settings</h2>
@@ -108,7 +124,8 @@ export function SettingsSection(props: {
         headers: { 'If-Match': `"${settings.version}"` },
       });
       if (answer.ok) {
-        take(answer.body);
+        stored(answer.body);
+        setSettings(answer.body);
         setEdits({});
         setConflict(undefined);
         setStatus(`Saved: the settings are at version ${answer.body.version}.`);
@@ -136,10 +153,10 @@ export function SettingsSection(props: {
   };
 
   const showConflict = async () => {
-    const current = await loadSettings();
-    await loadHistory();
+    const [current, entries] = await Promise.all([loadSettings(), loadHistory()]);
     if (!current) return;
-    const latest = (await api<HistoryEntry[]>('GET', '/api/settings/history')).body?.[0];
+    const since = (entries ?? []).filter((entry) => entry.version > settings.version);
+    const by = [...new Set(since.map(authorOf))];
     const changes = fields
       .map((field) => ({
         key: field.key,
@@ -147,16 +164,16 @@ export function SettingsSection(props: {
         to: valueAt(current.values, field.key),
       }))
       .filter((change) => JSON.stringify(change.from) !== JSON.stringify(change.to));
-    setConflict({ current, changes, by: latest?.changedBy ?? 'someone else' });
+    setConflict({ current, changes, by });
     setStatus(
-      'Not saved: the settings were changed by someone else. Reload them, then apply your change again.',
+      `Not saved: the settings were changed by ${changedBy(by)}. Reload them, then apply your change again.`,
     );
     requestAnimationFrame(() => document.getElementById('settings-conflict')?.focus());
   };
 
   const reload = () => {
     if (!conflict) return;
-    take(conflict.current);
+    setSettings(conflict.current);
     setEdits({});
     setConflict(undefined);
     setStatus(
@@ -175,10 +192,11 @@ export function SettingsSection(props: {
       <Status id="settings-status" message={status} />
       {conflict ? (
         <div id="settings-conflict" class="conflict" role="alert" tabIndex={-1}>
-          <h3>Changed by someone else: reload</h3>
+          <h3>Changed by {changedBy(conflict.by)}: reload</h3>
           <p>
-            Version {conflict.current.version} (by {conflict.by}) was saved after the version{' '}
-            {settings.version} your edits are based on. What changed:
+            Version {conflict.current.version} was saved after the version {settings.version} your
+            edits are based on
+            {conflict.by.length ? ` (by ${conflict.by.join(', ')})` : ''}. What changed:
           </p>
           <ul>
             {conflict.changes.map((change) => (
@@ -266,7 +284,7 @@ export function SettingsSection(props: {
             <p>
               Version {entry.version},{' '}
               <time dateTime={entry.changedAt}>{new Date(entry.changedAt).toLocaleString()}</time>,
-              by {entry.changedBy ?? 'the system'}
+              by {authorOf(entry)}
             </p>
             <ul>
               {Object.entries(entry.changes).map(([key, change]) => (
@@ -281,4 +299,11 @@ export function SettingsSection(props: {
       </ol>
     </section>
   );
+}
+
+/** "someone else", or "the system" when only its compensating changes came in between. */
+function changedBy(authors: string[]): string {
+  return authors.length > 0 && authors.every((author) => author === 'the system')
+    ? 'the system'
+    : 'someone else';
 }

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, describeProblem, type Schemas } from '../shared/api';
+import { api, describeProblem, type OwnSession, type PublicUser } from '../shared/api';
 import {
   DataTable,
   PasswordField,
@@ -9,14 +9,21 @@ import {
   UsernameField,
 } from '../shared/field';
 
-type User = Schemas['PublicUserResponse'];
-type OwnSession = Schemas['OwnSessionResponse'];
+type User = PublicUser;
 
 const when = (at: string | null) => (at ? new Date(at).toLocaleString() : 'unknown');
 
-export function UsersSection(props: { myId: string }) {
+/**
+ * Users, with their role and access. A role is chosen in its select and applied with its own
+ * button: a select that saved on `change` would demote an admin with one arrow key (Chrome
+ * changes a focused closed select's value on Up/Down), and a demotion ends that user's sessions.
+ * Taking away your own admin role or access asks first: it signs you out of the console.
+ */
+export function UsersSection(props: { myId: string; onSignedOut: () => void }) {
   const [users, setUsers] = useState<User[]>([]);
   const [status, setStatus] = useState('');
+  /** Roles chosen but not applied yet, by user id. */
+  const [roles, setRoles] = useState<Record<string, string>>({});
   const [draft, setDraft] = useState({ username: '', password: '', email: '', role: 'member' });
   const load = async () => {
     const answer = await api<User[]>('GET', '/api/users');
@@ -25,10 +32,39 @@ export function UsersSection(props: { myId: string }) {
   };
   useEffect(() => void load(), []);
 
-  const change = async (user: User, patch: Record<string, unknown>, done: string) => {
+  const change = async (
+    user: User,
+    patch: { role?: string; disabled?: boolean },
+    done: string,
+  ): Promise<boolean> => {
+    const losesAccess = patch.role === 'member' || patch.disabled === true;
+    if (
+      user.id === props.myId &&
+      losesAccess &&
+      !window.confirm(
+        patch.role
+          ? 'Make yourself a member? You lose the console and every session of yours ends, this one included.'
+          : 'Disable your own account? Every session of yours ends, this one included.',
+      )
+    ) {
+      setStatus(`${user.username} unchanged.`);
+      return false;
+    }
     const answer = await api('PATCH', `/api/users/${encodeURIComponent(user.id)}`, { body: patch });
+    if (answer.ok && user.id === props.myId && losesAccess) {
+      props.onSignedOut();
+      return true;
+    }
     setStatus(answer.ok ? done : `${user.username} unchanged: ${describeProblem(answer)}`);
     await load();
+    return answer.ok;
+  };
+  const applyRole = async (user: User) => {
+    const role = roles[user.id];
+    if (!role || role === user.role) return;
+    if (await change(user, { role }, `${user.username} is now ${role}.`)) {
+      setRoles(({ [user.id]: _applied, ...others }) => others);
+    }
   };
   const create = async (event: Event) => {
     event.preventDefault();
@@ -67,19 +103,26 @@ export function UsersSection(props: { myId: string }) {
             <td>{user.email ?? ''}</td>
             <td>
               <select
+                id={`role-${user.id}`}
                 aria-label={`Role of ${user.username}`}
-                value={user.role}
-                onChange={(e) =>
-                  void change(
-                    user,
-                    { role: e.currentTarget.value },
-                    `${user.username} is now ${e.currentTarget.value}.`,
-                  )
-                }
+                value={roles[user.id] ?? user.role}
+                onChange={(e) => {
+                  const role = e.currentTarget.value;
+                  setRoles((current) => ({ ...current, [user.id]: role }));
+                }}
               >
                 <option value="admin">admin</option>
                 <option value="member">member</option>
-              </select>
+              </select>{' '}
+              <button
+                type="button"
+                class="secondary"
+                disabled={(roles[user.id] ?? user.role) === user.role}
+                aria-label={`Apply the role of ${user.username}`}
+                onClick={() => void applyRole(user)}
+              >
+                Apply
+              </button>
             </td>
             <td>
               <button
