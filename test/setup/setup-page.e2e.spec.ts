@@ -64,7 +64,27 @@ describeWithChromium('the setup page browser test')('the setup page in Chromium'
     expect((await request(keel.url).get('/api/setup')).body.required).toBe(true);
 
     await password.fill(ADMIN.password);
+    // The server's answer as it would be had the chosen backend failed (setup completes, the
+    // defaults in force, `settings.applied: false`): the page says so before the console.
+    await page.route('**/api/setup', async (route) => {
+      const answer = await route.fetch();
+      const body = (await answer.json()) as Record<string, unknown>;
+      await route.fulfill({
+        response: answer,
+        json: { ...body, settings: { applied: false, error: 'the database went away' } },
+      });
+    });
     await page.getByRole('button', { name: 'Complete setup' }).click();
+    const notApplied = page.getByRole('heading', {
+      name: 'Setup is complete, but its settings were not applied',
+    });
+    await notApplied.waitFor();
+    expect(await page.locator('#not-applied').textContent()).toContain('the database went away');
+    expect(await page.evaluate('document.activeElement && document.activeElement.id')).toBe(
+      'not-applied-title',
+    );
+    expect(await page.locator('form').count()).toBe(0);
+    await page.getByRole('link', { name: 'Open the console' }).click();
     // Setup leads to the console, where the new admin is signed in already.
     await page.waitForURL(`${keel.url}/console`);
     await page.getByRole('heading', { name: 'Replicas' }).waitFor();

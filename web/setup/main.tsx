@@ -1,6 +1,6 @@
 import { render } from 'preact';
 import { useState } from 'preact/hooks';
-import { api, type Schemas } from '../shared/api';
+import { api, type SetupCompleted } from '../shared/api';
 import { PasswordField, SelectField, Status, TextField, UsernameField } from '../shared/field';
 import '../shared/styles.css';
 
@@ -45,6 +45,7 @@ function SetupForm() {
   const [status, setStatus] = useState('');
   const [busy, setBusy] = useState(false);
   const [done, setDone] = useState<string | undefined>();
+  const [notApplied, setNotApplied] = useState<{ username: string; error: string } | undefined>();
   /** A control's id, value, setter and error (by the API's field name). */
   const bind = (key: keyof typeof form) => ({
     id: key,
@@ -92,30 +93,59 @@ function SetupForm() {
     };
     if (email.trim()) admin.email = email.trim();
     try {
-      const answer = await api<
-        Schemas['SetupCompletedResponse'] & { code?: string; message?: string }
-      >('POST', '/api/setup', {
-        body: { token: token.trim(), admin, settings: { sessionCache: { backend } } },
-      });
+      const answer = await api<SetupCompleted & { code?: string; message?: string }>(
+        'POST',
+        '/api/setup',
+        {
+          body: { token: token.trim(), admin, settings: { sessionCache: { backend } } },
+        },
+      );
       if (answer.status === 201) {
-        setStatus(
-          `Setup is complete: signed in as ${answer.body.user.username}. Opening the console…`,
-        );
-        // The new admin is signed in: the console is where they go next.
+        const { user, settings } = answer.body;
+        if (settings?.applied === false) {
+          // The admin exists and is signed in, but the chosen settings are not in force: say
+          // so before the console, which would show the defaults without saying why.
+          setNotApplied({ username: user.username, error: settings.error ?? 'unknown error' });
+          requestAnimationFrame(() => document.getElementById('not-applied-title')?.focus());
+          return;
+        }
+        setStatus(`Setup is complete: signed in as ${user.username}. Opening the console…`);
+        // The new admin is signed in: the console is where they go next. The button stays
+        // disabled: the form is done, and a second submit would only meet setup_completed.
         window.location.assign('/console');
-      } else if (answer.body.code === 'setup_completed') {
+        return;
+      }
+      setBusy(false);
+      if (answer.body.code === 'setup_completed') {
         setDone('An administrator account exists already; sign in on the console instead.');
       } else {
         showProblem(answer.body);
       }
     } catch (error) {
+      setBusy(false);
       setStatus(
         `The server could not be reached (${(error as Error).message}). Check that it runs, then try again.`,
       );
-    } finally {
-      setBusy(false);
     }
   };
+
+  if (notApplied) {
+    return (
+      <section id="not-applied" class="notice" aria-labelledby="not-applied-title">
+        <h2 id="not-applied-title" tabIndex={-1}>
+          Setup is complete, but its settings were not applied
+        </h2>
+        <p>
+          You are signed in as {notApplied.username}. The session cache you chose could not be used
+          ({notApplied.error}), so the defaults are in force. Change it in the console's settings
+          once the cause is fixed.
+        </p>
+        <p>
+          <a href="/console">Open the console</a>
+        </p>
+      </section>
+    );
+  }
 
   if (done) {
     return (
