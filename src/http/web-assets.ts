@@ -66,10 +66,28 @@ export class WebAssetsController {
     }
     // Names carry no hash: the browser asks again each time (cheap: a few kB, gzipped).
     res.set({ 'Content-Type': asset.type, 'Cache-Control': 'no-cache', Vary: 'Accept-Encoding' });
-    if (/\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) {
+    if (acceptsGzip(req.headers['accept-encoding'])) {
       res.set('Content-Encoding', 'gzip').send(asset.gzipped);
     } else {
       res.send(asset.body);
     }
   }
+}
+
+/**
+ * Whether an `Accept-Encoding` header (RFC 9110, 12.5.3) accepts gzip: named (or `x-gzip`, or
+ * `*` when gzip is not named) with a q-value above 0. `gzip;q=0` means "not gzip".
+ */
+export function acceptsGzip(header: string | undefined): boolean {
+  let gzip: number | undefined;
+  let any: number | undefined;
+  for (const entry of (header ?? '').split(',')) {
+    const [coding = '', ...params] = entry.split(';').map((part) => part.trim().toLowerCase());
+    const q = params.find((param) => /^q\s*=/.test(param));
+    const weight = q === undefined ? 1 : Number(q.replace(/^q\s*=\s*/, ''));
+    const value = Number.isFinite(weight) ? weight : 0;
+    if (coding === 'gzip' || coding === 'x-gzip') gzip = Math.max(gzip ?? 0, value);
+    else if (coding === '*') any = value;
+  }
+  return (gzip ?? any ?? 0) > 0;
 }
