@@ -143,7 +143,8 @@ interface Runtime {
       for (let s = 0; s < USERS * SESSIONS_PER_USER; s++) {
         sessions.push(await login(urls[s % 3]!, usernames[s % USERS]!, TEST_PASSWORD));
       }
-      const live = sessions.slice(0, USERS * SESSIONS_PER_USER - 6);
+      // One session ends on each turn of churn(): 3 turns, during and after each of 2 swaps.
+      const live = sessions.slice(0, USERS * SESSIONS_PER_USER - 2 * 2 * 3);
       const toEnd = sessions.slice(live.length);
       const startedDuringSwaps: CookieSession[] = [];
 
@@ -172,7 +173,8 @@ interface Runtime {
             await login(urls[turn % 3]!, usernames[turn % USERS]!, TEST_PASSWORD),
           );
           const ended = toEnd.pop();
-          if (ended) expect(await logout(urls[(turn + 1) % 3]!, ended)).toBe(204);
+          expect(ended).toBeDefined();
+          expect(await logout(urls[(turn + 1) % 3]!, ended!)).toBe(204);
         }
       };
       for (const backend of ['database', 'redis']) {
