@@ -2,6 +2,7 @@ import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { SessionBackendKind } from '../session-cache/session-backend.js';
 import { MemoryEvictions } from '../session-cache/memory-evictions.js';
+import { SessionReadCache } from '../session-cache/read-cache/session-read-cache.js';
 import {
   OnSessionCacheEvent,
   SessionCacheEvent,
@@ -31,6 +32,7 @@ export class SessionCacheMetrics implements OnModuleInit {
     metrics: MetricsRegistry,
     private readonly cache: SessionCacheService,
     evictions: MemoryEvictions,
+    readCache: SessionReadCache,
   ) {
     const registers = [metrics.registry];
     new Gauge({
@@ -75,6 +77,34 @@ export class SessionCacheMetrics implements OnModuleInit {
       collect() {
         this.reset();
         this.inc(evictions.total);
+      },
+    });
+    new Counter({
+      name: 'keel_session_read_cache_reads_total',
+      help: "Session reads of the database backend, by result: hit (answered from this process's read cache) or miss (read from the database).",
+      labelNames: ['result'],
+      registers,
+      collect() {
+        const { hits, misses } = readCache.stats();
+        this.reset();
+        this.inc({ result: 'hit' }, hits);
+        this.inc({ result: 'miss' }, misses);
+      },
+    });
+    new Gauge({
+      name: 'keel_session_read_cache_serving',
+      help: '1 while the read cache may answer reads (on PostgreSQL: this replica hears every session change, proven by an echo within the lease); 0 sends every read to the database.',
+      registers,
+      collect() {
+        this.set(readCache.serving() ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'keel_session_read_cache_entries',
+      help: "Sessions held in this process's read cache.",
+      registers,
+      collect() {
+        this.set(readCache.size);
       },
     });
     this.operations = new Counter({

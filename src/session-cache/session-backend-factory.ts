@@ -5,6 +5,8 @@ import { DatabaseSessionBackend } from './backends/database-session.backend.js';
 import { MemorySessionBackend } from './backends/memory-session.backend.js';
 import { RedisSessionBackend } from './backends/redis-session.backend.js';
 import { MemoryEvictions } from './memory-evictions.js';
+import { ReadCachedSessionBackend } from './read-cache/read-cached-session.backend.js';
+import { SessionReadCache } from './read-cache/session-read-cache.js';
 import type { SessionBackend, SessionBackendKind } from './session-backend.js';
 
 /** Builds the backend a setting names, and checks that one can be reached (the preflight). */
@@ -14,6 +16,7 @@ export class SessionBackendFactory {
     private readonly config: AppConfig,
     private readonly database: DatabaseService,
     private readonly evictions: MemoryEvictions,
+    private readonly readCache: SessionReadCache,
   ) {}
 
   /**
@@ -33,7 +36,12 @@ export class SessionBackendFactory {
         return backend;
       }
       case 'database':
-        return new DatabaseSessionBackend(this.database.db);
+        // What this process cached while another backend was active may be out of date.
+        this.readCache.invalidateAll();
+        return new ReadCachedSessionBackend(
+          new DatabaseSessionBackend(this.database.db),
+          this.readCache,
+        );
       case 'redis': {
         if (!this.config.redisUrl) {
           throw new Error(

@@ -2,7 +2,10 @@ import { Module } from '@nestjs/common';
 import { DatabaseModule } from '../database/database.module.js';
 import { SettingsModule } from '../settings/settings.module.js';
 import { ActiveSessionBackend } from './active-session-backend.js';
+import { AppConfig } from '../config/app-config.js';
 import { MemoryEvictions } from './memory-evictions.js';
+import { SessionChangeSubscriber } from './read-cache/session-change-subscriber.js';
+import { SessionReadCache } from './read-cache/session-read-cache.js';
 import { SessionBackendFactory } from './session-backend-factory.js';
 import { SessionCacheEvents } from './session-cache.events.js';
 import { SessionCacheFollower } from './session-cache-follower.js';
@@ -29,7 +32,15 @@ import { SessionSwap } from './session-swap.js';
     SessionCacheSettingsListener,
     SessionCacheFollower,
     SessionSweeper,
+    {
+      provide: SessionReadCache,
+      inject: [AppConfig],
+      // Leased where other replicas write the same table; one SQLite process sees all writes.
+      useFactory: (config: AppConfig) =>
+        new SessionReadCache({ leased: config.database.dialect === 'postgres' }),
+    },
+    SessionChangeSubscriber,
   ],
-  exports: [SessionCacheService, MemoryEvictions],
+  exports: [SessionCacheService, MemoryEvictions, SessionReadCache],
 })
 export class SessionCacheModule {}

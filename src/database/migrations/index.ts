@@ -6,6 +6,7 @@ import * as setup from './0004-setup.js';
 import * as instances from './0005-instances.js';
 import * as sessionHandover from './0006-session-handover.js';
 import * as instanceReport from './0007-instance-report.js';
+import * as sessionChangeNotifications from './0008-session-change-notifications.js';
 
 /**
  * Every migration, in order. Names sort lexically and never change once released;
@@ -19,4 +20,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0005-instances': instances,
   '0006-session-handover': sessionHandover,
   '0007-instance-report': instanceReport,
+  '0008-session-change-notifications': sessionChangeNotifications,
 };

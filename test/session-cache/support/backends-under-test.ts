@@ -8,6 +8,8 @@ import { migrateToLatest } from '../../../src/database/migrate.js';
 import { DatabaseSessionBackend } from '../../../src/session-cache/backends/database-session.backend.js';
 import { MemorySessionBackend } from '../../../src/session-cache/backends/memory-session.backend.js';
 import { RedisSessionBackend } from '../../../src/session-cache/backends/redis-session.backend.js';
+import { ReadCachedSessionBackend } from '../../../src/session-cache/read-cache/read-cached-session.backend.js';
+import { SessionReadCache } from '../../../src/session-cache/read-cache/session-read-cache.js';
 import type { SessionBackend } from '../../../src/session-cache/session-backend.js';
 import {
   createPostgresDatabase,
@@ -25,11 +27,20 @@ export interface BackendUnderTest {
   cleanup(): Promise<void>;
 }
 
-async function databaseBackend(target: DatabaseTarget, drop: () => Promise<void>) {
+async function databaseBackend(
+  target: DatabaseTarget,
+  drop: () => Promise<void>,
+  { readCached = false } = {},
+) {
   const { db } = connectDatabase(target, () => undefined);
   await migrateToLatest(db as unknown as Kysely<unknown>);
+  const backend = new DatabaseSessionBackend(db);
   return {
-    backend: new DatabaseSessionBackend(db),
+    // As one process sees it (no lease): its own writes invalidate; other replicas' notices
+    // are test/session-cache/read-cache-replicas.e2e.spec.ts's.
+    backend: readCached
+      ? new ReadCachedSessionBackend(backend, new SessionReadCache({ leased: false }))
+      : backend,
     async cleanup() {
       await db.destroy();
       await drop();
@@ -63,6 +74,28 @@ export const backendsUnderTest: [string, typeof describe, () => Promise<BackendU
     async () => {
       const database = await createPostgresDatabase();
       return databaseBackend({ dialect: 'postgres', url: database.url }, () => database.drop());
+    },
+  ],
+  [
+    'database on SQLite, read-cached',
+    describe,
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'keel-sessions-'));
+      return databaseBackend(
+        { dialect: 'sqlite', file: join(dir, 'keel.sqlite') },
+        async () => rmSync(dir, { recursive: true, force: true }),
+        { readCached: true },
+      );
+    },
+  ],
+  [
+    'database on PostgreSQL, read-cached',
+    describeWithPostgres,
+    async () => {
+      const database = await createPostgresDatabase();
+      return databaseBackend({ dialect: 'postgres', url: database.url }, () => database.drop(), {
+        readCached: true,
+      });
     },
   ],
   [

@@ -1,0 +1,156 @@
+import fc from 'fast-check';
+import { performance } from 'node:perf_hooks';
+import { SessionReadCache } from '../../src/session-cache/read-cache/session-read-cache.js';
+import type { StoredSession } from '../../src/session-cache/session-backend.js';
+
+// The read cache's promise, as an invariant: whatever the order in which reads reach the
+// database, come back, and change notices arrive, a read that starts after a change was heard
+// never sees what came before it: an ended session stays ended, an older version never returns.
+
+const HOUR = 3_600_000;
+const SIDS = ['a', 'b', 'c'] as const;
+type Sid = (typeof SIDS)[number];
+
+/** One session in the model database: `version` grows with every write; ended is final. */
+interface Row {
+  version: number;
+  live: boolean;
+}
+
+function stored(sid: string, row: Row): StoredSession | undefined {
+  if (!row.live) return undefined;
+  return {
+    sid,
+    data: String(row.version),
+    userId: 'u',
+    expiresAt: Date.now() + HOUR,
+    lastSeenAt: 0,
+  };
+}
+
+/** A read of the model database: it takes its snapshot at one step and answers at a later one. */
+interface ModelRead {
+  sid: Sid;
+  snapshot?: StoredSession | undefined | 'not yet';
+  resolve: (value: StoredSession | undefined) => void;
+}
+
+interface GetCall {
+  sid: Sid;
+  /** What had been heard of the session when the get started. */
+  heard: Row;
+  result?: StoredSession | undefined;
+  settled: boolean;
+}
+
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('SessionReadCache', () => {
+  it('never answers a read with a session older than the last change heard before it started (property)', async () => {
+    const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
+    process.stdout.write(`read cache property: seed ${seed} (replay: FC_SEED=${seed})\n`);
+    const sid = fc.constantFrom(...SIDS);
+    const step = fc.oneof(
+      fc.record({ kind: fc.constant('get' as const), sid }),
+      fc.record({ kind: fc.constant('snapshot' as const), pick: fc.nat(5) }),
+      fc.record({ kind: fc.constant('answer' as const), pick: fc.nat(5) }),
+      fc.record({ kind: fc.constant('update' as const), sid }),
+      fc.record({ kind: fc.constant('end' as const), sid }),
+      fc.record({ kind: fc.constant('notice' as const) }),
+      fc.record({ kind: fc.constant('leaseLapses' as const) }),
+    );
+
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 60 }), async (steps) => {
+        const cache = new SessionReadCache({ leased: true, maxEntries: 2 });
+        cache.renewLease(performance.now(), HOUR);
+        const database = new Map<Sid, Row>(SIDS.map((id) => [id, { version: 1, live: true }]));
+        const heard = new Map<Sid, Row>(SIDS.map((id) => [id, { version: 1, live: true }]));
+        const reads: ModelRead[] = [];
+        const notices: { sid: Sid; row: Row }[] = [];
+        const gets: GetCall[] = [];
+
+        const read = (id: string) =>
+          new Promise<StoredSession | undefined>((resolve) =>
+            reads.push({ sid: id as Sid, snapshot: 'not yet', resolve }),
+          );
+        const write = (id: Sid, row: Row) => {
+          database.set(id, row);
+          notices.push({ sid: id, row });
+        };
+
+        for (const s of steps) {
+          switch (s.kind) {
+            case 'get': {
+              const call: GetCall = { sid: s.sid, heard: { ...heard.get(s.sid)! }, settled: false };
+              gets.push(call);
+              void cache.get(s.sid, read).then((result) => {
+                call.result = result;
+                call.settled = true;
+              });
+              break;
+            }
+            case 'snapshot': {
+              const waiting = reads.filter((r) => r.snapshot === 'not yet');
+              const chosen = waiting[s.pick % Math.max(1, waiting.length)];
+              if (chosen) chosen.snapshot = stored(chosen.sid, database.get(chosen.sid)!);
+              break;
+            }
+            case 'answer': {
+              const ready = reads.filter((r) => r.snapshot !== 'not yet');
+              const chosen = ready[s.pick % Math.max(1, ready.length)];
+              if (chosen) {
+                reads.splice(reads.indexOf(chosen), 1);
+                chosen.resolve(chosen.snapshot as StoredSession | undefined);
+              }
+              break;
+            }
+            case 'update': {
+              const row = database.get(s.sid)!;
+              if (row.live) write(s.sid, { version: row.version + 1, live: true });
+              break;
+            }
+            case 'end':
+              write(s.sid, { version: database.get(s.sid)!.version + 1, live: false });
+              break;
+            case 'notice': {
+              const notice = notices.shift();
+              if (notice) {
+                cache.invalidate(notice.sid);
+                heard.set(notice.sid, notice.row);
+              }
+              break;
+            }
+            case 'leaseLapses':
+              // The channel went quiet: notices may be lost (here: dropped), and what the cache
+              // holds must go before it serves again.
+              cache.endLease();
+              for (const notice of notices.splice(0)) heard.set(notice.sid, notice.row);
+              cache.renewLease(performance.now(), HOUR);
+              break;
+          }
+          await flush();
+        }
+        // Everything still in flight comes back.
+        for (const r of reads.splice(0)) {
+          r.resolve(r.snapshot === 'not yet' ? stored(r.sid, database.get(r.sid)!) : r.snapshot);
+        }
+        await flush();
+
+        for (const call of gets.filter((g) => g.settled)) {
+          if (!call.heard.live) expect(call.result).toBeUndefined();
+          if (call.result)
+            expect(Number(call.result.data)).toBeGreaterThanOrEqual(call.heard.version);
+        }
+        // Once every notice is heard, every read answers what the database holds.
+        for (const notice of notices.splice(0)) cache.invalidate(notice.sid);
+        for (const id of SIDS) {
+          const row = database.get(id)!;
+          const answer = await cache.get(id, async (x) => stored(x, database.get(x as Sid)!));
+          expect(answer?.data).toBe(row.live ? String(row.version) : undefined);
+        }
+      }),
+      { seed, numRuns: 300 },
+    );
+  });
+});
