@@ -7,7 +7,7 @@ export const DRAIN_TIMEOUT_MS = 5000;
 /** Sessions carried over at once (one by one, each a few round trips). */
 const COPY_CONCURRENCY = 64;
 /** Sessions copied per bulk write (`MigratingBackend.migrateMany`); tuned with bench/swap.js. */
-export const COPY_BATCH_SIZE = 500;
+export const COPY_BATCH_SIZE = 1000;
 
 /**
  * Copies every session of `source` through `pair.migrateMany`, `COPY_BATCH_SIZE` at a time: a

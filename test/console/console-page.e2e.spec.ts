@@ -24,7 +24,7 @@ import {
 // processes on PostgreSQL and Redis. Needs `npm run build` (the processes and dist/web).
 
 /** Sessions of another user in Redis, so the swap's copy lasts long enough to be watched. */
-const SEEDED_SESSIONS = Number(process.env.KEEL_CONSOLE_TEST_SESSIONS ?? 6000);
+const SEEDED_SESSIONS = Number(process.env.KEEL_CONSOLE_TEST_SESSIONS ?? 20_000);
 /** What the browser downloads for the console, as transferred (gzipped): the issue's limit. */
 const MAX_GZIPPED_BYTES = 100 * 1024;
 
