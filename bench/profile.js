@@ -17,6 +17,9 @@ const { values: options } = parseArgs({
     seconds: { type: 'string', default: '8' },
     connections: { type: 'string', default: '50' },
     top: { type: 'string', default: '25' },
+    // Also list the functions with the most self time (Keel's own and the rest), for finding
+    // what to cut inside a package.
+    functions: { type: 'boolean', default: false },
   },
 });
 const SECONDS = Number(options.seconds);
@@ -55,7 +58,13 @@ async function profileCase(name, script, env) {
     for (let i = 0; i < 100; i++) {
       try {
         const profile = JSON.parse(readFileSync(profileFile, 'utf8'));
-        return { name, rps: result.rps, cpuPerRequest, byPackage: selfTimeByPackage(profile) };
+        return {
+          name,
+          rps: result.rps,
+          cpuPerRequest,
+          byPackage: selfTimeByPackage(profile),
+          byFunction: selfTimeByFunction(profile),
+        };
       } catch {
         await sleep(100);
       }
@@ -76,6 +85,23 @@ function selfTimeByPackage(profile) {
     const { functionName, url } = nodes.get(id).callFrame;
     if (functionName === '(idle)' || functionName === '(root)') return;
     const key = packageOf(functionName, url);
+    const micros = profile.timeDeltas[i];
+    totals.set(key, (totals.get(key) ?? 0) + micros);
+    busy += micros;
+  });
+  return new Map([...totals].map(([key, micros]) => [key, micros / busy]));
+}
+
+/** Share of busy samples per function (`name file:line`). */
+function selfTimeByFunction(profile) {
+  const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
+  const totals = new Map();
+  let busy = 0;
+  profile.samples.forEach((id, i) => {
+    const { functionName, url, lineNumber } = nodes.get(id).callFrame;
+    if (functionName === '(idle)' || functionName === '(root)') return;
+    const file = url.replace(/^.*\/(node_modules|dist)\//, '$1/');
+    const key = `${functionName || '(anonymous)'} ${file}:${lineNumber + 1}`;
     const micros = profile.timeDeltas[i];
     totals.set(key, (totals.get(key) ?? 0) + micros);
     busy += micros;
@@ -122,6 +148,23 @@ const lines = [
         `| ${key} | ${fmt(micros(keel, key))} | ${fmt(micros(baseline, key))} | ${fmt(micros(keel, key) - micros(baseline, key))} |`,
     ),
 ];
+if (options.functions) {
+  const top = [...keel.byFunction]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, Number(options.top))
+    .map(([key, share]) => `| ${key} | ${fmt(share * keel.cpuPerRequest)} |`);
+  lines.push(
+    '',
+    'Keel, self time by function',
+    '',
+    '| function | µs/request |',
+    '|---|---|',
+    ...top,
+  );
+}
 const json = { keel, baseline };
-for (const c of [keel, baseline]) c.byPackage = Object.fromEntries(c.byPackage);
+for (const c of [keel, baseline]) {
+  c.byPackage = Object.fromEntries(c.byPackage);
+  delete c.byFunction;
+}
 process.stdout.write(`${lines.join('\n')}\n\nJSON ${JSON.stringify(json)}\n`);

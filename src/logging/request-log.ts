@@ -63,7 +63,7 @@ export class RequestLog extends ServerRequestListener {
     res.setHeader(REQUEST_ID_HEADER, id);
     if (QUIET_PATHS.test(req.url ?? '')) return;
     const start = performance.now();
-    res.once('close', () => this.write(req as ServedRequest, res, start));
+    this.whenClosed(res, () => this.write(req as ServedRequest, res, start));
   }
 
   private write(req: ServedRequest, res: ServerResponse, start: number): void {

@@ -52,8 +52,7 @@ export class HttpMetrics extends ServerRequestListener {
   // A listener ahead of Express: the clock starts before any middleware runs.
   protected onRequest(req: IncomingMessage, res: ServerResponse): void {
     const start = process.hrtime.bigint();
-    // 'close' comes once per response: after it was sent, or when the connection ended first.
-    res.once('close', () => {
+    this.whenClosed(res, () => {
       const labels = {
         method: methodLabel(req.method),
         route: routeLabel(req),

@@ -36,8 +36,7 @@ export class DrainingConnections extends ServerRequestListener {
       return;
     }
     this.inFlight.add(response);
-    // 'close' comes once per response, after 'finish' or when the connection ended first.
-    response.once('close', () => this.inFlight.delete(response));
+    this.whenClosed(response, () => this.inFlight.delete(response));
   }
 
   /** Called when draining begins, for the responses seen before it. */
