@@ -1,0 +1,77 @@
+// Heap snapshots of a server under test, to find where its memory goes (read them with
+// bench/support/heap-summary.js): one with --sessions sessions seeded, and with --requests one
+// more after that many `me` requests. RSS is printed at each snapshot.
+//
+//   node bench/heap.js --server keel|baseline [--sessions 100000] [--requests 0] --out DIR
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { load } from './support/load.js';
+import { pinSelf, rssMiB, startServer } from './support/processes.js';
+
+const { values: options } = parseArgs({
+  options: {
+    server: { type: 'string', default: 'keel' },
+    sessions: { type: 'string', default: '100000' },
+    requests: { type: 'string', default: '0' },
+    out: { type: 'string' },
+  },
+});
+if (!options.out) throw new Error('--out DIR: where the snapshots go');
+const here = import.meta.dirname;
+const out = options.out;
+mkdirSync(out, { recursive: true });
+pinSelf(1);
+
+const scripts = {
+  keel: join(here, 'support/keel-bench-server.js'),
+  baseline: join(here, 'baseline/express-session-server.js'),
+};
+const script = scripts[options.server];
+if (!script) throw new Error(`--server: keel or baseline, not ${options.server}`);
+
+const dir = mkdtempSync(join(tmpdir(), 'keel-heap-'));
+const cookiesFile = join(dir, 'cookies.json');
+const server = await startServer(script, {
+  nodeArgs: ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`],
+  env: {
+    DATA_DIR: dir,
+    BENCH_SEED_SESSIONS: options.sessions,
+    BENCH_COOKIES_FILE: cookiesFile,
+    BENCH_BACKEND: 'memory',
+    NODE_ENV: 'production',
+    SESSION_SECRET: 'bench-secret-'.padEnd(48, 'x'),
+    SHUTDOWN_DRAIN_MS: '0',
+  },
+});
+const url = `http://127.0.0.1:${server.port}`;
+
+/** Writes a snapshot named `name`: the server answers again once V8 has written it. */
+async function snapshot(name) {
+  const rss = await rssMiB(server.pid);
+  process.kill(server.pid, 'SIGUSR2');
+  await sleep(500);
+  await fetch(`${url}/api/auth/me`).then((r) => r.arrayBuffer());
+  const file = readdirSync(dir).find((f) => f.endsWith('.heapsnapshot'));
+  const target = join(out, `${options.server}-${name}.heapsnapshot`);
+  renameSync(join(dir, file), target);
+  process.stdout.write(`${name}: RSS ${rss} MiB before the snapshot; ${target}\n`);
+}
+
+try {
+  const cookies = JSON.parse(readFileSync(cookiesFile, 'utf8'));
+  await sleep(500);
+  await snapshot('seeded');
+  const requests = Number(options.requests);
+  if (requests > 0) {
+    const result = await load(url, { cookies, amount: requests });
+    await sleep(500);
+    process.stdout.write(`load: ${result.rps} req/s, ${result.non2xx + result.errors} failed\n`);
+    await snapshot(`after-${requests}`);
+  }
+} finally {
+  await server.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
