@@ -6,6 +6,7 @@ import {
 } from '../runtime-state/runtime-state.service.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { MemorySessionBackend } from './backends/memory-session.backend.js';
+import { MigratingBackend } from './migrating-backend.js';
 import { JournaledBackend, RecentWrites } from './recent-writes.js';
 import type { SessionBackend } from './session-backend.js';
 
@@ -50,7 +51,9 @@ export class ActiveSessionBackend {
   /** The active backend as requests reach it (journaled, decorated). */
   serving(): SessionBackend {
     if (this.served?.backend !== this.current) {
-      const journaled = new JournaledBackend(this.current, this.journal);
+      const journaled = needsJournal(this.current)
+        ? new JournaledBackend(this.current, this.journal)
+        : this.current;
       this.served = {
         backend: this.current,
         decorated: this.decorator ? this.decorator(journaled) : journaled,
@@ -114,4 +117,15 @@ export class ActiveSessionBackend {
   publish(): void {
     this.runtime.setSessionCacheStatus(this.status());
   }
+}
+
+/**
+ * Whether this replica's starts and ends on `backend` must be journaled. Not on a backend no
+ * other replica reads (memory): a swap away from it copies every session it holds, and never
+ * reads the journal; the journal would only keep up to 100,000 session ids for ten minutes
+ * (10 MiB with 100,000 sign-ins). A swap in progress still journals, whatever its target: if it
+ * fails, its source is served again, and a later swap may need what was written meanwhile.
+ */
+function needsJournal(backend: SessionBackend): boolean {
+  return backend.shared || backend instanceof MigratingBackend;
 }
