@@ -6,7 +6,7 @@
 // - memory: RSS with 100,000 sessions on the memory backend, then after --requests requests
 //   (the issue's figure is 1,000,000: `--requests 1000000`), against the Express baseline.
 //
-//   node bench/ops.js [--runs 3] [--requests 200000]
+//   node bench/ops.js [--runs 3] [--requests 200000] [--only startup|probe|memory]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,8 +21,15 @@ const { values: options } = parseArgs({
   options: {
     runs: { type: 'string', default: '3' },
     requests: { type: 'string', default: '200000' },
+    // One figure alone: the memory run after 1,000,000 requests takes a quarter of an hour.
+    only: { type: 'string' },
   },
 });
+const ONLY = options.only;
+if (ONLY && !['startup', 'probe', 'memory'].includes(ONLY)) {
+  throw new Error(`--only: startup, probe or memory, not ${ONLY}`);
+}
+const wanted = (figure) => !ONLY || ONLY === figure;
 const RUNS = Number(options.runs);
 const REQUESTS = Number(options.requests);
 const here = import.meta.dirname;
@@ -70,7 +77,7 @@ const keelStart = {
   KEEL_ADMIN_PASSWORD: 'bench password 123456',
 };
 const startup = { baseline: [], sqlite: [], postgres: [] };
-for (let run = 0; run < RUNS; run++) {
+for (let run = 0; wanted('startup') && run < RUNS; run++) {
   startup.baseline.push(await timeToReady(join(here, 'baseline/raw-http-server.js'), {}, '/'));
   startup.sqlite.push(await timeToReady(join(root, 'dist/main.js'), keelStart, '/health/ready'));
   const database = await freshPostgresDatabase(`keel_bench_start_${process.pid}_${run}`);
@@ -121,21 +128,30 @@ async function probeP99(url, count) {
 
 const keelEnv = { ...keelStart, SHUTDOWN_DRAIN_MS: '0' };
 const keelServer = join(here, 'support/keel-bench-server.js');
-const probe = await withSessions(keelServer, 1000, keelEnv, async (_server, url, cookies) => {
-  const idle = await probeP99(url, 300);
-  const capacity = (await load(url, { cookies, duration: 5 })).rps;
-  const underLoad = load(url, { cookies, duration: 8, overallRate: Math.round(capacity * 0.8) });
-  await sleep(1000);
-  const loaded = await probeP99(url, 300);
-  const api = await underLoad;
-  return { idle, loaded, capacity, apiRps: api.rps };
-});
+const probe = !wanted('probe')
+  ? undefined
+  : await withSessions(keelServer, 1000, keelEnv, async (_server, url, cookies) => {
+      const idle = await probeP99(url, 300);
+      const capacity = (await load(url, { cookies, duration: 5 })).rps;
+      const underLoad = load(url, {
+        cookies,
+        duration: 8,
+        overallRate: Math.round(capacity * 0.8),
+      });
+      await sleep(1000);
+      const loaded = await probeP99(url, 300);
+      const api = await underLoad;
+      return { idle, loaded, capacity, apiRps: api.rps };
+    });
 
 const memory = {};
-for (const [name, script, env] of [
-  ['baseline', join(here, 'baseline/express-session-server.js'), {}],
-  ['keel', keelServer, keelEnv],
-]) {
+// The memory backend whatever the environment (with REDIS_URL set, Keel would start on redis).
+for (const [name, script, env] of !wanted('memory')
+  ? []
+  : [
+      ['baseline', join(here, 'baseline/express-session-server.js'), {}],
+      ['keel', keelServer, { ...keelEnv, BENCH_BACKEND: 'memory' }],
+    ]) {
   memory[name] = await withSessions(script, 100000, env, async (server, url, cookies) => {
     await sleep(500);
     const seeded = await rssMiB(server.pid);
@@ -150,19 +166,36 @@ for (const [name, script, env] of [
 }
 
 const ms = (values) => median(values);
-const lines = [
-  `Operational figures, median of ${RUNS} start-ups`,
-  '',
-  '| figure | Keel | baseline | ratio |',
-  '|---|---|---|---|',
-  `| start-up to ready, SQLite (ms) | ${ms(startup.sqlite)} | ${ms(startup.baseline)} (raw node:http to first 200) | ${(ms(startup.sqlite) / ms(startup.baseline)).toFixed(1)}x |`,
-  `| start-up to ready, PostgreSQL (ms) | ${ms(startup.postgres)} | ${ms(startup.baseline)} | ${(ms(startup.postgres) / ms(startup.baseline)).toFixed(1)}x |`,
-  `| /health/live p99 with me at 80% of capacity (ms) | ${probe.loaded} | ${probe.idle} (same probe, idle) | ${(probe.loaded / probe.idle).toFixed(1)}x |`,
-  `| RSS with 100,000 sessions (MiB) | ${memory.keel.seeded} | ${memory.baseline.seeded} (Express + MemoryStore) | ${(memory.keel.seeded / memory.baseline.seeded).toFixed(2)}x |`,
-  `| RSS after ${REQUESTS.toLocaleString('en')} requests (MiB) | ${memory.keel.afterRequests} | ${memory.baseline.afterRequests} | ${(memory.keel.afterRequests / memory.baseline.afterRequests).toFixed(2)}x |`,
-  '',
-  `capacity measured for the probe case: ${probe.capacity} req/s; load during the probe: ${probe.apiRps} req/s; failed requests in the memory runs: keel ${memory.keel.failed}, baseline ${memory.baseline.failed}`,
-];
+const lines = [`Operational figures, median of ${RUNS} start-ups`, ''];
+lines.push('| figure | Keel | baseline | ratio |', '|---|---|---|---|');
+if (wanted('startup')) {
+  lines.push(
+    `| start-up to ready, SQLite (ms) | ${ms(startup.sqlite)} | ${ms(startup.baseline)} (raw node:http to first 200) | ${(ms(startup.sqlite) / ms(startup.baseline)).toFixed(1)}x |`,
+    `| start-up to ready, PostgreSQL (ms) | ${ms(startup.postgres)} | ${ms(startup.baseline)} | ${(ms(startup.postgres) / ms(startup.baseline)).toFixed(1)}x |`,
+  );
+}
+if (probe) {
+  lines.push(
+    `| /health/live p99 with me at 80% of capacity (ms) | ${probe.loaded} | ${probe.idle} (same probe, idle) | ${(probe.loaded / probe.idle).toFixed(1)}x |`,
+  );
+}
+if (wanted('memory')) {
+  lines.push(
+    `| RSS with 100,000 sessions (MiB) | ${memory.keel.seeded} | ${memory.baseline.seeded} (Express + MemoryStore) | ${(memory.keel.seeded / memory.baseline.seeded).toFixed(2)}x |`,
+    `| RSS after ${REQUESTS.toLocaleString('en')} requests (MiB) | ${memory.keel.afterRequests} | ${memory.baseline.afterRequests} | ${(memory.keel.afterRequests / memory.baseline.afterRequests).toFixed(2)}x |`,
+  );
+}
+lines.push('');
+if (probe) {
+  lines.push(
+    `capacity measured for the probe case: ${probe.capacity} req/s; load during the probe: ${probe.apiRps} req/s`,
+  );
+}
+if (wanted('memory')) {
+  lines.push(
+    `failed requests in the memory runs: keel ${memory.keel.failed}, baseline ${memory.baseline.failed}`,
+  );
+}
 process.stdout.write(
   `${lines.join('\n')}\n\nJSON ${JSON.stringify({ startup, probe, memory, requests: REQUESTS })}\n`,
 );
