@@ -80,7 +80,17 @@ export class MemorySessionBackend implements SessionBackend {
   async touch(sid: string, expiresAt: number, lastSeenAt: number): Promise<void> {
     const current = this.peekLive(sid);
     if (!current) return;
-    this.store({ ...current, expiresAt, lastSeenAt });
+    const ttl = Math.ceil(expiresAt - Date.now());
+    if (ttl <= 0) {
+      this.cache.delete(sid);
+      return;
+    }
+    // In place: the stored object is this backend's own (reads hand out copies). A new one per
+    // touch would live until the next touch, a minute or more: long enough to be promoted, so
+    // every request with a touch would leave garbage in the old space.
+    current.expiresAt = expiresAt;
+    current.lastSeenAt = lastSeenAt;
+    this.cache.set(sid, current, { ttl });
   }
 
   async destroy(sid: string): Promise<void> {
