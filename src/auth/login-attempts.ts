@@ -1,6 +1,7 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { createClient } from 'redis';
+import type { createClient } from 'redis';
+import { redisLibrary } from '../common/redis-library.js';
 import { AppConfig } from '../config/app-config.js';
 import { ApiError } from '../http/api-error.js';
 import { ErrorCode } from '../http/error-codes.js';
@@ -64,7 +65,7 @@ export class LoginAttemptLimiter implements OnApplicationShutdown {
       this.counters = memory;
       return;
     }
-    const client: RedisClient = createClient({
+    const client: RedisClient = redisLibrary().createClient({
       url: config.redisUrl,
       disableOfflineQueue: true,
       commandOptions: { timeout: REDIS_COMMAND_TIMEOUT_MS },

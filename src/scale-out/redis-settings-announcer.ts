@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { createClient } from 'redis';
+import type { createClient } from 'redis';
+import { redisLibrary } from '../common/redis-library.js';
 import {
   type ListenOptions,
   parseAnnouncement,
@@ -36,7 +37,7 @@ export class RedisSettingsAnnouncer implements SettingsAnnouncer {
   ) {
     this.channel = `${prefix}settings`;
     this.description = `Redis channel ${this.channel}`;
-    this.publisher = createClient({
+    this.publisher = redisLibrary().createClient({
       url,
       name: `keel-settings-publisher:${instanceId}`,
       disableOfflineQueue: true,
@@ -68,7 +69,7 @@ export class RedisSettingsAnnouncer implements SettingsAnnouncer {
 
   async listen({ signal, onAnnouncement, onSubscribed }: ListenOptions): Promise<void> {
     if (signal.aborted) return;
-    const subscriber = createClient({
+    const subscriber = redisLibrary().createClient({
       url: this.url,
       name: subscriberName(this.instanceId),
       pingInterval: SUBSCRIBER_PING_MS,

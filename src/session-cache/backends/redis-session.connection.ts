@@ -1,5 +1,6 @@
 import { Logger, type LoggerService } from '@nestjs/common';
-import { createClient, ErrorReply } from 'redis';
+import type { createClient } from 'redis';
+import { redisLibrary } from '../../common/redis-library.js';
 import { SessionStoreUnavailableError, withTimeout } from '../session-backend.js';
 
 export interface RedisConnectionOptions {
@@ -51,7 +52,7 @@ export class RedisSessionConnection {
     this.commandTimeoutMs = options.commandTimeoutMs ?? 2000;
     this.maxReconnectDelayMs = options.maxReconnectDelayMs ?? 2000;
     this.logger = options.logger ?? new Logger('RedisSessionBackend');
-    this.client = createClient({
+    this.client = redisLibrary().createClient({
       url,
       disableOfflineQueue: true,
       commandOptions: { timeout: this.commandTimeoutMs },
@@ -161,7 +162,8 @@ export class RedisSessionConnection {
 
   private toStoreError(error: unknown): Error {
     if (error instanceof SessionStoreUnavailableError) return error;
-    if (error instanceof ErrorReply && !UNAVAILABLE_REPLIES.test(error.message)) return error;
+    if (error instanceof redisLibrary().ErrorReply && !UNAVAILABLE_REPLIES.test(error.message))
+      return error;
     return new SessionStoreUnavailableError('redis', errorMessage(error), { cause: error });
   }
 }
