@@ -1,9 +1,10 @@
-import Sqlite from 'better-sqlite3';
+import type Sqlite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
 import { dirname } from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import { createPrivateDirectory, createPrivateFileIfAbsent } from '../common/private-files.js';
 import type { DatabaseTarget } from '../config/app-config.js';
+import { postgresDriver, sqliteDriver } from './drivers.js';
 import { withUnavailability } from './database-unavailable.js';
 import type { DatabaseSchema } from './schema.js';
 
@@ -33,7 +34,7 @@ export function connectDatabase(
     createPrivateFileIfAbsent(target.file);
     const dialect = new SqliteDialect({
       database: async () => {
-        const sqlite = new Sqlite(target.file);
+        const sqlite = new (sqliteDriver())(target.file);
         // WAL lets readers run beside the single writer; busy_timeout rides out a checkpoint.
         sqlite.pragma('journal_mode = WAL');
         sqlite.pragma('synchronous = NORMAL');
@@ -48,7 +49,8 @@ export function connectDatabase(
     };
   }
 
-  const pool = new pg.Pool({
+  const { Pool, types } = postgresDriver();
+  const pool = new Pool({
     connectionString: target.url,
     max: 10,
     connectionTimeoutMillis: 5000,
@@ -58,7 +60,7 @@ export function connectDatabase(
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
         oid === PG_INT8_OID
           ? (value: string) => Number(value)
-          : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
+          : types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
     },
   });
   // An idle client whose server connection drops emits 'error' on the pool; unheard, that

@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely';
-import pg from 'pg';
+import { postgresDriver } from '../database/drivers.js';
 import type { DatabaseSchema } from '../database/schema.js';
 import {
   type ListenOptions,
@@ -35,7 +35,7 @@ export class PostgresSettingsAnnouncer implements SettingsAnnouncer {
 
   async listen({ signal, onAnnouncement, onSubscribed }: ListenOptions): Promise<void> {
     if (signal.aborted) return;
-    const client = new pg.Client({
+    const client = new (postgresDriver().Client)({
       connectionString: this.url,
       application_name: subscriberName(this.instanceId),
       connectionTimeoutMillis: 5000,
