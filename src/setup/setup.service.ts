@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { LoginAttemptLimiter } from '../auth/login-attempts.js';
 import { AppConfig } from '../config/app-config.js';
@@ -41,10 +41,12 @@ export interface SetupRequest {
  * the environment), and the start-up work that gets a replica there.
  */
 @Injectable()
-export class SetupService implements OnApplicationBootstrap {
+export class SetupService implements OnModuleInit, OnApplicationBootstrap {
   private readonly logger = new Logger(SetupService.name);
   /** Set once this process knows setup is complete; it never goes back. */
   private completedAt: number | undefined;
+  /** The unattended admin's password hash, begun in onModuleInit; undefined: hash it later. */
+  private unattendedPasswordHash: Promise<string | undefined> = Promise.resolve(undefined);
 
   constructor(
     private readonly config: AppConfig,
@@ -54,6 +56,28 @@ export class SetupService implements OnApplicationBootstrap {
     private readonly settings: SettingsService,
     private readonly limiter: LoginAttemptLimiter,
   ) {}
+
+  /**
+   * With KEEL_ADMIN_USERNAME, starts hashing its password now, before the migrations, unless the
+   * database says setup is complete: scrypt runs in the thread pool while the event loop waits
+   * on the database (PostgreSQL), instead of after it. A database without the setup table yet
+   * (fresh) counts as not set up. A restart of a set-up instance hashes nothing. Never throws:
+   * whatever goes wrong here, onApplicationBootstrap does it again and says why.
+   */
+  onModuleInit(): void {
+    const unattended = this.config.unattendedAdmin;
+    if (!unattended) return;
+    this.unattendedPasswordHash = this.repository
+      .load()
+      .then(
+        (state) => state.completedAt === null,
+        () => true,
+      )
+      .then((required) =>
+        required ? this.hasher.hash(readUnattendedPassword(unattended)) : undefined,
+      )
+      .catch(() => undefined);
+  }
 
   /**
    * Runs after migrations and the settings load (this module imports theirs). Setup complete:
@@ -141,10 +165,10 @@ export class SetupService implements OnApplicationBootstrap {
   private async completeUnattended(
     unattended: NonNullable<AppConfig['unattendedAdmin']>,
   ): Promise<void> {
-    const admin = await this.newAdmin({
-      username: unattended.username,
-      password: readUnattendedPassword(unattended),
-    });
+    const passwordHash =
+      (await this.unattendedPasswordHash) ??
+      (await this.hasher.hash(readUnattendedPassword(unattended)));
+    const admin = this.adminRecord({ username: unattended.username }, passwordHash);
     const completedAt = Date.now();
     const outcome = await this.repository.completeWithAdmin(admin, completedAt);
     if (outcome === 'username-taken') {
@@ -184,7 +208,13 @@ export class SetupService implements OnApplicationBootstrap {
   }
 
   private async newAdmin(input: SetupRequest['admin']): Promise<User> {
-    const passwordHash = await this.hasher.hash(input.password);
+    return this.adminRecord(input, await this.hasher.hash(input.password));
+  }
+
+  private adminRecord(
+    input: Pick<SetupRequest['admin'], 'username' | 'email'>,
+    passwordHash: string,
+  ): User {
     const now = Date.now();
     return {
       id: randomUUID(),
