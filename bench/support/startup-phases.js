@@ -155,8 +155,7 @@ function phasesOf({ ready, cpuMs, marks, at }) {
       detail[`  ${hook.name}`] = (detail[`  ${hook.name}`] ?? 0) + hook.end - hook.start;
     }
   }
-  for (const s of marks.scrypt)
-    detail['  scrypt (thread pool, inside the setup hook)'] = s.end - s.start;
+  for (const s of marks.scrypt) detail['  scrypt (thread pool)'] = s.end - s.start;
   return { total: ready, cpuMs, rows, detail };
 }
 
