@@ -12,6 +12,7 @@
 // figure itself.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -55,11 +56,21 @@ function cpuTimeMs(pid) {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
+/** A port nothing listens on now: a random one collided with other work on this machine. */
+async function freePort() {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address();
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
 /** One start-up: the marks, on a timeline in ms from the spawn, and the profile if asked. */
 async function startOnce(main, env, profile) {
   const dir = mkdtempSync(join(tmpdir(), 'keel-phases-'));
   const marksFile = join(dir, 'marks.json');
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = await freePort();
   const profileArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
   const node = [...profileArgs, '--import', marksPreload, main];
   const spawnedAt = performance.timeOrigin + performance.now();
