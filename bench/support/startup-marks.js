@@ -1,5 +1,5 @@
 // Preloaded into Keel by startup-phases.js (`node --import`): timestamps of the start-up phases,
-// written as JSON to STARTUP_MARKS_FILE once the server listens. It wraps Nest's own steps
+// written as JSON to STARTUP_MARKS_FILE when the process exits. It wraps Nest's own steps
 // (and scrypt) from outside, so the code under test is the built app, unchanged. Nest's core is
 // loaded here, before the app's imports: its cost is reported on its own.
 import crypto from 'node:crypto';
@@ -29,6 +29,9 @@ function wrapAsync(target, method, name, after) {
     }
   };
 }
+
+// At exit: the poller may see ready and stop the server before a timer of ours would run.
+process.once('exit', () => writeFileSync(process.env.STARTUP_MARKS_FILE, JSON.stringify(marks)));
 
 const scrypt = crypto.scrypt;
 crypto.scrypt = function (password, salt, keylen, options, callback) {
@@ -66,11 +69,7 @@ NestApplication.prototype.listen = async function (...args) {
   marks.listenAt = performance.now();
   const server = await listen.apply(this, args);
   span('app.listen', marks.listenAt);
-  // After serve() marks the instance ready (a microtask later), the file is written.
-  setImmediate(() => {
-    marks.writtenAt = performance.now();
-    writeFileSync(process.env.STARTUP_MARKS_FILE, JSON.stringify(marks));
-  });
+  marks.listenedAt = performance.now();
   return server;
 };
 

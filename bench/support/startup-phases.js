@@ -157,8 +157,8 @@ function phasesOf({ ready, cpuMs, marks, at }) {
     'init: onModuleInit hooks': steps[2].end - steps[2].start,
     'init: registerRouterHooks': steps[3].end - steps[3].start,
     'init: onApplicationBootstrap hooks': steps[4].end - steps[4].start,
-    'listen (bind) and serve()': marks.writtenAt - bootstrapEnd,
-    'first /health/ready 200 seen': ready - at(marks.writtenAt),
+    'listen (bind)': marks.listenedAt - bootstrapEnd,
+    'serve() to the first /health/ready 200 seen': ready - at(marks.listenedAt),
   };
   const detail = {};
   for (const hook of marks.hooks) {
@@ -187,7 +187,7 @@ function profileByPhase({ marks, profile }) {
     ['NestFactory.create', toProfileUs(span('NestFactory.create (scan, DI)').end)],
     ['configureApp', toProfileUs(marks.listenAt)],
     ['init and hooks', toProfileUs(span('callBootstrapHook').end)],
-    ['listen', toProfileUs(marks.writtenAt)],
+    ['listen', toProfileUs(marks.listenedAt)],
   ];
   const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
   const table = new Map();
