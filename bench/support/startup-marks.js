@@ -5,6 +5,7 @@
 import crypto from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
+import { isMainThread } from 'node:worker_threads';
 
 const preloadAt = performance.now();
 const marks = { timeOrigin: performance.timeOrigin, preloadAt, spans: [], hooks: [], scrypt: [] };
@@ -30,8 +31,11 @@ function wrapAsync(target, method, name, after) {
   };
 }
 
+// Worker threads (pino's) run this preload too: only the main thread's marks count.
 // At exit: the poller may see ready and stop the server before a timer of ours would run.
-process.once('exit', () => writeFileSync(process.env.STARTUP_MARKS_FILE, JSON.stringify(marks)));
+if (isMainThread) {
+  process.once('exit', () => writeFileSync(process.env.STARTUP_MARKS_FILE, JSON.stringify(marks)));
+}
 
 const scrypt = crypto.scrypt;
 crypto.scrypt = function (password, salt, keylen, options, callback) {
