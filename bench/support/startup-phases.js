@@ -224,7 +224,12 @@ for (let run = 0; run < RUNS; run++) {
       const { env, drop } = await prepare(run);
       try {
         const profile = options['cpu-prof'] && run === RUNS - 1;
-        const timeline = await startOnce(main, env, profile);
+        const timeline = await startOnce(main, env, profile).catch((error) => {
+          // One lost run (a port taken meanwhile, marks not written) is noted, not fatal.
+          process.stderr.write(`${name}, run ${run + 1} skipped: ${error.message}\n`);
+          return undefined;
+        });
+        if (!timeline?.marks.listenedAt) continue;
         (results[name] ??= []).push(phasesOf(timeline));
         if (profile) profiles[name] = profileByPhase(timeline);
       } finally {
