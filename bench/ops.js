@@ -51,8 +51,10 @@ async function timeToReady(script, env, path) {
       DATA_DIR: dir,
       ...env,
     },
-    stdio: 'ignore',
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr = (stderr + chunk).slice(-2000)));
   try {
     for (;;) {
       const status = await fetch(`http://127.0.0.1:${port}${path}`).then(
@@ -60,7 +62,9 @@ async function timeToReady(script, env, path) {
         () => 0,
       );
       if (status === 200) return Math.round(performance.now() - started);
-      if (child.exitCode !== null) throw new Error(`${script} exited with ${child.exitCode}`);
+      if (child.exitCode !== null) {
+        throw new Error(`${script} exited with ${child.exitCode}: ${stderr}`);
+      }
       if (performance.now() - started > 60000) throw new Error(`${script} not ready in 60 s`);
       await sleep(10);
     }
