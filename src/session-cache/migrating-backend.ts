@@ -187,7 +187,10 @@ export class MigratingBackend implements SessionBackend {
    */
   reconcile(sid: string): Promise<boolean> {
     return this.locked(sid, async () => {
-      const [inSource, inTarget] = await Promise.all([this.source.get(sid), this.target.get(sid)]);
+      const [inSource, inTarget] = await Promise.all([
+        stored(this.source, sid),
+        stored(this.target, sid),
+      ]);
       if (sameSession(inSource, inTarget)) return false;
       await this.mirror(sid, inSource);
       return true;
@@ -265,8 +268,8 @@ export class MigratingBackend implements SessionBackend {
   }
 
   private async copyFromSource(sid: string): Promise<boolean> {
-    if (await this.target.get(sid)) return false;
-    const current = await this.source.get(sid);
+    if (await stored(this.target, sid)) return false;
+    const current = await stored(this.source, sid);
     if (!current) return false;
     return (await this.mirror(sid, current)) !== undefined;
   }
@@ -289,7 +292,7 @@ export class MigratingBackend implements SessionBackend {
       if (written) await this.target.put(written);
       else await this.target.destroy(sid);
       if (!this.source.shared) return written;
-      const again = await this.source.get(sid);
+      const again = await stored(this.source, sid);
       if (sameSession(again, written)) return written;
       if (!again) {
         // Ended meanwhile: its destroy may have reached the target before this write did.
@@ -351,4 +354,13 @@ export class MigratingBackend implements SessionBackend {
     });
     return run;
   }
+}
+
+/**
+ * What `backend` itself holds for `sid`, past any read cache (`getMany` never answers from
+ * one): the copy and its checks must see what another replica ended a moment ago, not what
+ * this process read before that (the database backend's read cache may lag by its lease).
+ */
+async function stored(backend: SessionBackend, sid: string): Promise<StoredSession | undefined> {
+  return (await backend.getMany([sid]))[0];
 }

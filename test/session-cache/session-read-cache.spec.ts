@@ -153,4 +153,28 @@ describe('SessionReadCache', () => {
       { seed, numRuns: 300 },
     );
   });
+
+  it('stops answering from memory when its lease runs out, and forgets everything before serving again', async () => {
+    const cache = new SessionReadCache({ leased: true });
+    const session = stored('a', { version: 1, live: true })!;
+    const reads: string[] = [];
+    const read = async (sid: string) => {
+      reads.push(sid);
+      return session;
+    };
+    cache.renewLease(performance.now(), 100);
+    await cache.get('a', read);
+    await cache.get('a', read);
+    expect(reads).toHaveLength(1);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(cache.serving()).toBe(false);
+    await cache.get('a', read);
+    expect(reads).toHaveLength(2);
+    // An echo sent before the gap ended proves nothing about the gap: what was cached is gone.
+    cache.renewLease(performance.now(), 60_000);
+    expect(cache.size).toBe(0);
+    await cache.get('a', read);
+    await cache.get('a', read);
+    expect(reads).toHaveLength(3);
+  });
 });

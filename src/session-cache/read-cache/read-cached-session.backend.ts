@@ -76,7 +76,14 @@ export class ReadCachedSessionBackend implements SessionBackend {
   async destroyByUser(userId: string, exceptSid?: string): Promise<string[]> {
     // Which sessions go is known only once the statement ran; a read of one of them in flight
     // meanwhile is marked stale here all the same, since invalidating comes after it.
-    const destroyed = await this.inner.destroyByUser(userId, exceptSid);
+    let destroyed: string[];
+    try {
+      destroyed = await this.inner.destroyByUser(userId, exceptSid);
+    } catch (error) {
+      // It may have committed: which sessions went is unknown, so none is trusted.
+      this.cache.invalidateAll();
+      throw error;
+    }
     for (const sid of destroyed) this.cache.invalidate(sid);
     return destroyed;
   }

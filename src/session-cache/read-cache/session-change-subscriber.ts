@@ -18,7 +18,7 @@ export const SESSION_CHANGES_CHANNEL = 'keel_sessions';
  * reads go to the database meanwhile.
  */
 export const SESSION_CACHE_LEASE = Object.freeze({ echoIntervalMs: 250, leaseMs: 750 });
-/** An echo unanswered this long means a dead link: reconnect rather than wait on TCP. */
+/** An echo query unanswered this long means a dead link: reconnect rather than wait on TCP. */
 const ECHO_TIMEOUT_MS = 5000;
 const SUBSCRIBER_BACKOFF = Object.freeze({ initialMs: 500, maxMs: 10_000 });
 
@@ -78,6 +78,7 @@ export class SessionChangeSubscriber implements OnModuleInit {
       // committed before it was sent.
       if (channel === SESSION_CHANGES_CHANNEL) {
         if (payload) this.cache.invalidate(payload);
+        else this.cache.invalidateAll(); // TRUNCATE
       } else if (channel === echoChannel) {
         const sentAt = Number(payload);
         if (Number.isFinite(sentAt)) this.cache.renewLease(sentAt, SESSION_CACHE_LEASE.leaseMs);
@@ -89,7 +90,7 @@ export class SessionChangeSubscriber implements OnModuleInit {
     try {
       await Promise.race([client.connect(), lost]);
       await Promise.race([client.query(`LISTEN ${SESSION_CHANGES_CHANNEL}`), lost]);
-      await Promise.race([client.query(`LISTEN ${echoChannel}`), lost]);
+      await Promise.race([client.query(`LISTEN "${echoChannel}"`), lost]);
       onSubscribed();
       this.logger.log(
         `Listening for session changes on PostgreSQL channel ${SESSION_CHANGES_CHANNEL}: the read cache is on`,
