@@ -8,7 +8,6 @@ import {
 } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import type { SessionData } from 'express-session';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Roles } from '../access/decorators.js';
 import { ApiAccess } from '../openapi/access.js';
@@ -134,15 +133,14 @@ export class RuntimeEventsController implements OnModuleInit, BeforeApplicationS
 
   /**
    * Asks the store, not the session the request loaded: that copy lives as long as the stream,
-   * and ending a session (here or on another replica) removes it from the store only.
+   * and ending a session (here or on another replica) removes it from the store only. Past the
+   * database backend's read cache, so an end on another replica is seen at the next tick.
    */
   private async sessionStillAdmin(req: Request): Promise<boolean> {
-    const stored = await new Promise<SessionData | null | undefined>((resolve, reject) =>
-      req.sessionStore.get(req.sessionID, (error: unknown, data?: SessionData | null) =>
-        error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(data),
-      ),
-    );
-    const userId = stored?.userId;
+    // Keel's one store (SessionCacheService's KeelSessionStore) is what express-session was given.
+    const store = req.sessionStore as unknown as { isStored(sid: string): Promise<boolean> };
+    const live = await store.isStored(req.sessionID);
+    const userId = live ? req.session.userId : undefined;
     const user = userId ? await this.users.findSignedIn(userId) : undefined;
     return user !== undefined && !user.disabled && user.role === 'admin';
   }

@@ -88,6 +88,19 @@ export class KeelSessionStore extends session.Store {
     callback();
   }
 
+  /**
+   * Whether `sid` names a live session in the backend itself, past the database backend's
+   * read cache: for a long-lived request (the console's event stream) that must see an end
+   * on another replica within its own second, not the cache's lease later.
+   */
+  async isStored(sid: string): Promise<boolean> {
+    const [stored] = await this.options.backend().getMany([sid]);
+    return (
+      stored !== undefined &&
+      decodeSession(stored, this.options.absoluteTimeoutMs(), Date.now()) !== null
+    );
+  }
+
   override destroy(sid: string, callback?: (error?: unknown) => void): void {
     settle((async () => this.options.backend().destroy(sid))(), callback);
   }
