@@ -75,7 +75,7 @@ describe('PasswordHasher', () => {
     const stored = await hasher.hash(PASSWORD);
     const real: number[] = [];
     const dummy: number[] = [];
-    for (let round = 0; round < 5; round++) {
+    for (let round = 0; round < 7; round++) {
       let start = performance.now();
       await hasher.verify('a wrong password!', stored);
       real.push(performance.now() - start);
@@ -83,8 +83,10 @@ describe('PasswordHasher', () => {
       expect(await hasher.verifyAgainstDummy('a wrong password!')).toBe(false);
       dummy.push(performance.now() - start);
     }
-    const ratio = median(dummy) / median(real);
-    // Coarse on purpose (a shared 2-core machine): the point is "one scrypt, not none".
+    // The fastest of each: other work on a shared 2-core machine only ever adds time, so the
+    // minimums are what one scrypt costs (medians failed under a parallel test run: 0.35, 2.4).
+    const ratio = Math.min(...dummy) / Math.min(...real);
+    // Coarse on purpose: the point is "one scrypt, not none".
     expect(ratio).toBeGreaterThan(0.5);
     expect(ratio).toBeLessThan(2);
   });
@@ -100,8 +102,3 @@ describe('PasswordHasher', () => {
     expect(hasher.needsRehash(await cheap().hash(PASSWORD))).toBe(true);
   });
 });
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
