@@ -1,8 +1,9 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import pg from 'pg';
+import type pg from 'pg';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig } from '../../config/app-config.js';
+import { postgresDriver } from '../../database/drivers.js';
 import { RuntimeStateService } from '../../runtime-state/runtime-state.service.js';
 import { TaskSupervisor } from '../../tasks/task-supervisor.js';
 import { SessionReadCache } from './session-read-cache.js';
@@ -60,7 +61,7 @@ export class SessionChangeSubscriber implements OnModuleInit {
   private async listen(url: string, signal: AbortSignal, onSubscribed: () => void): Promise<void> {
     if (signal.aborted) return;
     const echoChannel = `keel_session_echo_${this.runtime.instanceId.replace(/[^a-zA-Z0-9]/g, '')}`;
-    const client = new pg.Client({
+    const client = new (postgresDriver().Client)({
       connectionString: url,
       application_name: `keel-session-changes:${this.runtime.instanceId}`,
       connectionTimeoutMillis: 5000,
