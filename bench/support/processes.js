@@ -1,6 +1,7 @@
 // Starting and stopping the servers under test, pinned to a core when taskset exists.
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer } from 'node:net';
 
 export const HAS_TASKSET = spawnSync('taskset', ['--version']).status === 0;
 
@@ -61,4 +62,17 @@ export async function rssMiB(pid) {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
   return Math.round(kb / 1024);
+}
+
+/**
+ * A port nothing listens on now. A random one can collide with other work, or with the local
+ * end of one of this process's own connections (those take ports in the same range).
+ */
+export async function freePort() {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address();
+  server.close();
+  await once(server, 'close');
+  return port;
 }

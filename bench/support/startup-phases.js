@@ -12,7 +12,6 @@
 // figure itself.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -20,7 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { median } from './load.js';
 import { freshPostgresDatabase } from './postgres.js';
-import { HAS_TASKSET, pinSelf } from './processes.js';
+import { HAS_TASKSET, freePort, pinSelf } from './processes.js';
 
 const { values: options } = parseArgs({
   options: {
@@ -54,16 +53,6 @@ function cpuTimeMs(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   // utime and stime, fields 14 and 15 of stat(5), in clock ticks of 10 ms.
   return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
-/** A port nothing listens on now: a random one collided with other work on this machine. */
-async function freePort() {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address();
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 /** One start-up: the marks, on a timeline in ms from the spawn, and the profile if asked. */
