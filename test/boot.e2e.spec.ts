@@ -3,9 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-// These run the built server (dist/main.js, made by `npm test`'s build step) as an operator
+// These run the built server (dist/bundle/main.js, what `npm start` and the image run, made by
+// `npm test`'s build step) as an operator
 // would, from a clean working directory.
-const MAIN = join(import.meta.dirname, '..', 'dist', 'main.js');
+const MAIN = join(import.meta.dirname, '..', 'dist', 'bundle', 'main.js');
 
 interface Run {
   code: number | null;

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 // DATA_DIR holds password hashes, session ids and secrets: what Keel creates there is private
-// whatever the umask. These start the built server (dist/main.js; `npm test` builds first) as
+// whatever the umask. These start the built server (dist/bundle/main.js; `npm test` builds first) as
 // an operator would, under the usual umask 022, and look at the modes while it runs (the -wal
 // and -shm files exist only while SQLite has the database open).
-const MAIN = join(import.meta.dirname, '..', 'dist', 'main.js');
+const MAIN = join(import.meta.dirname, '..', 'dist', 'bundle', 'main.js');
 
 /** What Keel writes in a fresh DATA_DIR on a first start with the defaults. */
 const FILES = [
@@ -29,7 +29,7 @@ interface Running {
   stop(): Promise<void>;
 }
 
-/** Starts dist/main.js under umask 022; resolves once it listens and has announced setup. */
+/** Starts dist/bundle/main.js under umask 022; resolves once it listens and has announced setup. */
 function startKeel(cwd: string, dataDir: string): Promise<Running> {
   const child = spawn('sh', ['-c', 'umask 022 && exec "$0" "$1"', process.execPath, MAIN], {
     cwd,

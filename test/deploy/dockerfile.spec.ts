@@ -106,10 +106,14 @@ describe('Dockerfile', () => {
     expect(runs).toMatch(new RegExp(`chown keel:keel ${dataDir}\\b`));
   });
 
-  it('starts `node dist/main.js` as PID 1 (exec form: no shell, no npm to swallow SIGTERM)', () => {
+  it('starts the bundle as PID 1, as `npm start` does (exec form: no shell, no npm to swallow SIGTERM)', () => {
     const cmds = runtime.filter((entry) => entry.keyword === 'CMD');
     expect(cmds).toHaveLength(1);
-    expect(JSON.parse(cmds[0]!.args)).toEqual(['node', 'dist/main.js']);
+    expect(JSON.parse(cmds[0]!.args)).toEqual(['node', 'dist/bundle/main.js']);
+    const packageJson = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    expect(packageJson.scripts.start).toBe('node dist/bundle/main.js');
     expect(runtime.some((entry) => entry.keyword === 'ENTRYPOINT')).toBe(false);
     expect(runtime.find((entry) => entry.keyword === 'ENV')?.args ?? '').toMatch(
       /NODE_ENV=production/,
@@ -150,5 +154,31 @@ describe('Dockerfile', () => {
     expect(ignored).toEqual(
       expect.arrayContaining(['node_modules', 'dist', 'data', '.env', '.git']),
     );
+  });
+
+  it('sends the build every file it copies from the context (none is left out by .dockerignore)', () => {
+    const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line && !line.startsWith('#'));
+    // .dockerignore's rule: the last pattern that matches a path decides; `!` takes it back.
+    const isIgnored = (path: string) => {
+      let result = false;
+      for (const pattern of ignored) {
+        const negated = pattern.startsWith('!');
+        const body = negated ? pattern.slice(1) : pattern;
+        if (path === body || path.startsWith(`${body}/`)) result = !negated;
+      }
+      return result;
+    };
+    const sources = instructions
+      .filter((entry) => entry.keyword === 'COPY' && !entry.args.includes('--from='))
+      .flatMap((entry) => {
+        const words = entry.args.split(/\s+/).filter((word) => !word.startsWith('--'));
+        return words.slice(0, -1).map((source) => source.replace(/^\.\/|\/$/g, ''));
+      });
+    // The bundler is the one file of deploy/ the build reads.
+    expect(sources).toEqual(expect.arrayContaining(['src', 'web', 'deploy/bundle.js']));
+    expect(sources.filter(isIgnored)).toEqual([]);
   });
 });

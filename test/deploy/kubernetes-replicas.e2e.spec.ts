@@ -16,7 +16,7 @@ import { call, stopReplicas, waitUntil } from '../scale-out/replica-cluster.js';
 import { parseYamlDocuments } from './yaml-documents.js';
 
 // deploy/kubernetes applied as it is must bring three replicas to ready with no command run by
-// hand. There is no cluster here, so this starts three Keel processes (dist/main.js, as the
+// hand. There is no cluster here, so this starts three Keel processes (dist/bundle/main.js, as the
 // image runs it) with the environment the manifests give a pod, changed only where this
 // machine must differ (SUBSTITUTED below), and checks what an operator would see.
 

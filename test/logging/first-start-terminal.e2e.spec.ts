@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 // What a person sees on the first start at a terminal: the built server as `npm start` runs it
-// (`node dist/main.js`, development by default) in a pseudo-terminal (`script`), with a fresh
+// (`node dist/bundle/main.js`, development by default) in a pseudo-terminal (`script`), with a fresh
 // DATA_DIR. The setup link must be on a line of its own, a few lines down, not lost in Nest's
 // start-up chatter.
 
-const MAIN = join(import.meta.dirname, '..', '..', 'dist', 'main.js');
+const MAIN = join(import.meta.dirname, '..', '..', 'dist', 'bundle', 'main.js');
 // eslint-disable-next-line no-control-regex
 const ANSI = /\x1b\[[0-9;]*m/g;
 const SETUP_LINK = /http:\/\/\S+\/setup#token=/;
@@ -62,7 +62,7 @@ function isRunning(pid: number): boolean {
   }
 }
 
-/** `node dist/main.js` in a pseudo-terminal, as `npm start` at a terminal runs it. */
+/** `node dist/bundle/main.js` in a pseudo-terminal, as `npm start` at a terminal runs it. */
 function startInTerminal(dataDir: string, env: Record<string, string>): ChildProcess {
   return spawn('script', ['-qc', `'${process.execPath}' '${MAIN}'`, '/dev/null'], {
     cwd: dataDir,

@@ -104,7 +104,7 @@ describeWithPostgres('unattended setup on replicas starting together', () => {
 
 describe('an unusable unattended password stops the boot', () => {
   // The built server (npm test builds first), as an operator runs it.
-  const MAIN = join(import.meta.dirname, '..', '..', 'dist', 'main.js');
+  const MAIN = join(import.meta.dirname, '..', '..', 'dist', 'bundle', 'main.js');
 
   it('exits 1 naming the variable, never the password', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'keel-unattended-'));

@@ -8,8 +8,11 @@ import { join } from 'node:path';
 // dist/main.js, plus test-only routes) as a child process, for behaviour that needs a real
 // process: signals, exit codes, process-wide error handlers. Needs `nest build` first.
 const SERVER = join(import.meta.dirname, 'built-app-server.js');
-/** Keel's own entry point, with no test routes or knobs: what the Docker image runs. */
-export const KEEL_MAIN = join(import.meta.dirname, '..', '..', 'dist', 'main.js');
+/**
+ * Keel's own entry point, with no test routes or knobs: what `npm start` and the Docker image
+ * run, the bundle deploy/bundle.js makes of dist/.
+ */
+export const KEEL_MAIN = join(import.meta.dirname, '..', '..', 'dist', 'bundle', 'main.js');
 
 export interface Exit {
   code: number | null;

@@ -1,0 +1,100 @@
+// Builds Keel's production entry, dist/bundle/main.js: dist/main.js (tsc's output) and every
+// package it imports, in one file. Run by `npm run build` after `nest build` and web/build.js;
+// `npm start` and the Docker image run the bundle.
+//
+// Why: on one core, loading ~2,500 files one by one (resolution, package.json lookups, reading,
+// the CommonJS lexer) was half of start-up (docs/performance.md, "Start-up"). One file ends that.
+//
+// What stays outside, required at run time from node_modules:
+// - the database drivers and node-redis: Keel `require`s them only when it opens a database of
+//   their kind or makes a Redis client (src/database/drivers.ts, src/common/redis-library.ts),
+//   through createRequire, which esbuild does not follow; better-sqlite3 is a native addon that
+//   finds its .node file from its own package folder;
+// - pino-pretty, loaded only for a development terminal (src/logging/terminal-lines.ts);
+// - Nest's optional peers, which it imports only when installed and which Keel does not use.
+//
+// The bundle sits one folder below dist/, as every compiled module does (dist/<feature>/x.js):
+// the few paths Keel builds from `import.meta.url` (../../package.json, ../../dist/web/) resolve
+// the same from it.
+import { build } from 'esbuild';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(import.meta.dirname, '..');
+
+/**
+ * @nestjs/mapped-types and @nestjs/terminus load their optional peers with
+ * `const require = createRequire(import.meta.url)`, which esbuild does not follow: at run time
+ * that would load a second copy of class-validator, class-transformer or @nestjs/swagger from
+ * node_modules, each with its own metadata store (mapped types would lose their parents' @Type
+ * rules). Without that line, `require('x')` is esbuild's own and gets the bundled copy.
+ * @nestjs/swagger's own createRequire stays: it needs swagger-ui-dist's real folder.
+ */
+const SHARED_PEERS_FROM = /[\\/]node_modules[\\/]@nestjs[\\/](mapped-types|terminus)[\\/].*\.js$/;
+const bundlePeerRequires = {
+  name: 'bundle-peer-requires',
+  setup(esbuild) {
+    esbuild.onLoad({ filter: SHARED_PEERS_FROM }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      const line = 'const require = createRequire(import.meta.url);';
+      if (!source.includes(line)) return undefined;
+      return { contents: source.replace(line, ''), loader: 'js' };
+    });
+  },
+};
+
+/**
+ * Bundles `entry` (a module under dist/ or one importing dist/) into `outfile`, which must sit
+ * one folder below dist/ (see above). bench/ bundles its Keel server the same way, so that
+ * benchmarks measure what production runs.
+ */
+export async function bundleServer(entry, outfile) {
+  const result = await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    // Nest names providers, loggers' contexts and error messages after classes: keep the names.
+    keepNames: true,
+    // Composed with tsc's maps: `node --enable-source-maps dist/bundle/main.js` reports src/ lines.
+    sourcemap: 'linked',
+    legalComments: 'none',
+    external: [
+      'better-sqlite3',
+      'pg',
+      'pg-native',
+      'redis',
+      'pino-pretty',
+      '@nestjs/microservices',
+      '@nestjs/microservices/*',
+      '@nestjs/websockets',
+      '@nestjs/websockets/*',
+      '@fastify/static',
+      // mapped-types' fallback for class-transformer versions without cjs/storage: never taken.
+      'class-transformer/storage',
+    ],
+    // The CommonJS packages inside call `require` (node's built-ins, each other's externals); an
+    // ES module has none, so give the bundle one.
+    banner: {
+      js: "import { createRequire as keelCreateRequire } from 'node:module'; const require = keelCreateRequire(import.meta.url);",
+    },
+    plugins: [bundlePeerRequires],
+    metafile: true,
+    logLevel: 'warning',
+  });
+  const [, output] = Object.entries(result.metafile.outputs).find(([file]) => file.endsWith('.js'));
+  return { modules: Object.keys(result.metafile.inputs).length, bytes: output.bytes };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { modules, bytes } = await bundleServer(
+    join(root, 'dist', 'main.js'),
+    join(root, 'dist', 'bundle', 'main.js'),
+  );
+  process.stdout.write(
+    `bundle: dist/bundle/main.js, ${modules} modules, ${(bytes / 1024 / 1024).toFixed(1)} MB\n`,
+  );
+}
