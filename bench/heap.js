@@ -9,10 +9,13 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { load } from './support/load.js';
+import { keelBenchServer } from './support/keel-bench-bundle.js';
 import { pinSelf, rssMiB, startServer } from './support/processes.js';
 
 const { values: options } = parseArgs({
   options: {
+    // tsc's files under dist/ instead of the bundle production runs (deploy/bundle.js).
+    unbundled: { type: 'boolean', default: false },
     server: { type: 'string', default: 'keel' },
     sessions: { type: 'string', default: '100000' },
     requests: { type: 'string', default: '0' },
@@ -26,7 +29,7 @@ mkdirSync(out, { recursive: true });
 pinSelf(1);
 
 const scripts = {
-  keel: join(here, 'support/keel-bench-server.js'),
+  keel: await keelBenchServer(!options.unbundled),
   baseline: join(here, 'baseline/express-session-server.js'),
 };
 const script = scripts[options.server];

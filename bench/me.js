@@ -17,10 +17,13 @@ import { parseArgs } from 'node:util';
 import { createClient } from 'redis';
 import { load, median } from './support/load.js';
 import { freshPostgresDatabase } from './support/postgres.js';
+import { keelBenchServer } from './support/keel-bench-bundle.js';
 import { pinSelf, startServer } from './support/processes.js';
 
 const { values: options } = parseArgs({
   options: {
+    // tsc's files under dist/ instead of the bundle production runs (deploy/bundle.js).
+    unbundled: { type: 'boolean', default: false },
     runs: { type: 'string', default: '3' },
     seconds: { type: 'string', default: '8' },
     connections: { type: 'string', default: '50' },
@@ -66,7 +69,7 @@ async function start(name, script, env, { store, role }) {
   };
 }
 
-const keel = join(here, 'support/keel-bench-server.js');
+const keel = await keelBenchServer(!options.unbundled);
 const prefix = `keel-bench-${process.pid}:`;
 const keelEnv = {
   PORT: '0',

@@ -15,10 +15,13 @@ import { parseArgs } from 'node:util';
 import { createClient } from 'redis';
 import { load, median } from './support/load.js';
 import { freshPostgresDatabase } from './support/postgres.js';
+import { keelBenchServer } from './support/keel-bench-bundle.js';
 import { pinSelf, startServer } from './support/processes.js';
 
 const { values: options } = parseArgs({
   options: {
+    // tsc's files under dist/ instead of the bundle production runs (deploy/bundle.js).
+    unbundled: { type: 'boolean', default: false },
     sessions: { type: 'string', default: '10000' },
     connections: { type: 'string', default: '50' },
     seconds: { type: 'string', default: '5' },
@@ -121,7 +124,7 @@ for (let run = 0; run < RUNS; run++) {
     ? await freshPostgresDatabase(`keel_bench_swap_${process.pid}_${run}`)
     : undefined;
   const { server, cookies, dir, url } = await startWithSessions(
-    join(here, 'support/keel-bench-server.js'),
+    await keelBenchServer(!options.unbundled),
     {
       ...(database ? { DATABASE_URL: database.url } : {}),
       REDIS_URL,
