@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely';
-import { postgresDriver } from '../database/drivers.js';
+import { listenOnPostgres } from '../database/postgres-listener.js';
 import type { DatabaseSchema } from '../database/schema.js';
 import {
   type ListenOptions,
@@ -33,39 +33,20 @@ export class PostgresSettingsAnnouncer implements SettingsAnnouncer {
     );
   }
 
-  async listen({ signal, onAnnouncement, onSubscribed }: ListenOptions): Promise<void> {
-    if (signal.aborted) return;
-    const client = new (postgresDriver().Client)({
-      connectionString: this.url,
-      application_name: subscriberName(this.instanceId),
-      connectionTimeoutMillis: 5000,
-      keepAlive: true,
+  listen({ signal, onAnnouncement, onSubscribed }: ListenOptions): Promise<void> {
+    return listenOnPostgres({
+      url: this.url,
+      applicationName: subscriberName(this.instanceId),
+      channels: [POSTGRES_SETTINGS_CHANNEL],
+      purpose: 'settings subscriber',
+      signal,
+      onNotification: (channel, payload) => {
+        if (channel !== POSTGRES_SETTINGS_CHANNEL) return;
+        const announcement = parseAnnouncement(payload);
+        if (announcement) onAnnouncement(announcement);
+      },
+      onListening: () => onSubscribed(),
     });
-    let fail: (error: Error) => void = () => undefined;
-    const lost = new Promise<never>((_, reject) => (fail = reject));
-    lost.catch(() => undefined);
-    client.on('error', (error) =>
-      fail(new Error(`PostgreSQL subscriber connection lost: ${error.message}`)),
-    );
-    client.on('end', () => fail(new Error('PostgreSQL subscriber connection ended')));
-    client.on('notification', (notification) => {
-      if (notification.channel !== POSTGRES_SETTINGS_CHANNEL) return;
-      const announcement = parseAnnouncement(notification.payload ?? '');
-      if (announcement) onAnnouncement(announcement);
-    });
-    const stopped = new Promise<void>((resolve) =>
-      signal.addEventListener('abort', () => resolve(), { once: true }),
-    );
-    try {
-      await Promise.race([client.connect(), lost]);
-      await Promise.race([client.query(`LISTEN ${POSTGRES_SETTINGS_CHANNEL}`), lost]);
-      onSubscribed();
-      await Promise.race([stopped, lost]);
-    } finally {
-      client.removeAllListeners('end');
-      client.on('error', () => undefined);
-      await client.end().catch(() => undefined);
-    }
   }
 
   async close(): Promise<void> {}

@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig } from '../../config/app-config.js';
-import { postgresDriver } from '../../database/drivers.js';
+import { listenOnPostgres } from '../../database/postgres-listener.js';
 import { RuntimeStateService } from '../../runtime-state/runtime-state.service.js';
 import { TaskSupervisor } from '../../tasks/task-supervisor.js';
 import { SessionReadCache } from './session-read-cache.js';
@@ -58,50 +58,33 @@ export class SessionChangeSubscriber implements OnModuleInit {
     });
   }
 
-  private async listen(url: string, signal: AbortSignal, onSubscribed: () => void): Promise<void> {
-    if (signal.aborted) return;
+  private listen(url: string, signal: AbortSignal, onSubscribed: () => void): Promise<void> {
     const echoChannel = `keel_session_echo_${this.runtime.instanceId.replace(/[^a-zA-Z0-9]/g, '')}`;
-    const client = new (postgresDriver().Client)({
-      connectionString: url,
-      application_name: `keel-session-changes:${this.runtime.instanceId}`,
-      connectionTimeoutMillis: 5000,
-      keepAlive: true,
-    });
-    let fail: (error: Error) => void = () => undefined;
-    const lost = new Promise<never>((_, reject) => (fail = reject));
-    lost.catch(() => undefined);
-    client.on('error', (error) =>
-      fail(new Error(`PostgreSQL session-change connection lost: ${error.message}`)),
-    );
-    client.on('end', () => fail(new Error('PostgreSQL session-change connection ended')));
-    client.on('notification', ({ channel, payload }) => {
+    return listenOnPostgres({
+      url,
+      applicationName: `keel-session-changes:${this.runtime.instanceId}`,
+      channels: [SESSION_CHANGES_CHANNEL, echoChannel],
+      purpose: 'session-change',
+      signal,
       // Applied in the order PostgreSQL committed them: an echo arrives after every notice
       // committed before it was sent.
-      if (channel === SESSION_CHANGES_CHANNEL) {
-        if (payload) this.cache.invalidate(payload);
-        else this.cache.invalidateAll(); // TRUNCATE
-      } else if (channel === echoChannel) {
-        const sentAt = Number(payload);
-        if (Number.isFinite(sentAt)) this.cache.renewLease(sentAt, SESSION_CACHE_LEASE.leaseMs);
-      }
+      onNotification: (channel, payload) => {
+        if (channel === SESSION_CHANGES_CHANNEL) {
+          if (payload) this.cache.invalidate(payload);
+          else this.cache.invalidateAll(); // TRUNCATE
+        } else if (channel === echoChannel) {
+          const sentAt = Number(payload);
+          if (Number.isFinite(sentAt)) this.cache.renewLease(sentAt, SESSION_CACHE_LEASE.leaseMs);
+        }
+      },
+      onListening: (client) => {
+        onSubscribed();
+        this.logger.log(
+          `Listening for session changes on PostgreSQL channel ${SESSION_CHANGES_CHANNEL}: the read cache is on`,
+        );
+        return this.echo(client, echoChannel, signal);
+      },
     });
-    const stopped = new Promise<void>((resolve) =>
-      signal.addEventListener('abort', () => resolve(), { once: true }),
-    );
-    try {
-      await Promise.race([client.connect(), lost]);
-      await Promise.race([client.query(`LISTEN ${SESSION_CHANGES_CHANNEL}`), lost]);
-      await Promise.race([client.query(`LISTEN "${echoChannel}"`), lost]);
-      onSubscribed();
-      this.logger.log(
-        `Listening for session changes on PostgreSQL channel ${SESSION_CHANGES_CHANNEL}: the read cache is on`,
-      );
-      await Promise.race([this.echo(client, echoChannel, signal), stopped, lost]);
-    } finally {
-      client.removeAllListeners('end');
-      client.on('error', () => undefined);
-      await client.end().catch(() => undefined);
-    }
   }
 
   /** Sends an echo every interval, one at a time; rejects when one goes unanswered too long. */
