@@ -2,14 +2,13 @@ import { REPLICA_TIMINGS } from '../../src/replicas/replica-timings.js';
 import { InstanceRegistry } from '../../src/replicas/instance-registry.js';
 import { SETTINGS_ANNOUNCER } from '../../src/scale-out/settings-announcer.js';
 import { TaskSupervisor, type TaskStatus } from '../../src/tasks/task-supervisor.js';
-import { freePort } from '../support/redis-server.js';
 import { waitUntil } from '../scale-out/replica-cluster.js';
 import {
   createPostgresDatabase,
   POSTGRES_URL,
   type TemporaryDatabase,
 } from '../support/services.js';
-import { TcpProxy } from '../support/tcp-proxy.js';
+import { proxyInFrontOf, type TcpProxy } from '../support/tcp-proxy.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 // The link to PostgreSQL stalls without a reset: queries are sent and no answer comes. The
@@ -24,16 +23,10 @@ import { startTestApp, type TestApp } from '../support/test-app.js';
 
   beforeAll(async () => {
     database = await createPostgresDatabase();
-    const target = new URL(database.url);
-    proxy = new TcpProxy(await freePort(), {
-      host: target.hostname,
-      port: Number(target.port || 5432),
-    });
-    await proxy.start();
-    const proxied = new URL(database.url);
-    proxied.port = String(proxy.port);
+    let proxiedUrl: string;
+    ({ proxy, url: proxiedUrl } = await proxyInFrontOf(database.url, 5432));
     keel = await startTestApp({
-      databaseUrl: proxied.toString(),
+      databaseUrl: proxiedUrl,
       overrideProviders: [
         // Deadlines: the heartbeat's is its floor of 1 s, the reconciliation read's 2 s.
         { token: REPLICA_TIMINGS, value: { heartbeatIntervalMs: 200, reconcileIntervalMs: 300 } },

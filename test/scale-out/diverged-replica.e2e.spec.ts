@@ -1,4 +1,3 @@
-import { freePort } from '../support/redis-server.js';
 import { type CookieSession, login, me } from '../support/http-client.js';
 import { parsePrometheusText, valueOf } from '../support/prometheus-text.js';
 import {
@@ -9,7 +8,7 @@ import {
   type TemporaryDatabase,
   uniqueName,
 } from '../support/services.js';
-import { TcpProxy } from '../support/tcp-proxy.js';
+import { proxyInFrontOf, type TcpProxy } from '../support/tcp-proxy.js';
 import { TEST_PASSWORD } from '../support/signed-in.js';
 import type { BuiltAppProcess } from '../support/built-app-process.js';
 import {
@@ -39,12 +38,8 @@ const METRICS_TOKEN = 'diverged-test-metrics-token-0123456789';
 
     beforeAll(async () => {
       database = await createPostgresDatabase();
-      const redis = new URL(REDIS_URL!);
-      proxy = new TcpProxy(await freePort(), {
-        host: redis.hostname,
-        port: Number(redis.port || 6379),
-      });
-      await proxy.start();
+      let proxiedRedisUrl: string;
+      ({ proxy, url: proxiedRedisUrl } = await proxyInFrontOf(REDIS_URL!, 6379));
       const env = {
         ...replicaEnvironment({
           databaseUrl: database.url,
@@ -60,9 +55,7 @@ const METRICS_TOKEN = 'diverged-test-metrics-token-0123456789';
           .status,
       ).toBe(200);
       replicas.push(...(await startReplicas(1, env)));
-      replicas.push(
-        ...(await startReplicas(1, { ...env, REDIS_URL: `redis://127.0.0.1:${proxy.port}` })),
-      );
+      replicas.push(...(await startReplicas(1, { ...env, REDIS_URL: proxiedRedisUrl })));
     });
 
     afterAll(async () => {

@@ -3,14 +3,13 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { type BuiltAppProcess, startBuiltApp } from '../support/built-app-process.js';
 import { type CookieSession, login, logout, me, sidOf } from '../support/http-client.js';
 import { parsePrometheusText, valueOf } from '../support/prometheus-text.js';
-import { freePort } from '../support/redis-server.js';
 import {
   createPostgresDatabase,
   POSTGRES_URL,
   type TemporaryDatabase,
 } from '../support/services.js';
 import { TEST_PASSWORD } from '../support/signed-in.js';
-import { TcpProxy } from '../support/tcp-proxy.js';
+import { proxyInFrontOf, type TcpProxy } from '../support/tcp-proxy.js';
 import { replicaEnvironment, stopReplicas, waitUntil } from '../scale-out/replica-cluster.js';
 
 // The database backend's read cache across two replicas on PostgreSQL, as built processes:
@@ -107,16 +106,10 @@ function expectEndedWithinBound(
       METRICS_TOKEN,
     };
     // Replica b reaches PostgreSQL through a proxy the test can stall.
-    const target = new URL(database.url);
-    proxy = new TcpProxy(await freePort(), {
-      host: target.hostname,
-      port: Number(target.port || 5432),
-    });
-    await proxy.start();
-    const proxied = new URL(database.url);
-    proxied.port = String(proxy.port);
+    let proxiedUrl: string;
+    ({ proxy, url: proxiedUrl } = await proxyInFrontOf(database.url, 5432));
     a = await startBuiltApp(env);
-    b = await startBuiltApp({ ...env, DATABASE_URL: proxied.toString() });
+    b = await startBuiltApp({ ...env, DATABASE_URL: proxiedUrl });
     await waitUntil(
       'both read caches serving',
       async () => (await serving(a)) && (await serving(b)),

@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { once } from 'node:events';
+import { freePort } from './redis-server.js';
 
 /**
  * A TCP proxy in front of a service (one replica's own way to Redis, say), which the test can
@@ -60,4 +61,23 @@ export class TcpProxy {
     });
     from.on('end', () => to.end());
   }
+}
+
+/**
+ * A started proxy in front of the service `serviceUrl` names (PostgreSQL, Redis), and that URL
+ * through it: what one process is given so that the test can cut or stall its link alone.
+ */
+export async function proxyInFrontOf(
+  serviceUrl: string,
+  defaultPort: number,
+): Promise<{ proxy: TcpProxy; url: string }> {
+  const target = new URL(serviceUrl);
+  const proxy = new TcpProxy(await freePort(), {
+    host: target.hostname,
+    port: Number(target.port || defaultPort),
+  });
+  await proxy.start();
+  const proxied = new URL(serviceUrl);
+  proxied.port = String(proxy.port);
+  return { proxy, url: proxied.toString() };
 }
