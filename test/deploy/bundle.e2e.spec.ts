@@ -119,6 +119,10 @@ function secondCopies(loaded: string[]): string[] {
 }
 
 describe('the production bundle (dist/bundle/main.js)', () => {
+  it('is ASCII, so that V8 holds its source one byte per character', () => {
+    expect(readFileSync(KEEL_MAIN).findIndex((byte) => byte > 0x7f)).toBe(-1);
+  });
+
   it('on SQLite: serves as dist/ does, and loads only better-sqlite3 from node_modules', async () => {
     const run = await runBundle({});
     await expectServesLikeDist(run);
