@@ -58,10 +58,16 @@ export async function startServer(
 
 /** Resident set size of a process, in MiB (Linux /proc). */
 export async function rssMiB(pid) {
+  return (await memoryMiB(pid)).rss;
+}
+
+/** Resident set size now and its peak so far (VmHWM), in MiB (Linux /proc). */
+export async function memoryMiB(pid) {
   const { readFile } = await import('node:fs/promises');
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return Math.round(kb / 1024);
+  const mib = (field) =>
+    Math.round(Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024);
+  return { rss: mib('VmRSS'), peak: mib('VmHWM') };
 }
 
 /**
