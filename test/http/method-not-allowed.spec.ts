@@ -1,4 +1,6 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { methodNotAllowed } from '../../src/http/method-not-allowed.js';
 
@@ -49,5 +51,36 @@ describe('methodNotAllowed', () => {
       app.get('/thing', ok);
     });
     expect((await request(routed).put('/thing').expect(405)).headers.allow).toBe('GET');
+  });
+
+  it('answers each path the same after it is remembered, and after the memo is emptied', async () => {
+    // One middleware for the app's life, as configureApp mounts it: it remembers each path's
+    // methods, at most 1,000 paths at a time. Paths with ids go past that bound here.
+    const app = express();
+    app.use(methodNotAllowed(app));
+    app.get('/users/:id', ok);
+    app.delete('/users/:id', ok);
+    app.post('/users', ok);
+    const server = app.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const answer = async (method: string, path: string) => {
+      const res = await fetch(`${base}${path}`, { method });
+      await res.arrayBuffer();
+      return `${res.status} ${res.headers.get('allow') ?? '-'}`;
+    };
+    try {
+      for (let id = 0; id < 1200; id++) {
+        expect(await answer('PUT', `/users/${id}`)).toBe('405 DELETE, GET');
+        if (id % 100 === 0) {
+          expect(await answer('GET', `/users/${id}`)).toBe('200 -');
+          expect(await answer('PUT', '/users')).toBe('405 POST');
+          expect(await answer('PUT', '/nothing')).toBe('404 -');
+          expect(await answer('PUT', `/users/${id / 100}`)).toBe('405 DELETE, GET');
+        }
+      }
+    } finally {
+      server.close();
+    }
   });
 });
