@@ -25,7 +25,7 @@ export class SessionGuard implements CanActivate {
     private readonly users: UsersService,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [
       context.getHandler(),
       context.getClass(),
@@ -33,6 +33,17 @@ export class SessionGuard implements CanActivate {
     if (isPublic) return true;
     const req = context.switchToHttp().getRequest<Request>();
     const userId = req.session?.userId;
+    // Most requests find their user read within the last second: a boolean, which Nest takes
+    // without awaiting, instead of two promises per request.
+    const known = userId ? this.users.recentlySignedIn(userId) : undefined;
+    if (known && !known.disabled) {
+      req.signedInUser = known;
+      return true;
+    }
+    return this.readUser(req, userId);
+  }
+
+  private async readUser(req: Request, userId: string | undefined): Promise<boolean> {
     const user = userId ? await this.users.findSignedIn(userId) : undefined;
     if (!user || user.disabled) {
       if (userId) await destroySession(req);

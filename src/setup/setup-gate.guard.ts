@@ -23,15 +23,19 @@ const OPEN_BEFORE_SETUP = new Set(['/api/setup', '/api/auth/csrf']);
 export class SetupGate implements CanActivate {
   constructor(private readonly setup: SetupService) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
-    if (context.getType() !== 'http') return true;
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    // Once this process knows setup is complete, a boolean (Nest takes it without awaiting).
+    if (context.getType() !== 'http' || this.setup.knownComplete) return true;
     const req = context.switchToHttp().getRequest<Request>();
-    if (!isGated(routeTemplate(req)) || (await this.setup.isComplete())) return true;
-    throw new ApiError(
-      503,
-      ErrorCode.SetupRequired,
-      'First-run setup is not complete: finish it at /setup (or POST /api/setup)',
-    );
+    if (!isGated(routeTemplate(req))) return true;
+    return this.setup.isComplete().then((complete) => {
+      if (complete) return true;
+      throw new ApiError(
+        503,
+        ErrorCode.SetupRequired,
+        'First-run setup is not complete: finish it at /setup (or POST /api/setup)',
+      );
+    });
   }
 }
 

@@ -100,6 +100,11 @@ export class SetupService implements OnModuleInit, OnApplicationBootstrap {
    * True once setup is complete. While it is not, every call reads the database (one primary-key
    * read), so this replica sees at once that another one completed it.
    */
+  /** True once this process knows setup is complete (it never goes back); false: ask `isComplete`. */
+  get knownComplete(): boolean {
+    return this.completedAt !== undefined;
+  }
+
   async isComplete(): Promise<boolean> {
     return (await this.completionTime()) !== undefined;
   }
