@@ -96,15 +96,15 @@ export class SetupService implements OnModuleInit, OnApplicationBootstrap {
     await this.tokens.prepare(state);
   }
 
-  /**
-   * True once setup is complete. While it is not, every call reads the database (one primary-key
-   * read), so this replica sees at once that another one completed it.
-   */
   /** True once this process knows setup is complete (it never goes back); false: ask `isComplete`. */
   get knownComplete(): boolean {
     return this.completedAt !== undefined;
   }
 
+  /**
+   * True once setup is complete. While it is not, every call reads the database (one primary-key
+   * read), so this replica sees at once that another one completed it.
+   */
   async isComplete(): Promise<boolean> {
     return (await this.completionTime()) !== undefined;
   }
