@@ -8,13 +8,11 @@
 // `unbundled` the same over tsc's dist/ (the default for b), a path any keel-bench-server.js,
 // such as another checkout's (built there). Prints each round and the median of the same-round
 // ratios b / a. Servers on core 0, load on core 1, as in me.js.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { keelBenchServer } from './support/keel-bench-bundle.js';
 import { load, median } from './support/load.js';
-import { pinSelf, startServer } from './support/processes.js';
+import { pinSelf, startSeededServer } from './support/processes.js';
 
 const { values: options } = parseArgs({
   options: {
@@ -35,31 +33,18 @@ async function script(choice) {
 }
 
 async function start(choice) {
-  const dir = mkdtempSync(join(tmpdir(), 'keel-ab-'));
-  const cookiesFile = join(dir, 'cookies.json');
-  const server = await startServer(await script(choice), {
+  const server = await startSeededServer(await script(choice), {
+    sessions: options.sessions,
     env: {
-      DATA_DIR: dir,
       PORT: '0',
       HOST: '127.0.0.1',
       NODE_ENV: 'production',
       SHUTDOWN_DRAIN_MS: '0',
       SESSION_SECRET: 'bench-secret-'.padEnd(48, 'x'),
       BENCH_BACKEND: options.backend,
-      BENCH_SEED_SESSIONS: options.sessions,
-      BENCH_COOKIES_FILE: cookiesFile,
     },
   });
-  return {
-    choice,
-    url: `http://127.0.0.1:${server.port}`,
-    cookies: JSON.parse(readFileSync(cookiesFile, 'utf8')),
-    runs: [],
-    async stop() {
-      await server.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return { ...server, choice, runs: [] };
 }
 
 const cases = [await start(options.a), await start(options.b)];

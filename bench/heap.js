@@ -3,14 +3,14 @@
 // more after that many `me` requests. RSS is printed at each snapshot.
 //
 //   node bench/heap.js --server keel|baseline [--sessions 100000] [--requests 0] --out DIR
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { load } from './support/load.js';
 import { keelBenchServer } from './support/keel-bench-bundle.js';
-import { pinSelf, rssMiB, startServer } from './support/processes.js';
+import { pinSelf, rssMiB, startSeededServer } from './support/processes.js';
 
 const { values: options } = parseArgs({
   options: {
@@ -36,20 +36,18 @@ const script = scripts[options.server];
 if (!script) throw new Error(`--server: keel or baseline, not ${options.server}`);
 
 const dir = mkdtempSync(join(tmpdir(), 'keel-heap-'));
-const cookiesFile = join(dir, 'cookies.json');
-const server = await startServer(script, {
+const server = await startSeededServer(script, {
+  dir,
+  sessions: options.sessions,
   nodeArgs: ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`],
   env: {
-    DATA_DIR: dir,
-    BENCH_SEED_SESSIONS: options.sessions,
-    BENCH_COOKIES_FILE: cookiesFile,
     BENCH_BACKEND: 'memory',
     NODE_ENV: 'production',
     SESSION_SECRET: 'bench-secret-'.padEnd(48, 'x'),
     SHUTDOWN_DRAIN_MS: '0',
   },
 });
-const url = `http://127.0.0.1:${server.port}`;
+const { url, cookies } = server;
 
 /** Writes a snapshot named `name`: the server answers again once V8 has written it. */
 async function snapshot(name) {
@@ -64,7 +62,6 @@ async function snapshot(name) {
 }
 
 try {
-  const cookies = JSON.parse(readFileSync(cookiesFile, 'utf8'));
   await sleep(500);
   await snapshot('seeded');
   const requests = Number(options.requests);
@@ -76,5 +73,4 @@ try {
   }
 } finally {
   await server.stop();
-  rmSync(dir, { recursive: true, force: true });
 }

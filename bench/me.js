@@ -10,15 +10,13 @@
 // request included (LOG_LEVEL info).
 //
 //   node bench/me.js [--runs 3] [--seconds 8] [--connections 50] [--sessions 1000]
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createClient } from 'redis';
 import { load, median } from './support/load.js';
 import { freshPostgresDatabase } from './support/postgres.js';
 import { keelBenchServer } from './support/keel-bench-bundle.js';
-import { pinSelf, startServer } from './support/processes.js';
+import { pinSelf, startSeededServer } from './support/processes.js';
 
 const { values: options } = parseArgs({
   options: {
@@ -44,29 +42,12 @@ pinSelf(1);
  * keel).
  */
 async function start(name, script, env, { store, role }) {
-  const dir = mkdtempSync(join(tmpdir(), 'keel-bench-'));
-  const cookiesFile = join(dir, 'cookies.json');
-  const server = await startServer(script, {
-    env: { DATA_DIR: dir, BENCH_SEED_SESSIONS: SESSIONS, BENCH_COOKIES_FILE: cookiesFile, ...env },
-  });
-  const cookies = role === 'ceiling' ? [] : JSON.parse(readFileSync(cookiesFile, 'utf8'));
-  const url = `http://127.0.0.1:${server.port}`;
-  const check = await fetch(`${url}/api/auth/me`, {
-    headers: cookies[0] ? { cookie: cookies[0] } : {},
+  const server = await startSeededServer(script, { sessions: SESSIONS, env });
+  const check = await fetch(`${server.url}/api/auth/me`, {
+    headers: server.cookies[0] ? { cookie: server.cookies[0] } : {},
   });
   if (check.status !== 200) throw new Error(`${name}: me answered ${check.status}`);
-  return {
-    name,
-    store,
-    role,
-    url,
-    cookies,
-    runs: [],
-    async stop() {
-      await server.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return { ...server, name, store, role, runs: [] };
 }
 
 const keel = await keelBenchServer(!options.unbundled);

@@ -10,7 +10,7 @@
 //
 //   node bench/ops.js [--runs 3] [--requests 200000] [--only startup|probe|memory]
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,7 +18,13 @@ import { parseArgs } from 'node:util';
 import { load, median } from './support/load.js';
 import { freshPostgresDatabase } from './support/postgres.js';
 import { keelBenchServer } from './support/keel-bench-bundle.js';
-import { HAS_TASKSET, freePort, memoryMiB, pinSelf, startServer } from './support/processes.js';
+import {
+  HAS_TASKSET,
+  freePort,
+  memoryMiB,
+  pinSelf,
+  startSeededServer,
+} from './support/processes.js';
 
 const { values: options } = parseArgs({
   options: {
@@ -112,23 +118,11 @@ for (let run = 0; wanted('startup') && run < RUNS; run++) {
 }
 
 async function withSessions(script, sessions, env, work, nodeArgs = []) {
-  const dir = mkdtempSync(join(tmpdir(), 'keel-ops-'));
-  const cookiesFile = join(dir, 'cookies.json');
-  const server = await startServer(script, {
-    nodeArgs,
-    env: {
-      DATA_DIR: dir,
-      BENCH_SEED_SESSIONS: String(sessions),
-      BENCH_COOKIES_FILE: cookiesFile,
-      ...env,
-    },
-  });
+  const server = await startSeededServer(script, { sessions, env, nodeArgs });
   try {
-    const cookies = JSON.parse(readFileSync(cookiesFile, 'utf8'));
-    return await work(server, `http://127.0.0.1:${server.port}`, cookies);
+    return await work(server, server.url, server.cookies);
   } finally {
     await server.stop();
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 

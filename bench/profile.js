@@ -4,13 +4,13 @@
 // request. Printed sorted by what Keel spends beyond the baseline: docs/performance.md's table.
 //
 //   node bench/profile.js [--seconds 8] [--connections 50] [--top 25]
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { load } from './support/load.js';
-import { pinSelf, startServer } from './support/processes.js';
+import { pinSelf, startSeededServer } from './support/processes.js';
 
 const { values: options } = parseArgs({
   options: {
@@ -36,18 +36,13 @@ function cpuMicros(pid) {
 async function profileCase(name, script, env) {
   const dir = mkdtempSync(join(tmpdir(), 'keel-profile-'));
   const profileFile = join(dir, 'cpu.cpuprofile');
-  const server = await startServer(script, {
-    env: {
-      DATA_DIR: dir,
-      BENCH_SEED_SESSIONS: '1000',
-      BENCH_COOKIES_FILE: join(dir, 'cookies.json'),
-      BENCH_CPU_PROFILE: profileFile,
-      ...env,
-    },
+  const server = await startSeededServer(script, {
+    dir,
+    sessions: 1000,
+    env: { BENCH_CPU_PROFILE: profileFile, ...env },
   });
   try {
-    const cookies = JSON.parse(readFileSync(join(dir, 'cookies.json'), 'utf8'));
-    const url = `http://127.0.0.1:${server.port}`;
+    const { url, cookies } = server;
     await load(url, { cookies, connections: CONNECTIONS, duration: 3 });
     process.kill(server.pid, 'SIGUSR2');
     await sleep(200);
@@ -72,7 +67,6 @@ async function profileCase(name, script, env) {
     throw new Error(`${name}: no profile written`);
   } finally {
     await server.stop();
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -8,15 +8,13 @@
 //
 // --to database --postgres: Keel's own database (and so the sessions table) on a fresh
 // PostgreSQL database on the server DATABASE_URL names; without --postgres, SQLite.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createClient } from 'redis';
 import { load, median } from './support/load.js';
 import { freshPostgresDatabase } from './support/postgres.js';
 import { keelBenchServer } from './support/keel-bench-bundle.js';
-import { pinSelf, startServer } from './support/processes.js';
+import { pinSelf, startSeededServer } from './support/processes.js';
 
 const { values: options } = parseArgs({
   options: {
@@ -40,22 +38,6 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const here = import.meta.dirname;
 
 pinSelf(1);
-
-async function startWithSessions(script, env) {
-  const dir = mkdtempSync(join(tmpdir(), 'keel-bench-'));
-  const cookiesFile = join(dir, 'cookies.json');
-  const server = await startServer(script, {
-    env: {
-      DATA_DIR: dir,
-      PORT: '0',
-      ...env,
-      BENCH_SEED_SESSIONS: String(SESSIONS),
-      BENCH_COOKIES_FILE: cookiesFile,
-    },
-  });
-  const cookies = JSON.parse(readFileSync(cookiesFile, 'utf8'));
-  return { server, cookies, dir, url: `http://127.0.0.1:${server.port}` };
-}
 
 async function signIn(url, username, password) {
   const response = await fetch(`${url}/api/auth/login`, {
@@ -104,10 +86,11 @@ const results = { baseline: [], before: [], during: [], swaps: [] };
 
 // Baseline: Express + express-session (memory store), same sessions, same route.
 {
-  const { server, cookies, dir, url } = await startWithSessions(
-    join(here, 'baseline/express-session-server.js'),
-    {},
-  );
+  const server = await startSeededServer(join(here, 'baseline/express-session-server.js'), {
+    sessions: SESSIONS,
+    env: { PORT: '0' },
+  });
+  const { cookies, url } = server;
   await load(url, { cookies, connections: CONNECTIONS, duration: 2 }); // warm-up
   for (let run = 0; run < RUNS; run++) {
     results.baseline.push(
@@ -115,7 +98,6 @@ const results = { baseline: [], before: [], during: [], swaps: [] };
     );
   }
   await server.stop();
-  rmSync(dir, { recursive: true, force: true });
 }
 
 for (let run = 0; run < RUNS; run++) {
@@ -123,9 +105,10 @@ for (let run = 0; run < RUNS; run++) {
   const database = options.postgres
     ? await freshPostgresDatabase(`keel_bench_swap_${process.pid}_${run}`)
     : undefined;
-  const { server, cookies, dir, url } = await startWithSessions(
-    await keelBenchServer(!options.unbundled),
-    {
+  const server = await startSeededServer(await keelBenchServer(!options.unbundled), {
+    sessions: SESSIONS,
+    env: {
+      PORT: '0',
       ...(database ? { DATABASE_URL: database.url } : {}),
       REDIS_URL,
       BENCH_BACKEND: 'memory',
@@ -134,7 +117,8 @@ for (let run = 0; run < RUNS; run++) {
       NODE_ENV: 'production',
       SESSION_SECRET: 'bench-secret-'.padEnd(48, 'x'),
     },
-  );
+  });
+  const { cookies, url } = server;
   const admin = await signIn(url, server.admin.username, server.admin.password);
   await load(url, { cookies, connections: CONNECTIONS, duration: 2 }); // warm-up
   results.before.push(await load(url, { cookies, connections: CONNECTIONS, duration: SECONDS }));
@@ -147,7 +131,6 @@ for (let run = 0; run < RUNS; run++) {
   results.swaps.push({ ...lastSwap, validAfter: valid });
 
   await server.stop();
-  rmSync(dir, { recursive: true, force: true });
   await database?.drop();
   const redis = createClient({ url: REDIS_URL });
   await redis.connect();

@@ -1,7 +1,10 @@
 // Starting and stopping the servers under test, pinned to a core when taskset exists.
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export const HAS_TASKSET = spawnSync('taskset', ['--version']).status === 0;
 
@@ -52,6 +55,38 @@ export async function startServer(
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');
       await once(child, 'exit');
+    },
+  };
+}
+
+/**
+ * Starts a bench server (Keel's or a baseline's) with `sessions` signed-in sessions seeded, its
+ * data in a directory of its own (`dir`, made here unless given), and reads the cookies it wrote.
+ * Resolves to startServer's answer plus `url`, `cookies` (none for a server that seeds nothing,
+ * such as raw node:http), `dir`, and a stop() that also removes the directory.
+ */
+export async function startSeededServer(
+  script,
+  { sessions, env = {}, nodeArgs = [], dir = mkdtempSync(join(tmpdir(), 'keel-bench-')) },
+) {
+  const cookiesFile = join(dir, 'cookies.json');
+  const server = await startServer(script, {
+    nodeArgs,
+    env: {
+      DATA_DIR: dir,
+      ...env,
+      BENCH_SEED_SESSIONS: String(sessions),
+      BENCH_COOKIES_FILE: cookiesFile,
+    },
+  });
+  return {
+    ...server,
+    url: `http://127.0.0.1:${server.port}`,
+    cookies: existsSync(cookiesFile) ? JSON.parse(readFileSync(cookiesFile, 'utf8')) : [],
+    dir,
+    async stop() {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
