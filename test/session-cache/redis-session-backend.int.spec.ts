@@ -196,6 +196,25 @@ describeWithRedis('redis session backend on a shared Redis', () => {
     }
   });
 
+  it('reads a session with its expiry, and no session where the key is missing or never expires', async () => {
+    const prefix = `${base}read:`;
+    const backend = await RedisSessionBackend.connect(REDIS_URL as string, prefix);
+    try {
+      const stored = session('s1', 'u1');
+      await backend.put(stored);
+      expect(await backend.get('s1')).toEqual(stored);
+      expect(await backend.getMany(['s1'])).toEqual([stored]);
+      expect(await backend.get('missing')).toBeUndefined();
+      // A key without expiry under the prefix is none this backend wrote (it always sets PXAT).
+      await raw.set(`${prefix}sess:s2`, JSON.stringify({ data: '{}', userId: null }));
+      expect(await backend.get('s2')).toBeUndefined();
+      expect(await backend.getMany(['s2', 's1'])).toEqual([stored]);
+    } finally {
+      await backend.clear();
+      await backend.close();
+    }
+  });
+
   it('stores the session key and the user index with expiries, so Redis itself forgets them', async () => {
     const prefix = `${base}ttl:`;
     const backend = await RedisSessionBackend.connect(REDIS_URL as string, prefix);

@@ -8,6 +8,7 @@ import {
   encodeValue,
   INSERT_MANY_IF_ABSENT,
   parseValue,
+  READ_SESSION,
   TOUCH_IF_PRESENT,
   UPDATE_IF_PRESENT,
 } from './redis-session.scripts.js';
@@ -70,8 +71,10 @@ export class RedisSessionBackend implements SessionBackend {
   }
 
   async get(sid: string): Promise<StoredSession | undefined> {
-    const [session] = await this.readSessions([sid]);
-    return session;
+    const reply = (await this.run((client) =>
+      client.eval(READ_SESSION, { keys: [this.sessionKey(sid)] }),
+    )) as [string, number] | null;
+    return reply ? this.toStoredSession(sid, reply[0], reply[1]) : undefined;
   }
 
   getMany(sids: readonly string[]): Promise<StoredSession[]> {

@@ -12,6 +12,17 @@ export interface RedisSessionValue {
 }
 
 /**
+ * `get`: a session's value and its key's expiry (PEXPIRETIME, epoch ms) in one command: a
+ * request's read costs one round trip and one reply, where MULTI/GET/PEXPIRETIME/EXEC cost four
+ * of each. Atomic, as the transaction was. Nil when there is no key.
+ * KEYS: session key.
+ */
+export const READ_SESSION = `
+local raw = redis.call('GET', KEYS[1])
+if not raw then return false end
+return {raw, redis.call('PEXPIRETIME', KEYS[1])}`;
+
+/**
  * `update`: replaces the session only if its key still exists, and moves its user-index entry,
  * atomically (a session destroyed meanwhile is never written back).
  * KEYS: session key, [user index key]; ARGV: value, expiresAt (epoch ms), sid.
