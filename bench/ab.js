@@ -3,10 +3,13 @@
 //
 //   node bench/ab.js [--runs 5] [--seconds 5] [--backend memory] [--sessions 1000]
 //     [--a bundle|unbundled|<path>] [--b bundle|unbundled|<path>]
+//     [--a-node-args='<flags>'] [--b-node-args='<flags>'] [--a-env K=V ...] [--b-env K=V ...]
 //
 // `bundle` is keel-bench-server.js bundled as production runs Keel (the default for a),
 // `unbundled` the same over tsc's dist/ (the default for b), a path any keel-bench-server.js,
-// such as another checkout's (built there). Prints each round and the median of the same-round
+// such as another checkout's (built there). `--b-node-args='--max-semi-space-size=32'` runs b with
+// those Node flags, to A/B a V8 setting on one build; `--b-env LOG_LEVEL=warn` (repeatable) with that
+// environment, to price a setting. Prints each round and the median of the same-round
 // ratios b / a. Servers on core 0, load on core 1, as in me.js.
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,6 +25,10 @@ const { values: options } = parseArgs({
     sessions: { type: 'string', default: '1000' },
     a: { type: 'string', default: 'bundle' },
     b: { type: 'string', default: 'unbundled' },
+    'a-node-args': { type: 'string', default: '' },
+    'b-node-args': { type: 'string', default: '' },
+    'a-env': { type: 'string', multiple: true, default: [] },
+    'b-env': { type: 'string', multiple: true, default: [] },
   },
 });
 pinSelf(1);
@@ -32,9 +39,17 @@ async function script(choice) {
   return resolve(choice);
 }
 
-async function start(choice) {
+/** `['LOG_LEVEL=warn']` as `{ LOG_LEVEL: 'warn' }`. */
+function envOf(pairs) {
+  return Object.fromEntries(
+    pairs.map((pair) => [pair.split('=')[0], pair.slice(pair.indexOf('=') + 1)]),
+  );
+}
+
+async function start(choice, nodeArgs, extraEnv) {
   const server = await startSeededServer(await script(choice), {
     sessions: options.sessions,
+    nodeArgs: nodeArgs.split(' ').filter(Boolean),
     env: {
       PORT: '0',
       HOST: '127.0.0.1',
@@ -42,12 +57,16 @@ async function start(choice) {
       SHUTDOWN_DRAIN_MS: '0',
       SESSION_SECRET: 'bench-secret-'.padEnd(48, 'x'),
       BENCH_BACKEND: options.backend,
+      ...extraEnv,
     },
   });
   return { ...server, choice, runs: [] };
 }
 
-const cases = [await start(options.a), await start(options.b)];
+const cases = [
+  await start(options.a, options['a-node-args'], envOf(options['a-env'])),
+  await start(options.b, options['b-node-args'], envOf(options['b-env'])),
+];
 try {
   for (const c of cases) await load(c.url, { cookies: c.cookies, duration: 2 }); // warm-up
   for (let run = 0; run < Number(options.runs); run++) {
