@@ -33,7 +33,13 @@ export class AppConfig {
   readonly shutdownDrainMs: number;
   readonly shutdownGraceMs: number;
   readonly unattendedAdmin:
-    | { readonly username: string; readonly password?: string; readonly passwordFile?: string }
+    | {
+        readonly username: string;
+        readonly password?: string;
+        readonly passwordFile?: string;
+        /** A ready scrypt hash (KEEL_ADMIN_PASSWORD_HASH): start-up then hashes nothing. */
+        readonly passwordHash?: string;
+      }
     | undefined;
   readonly metricsPort: number | undefined;
   readonly metricsToken: string | undefined;
@@ -62,6 +68,7 @@ export class AppConfig {
           username: env.KEEL_ADMIN_USERNAME,
           password: env.KEEL_ADMIN_PASSWORD,
           passwordFile: env.KEEL_ADMIN_PASSWORD_FILE,
+          passwordHash: env.KEEL_ADMIN_PASSWORD_HASH,
         }
       : undefined;
     this.metricsPort = env.METRICS_PORT;

@@ -81,7 +81,7 @@ describe('validateEnvironment', () => {
       /KEEL_ADMIN_USERNAME needs KEEL_ADMIN_PASSWORD/,
     );
     expect(problem({ KEEL_ADMIN_PASSWORD: 'long enough password' })).toMatch(
-      /need KEEL_ADMIN_USERNAME/,
+      /KEEL_ADMIN_PASSWORD needs KEEL_ADMIN_USERNAME/,
     );
     expect(
       problem({
@@ -90,6 +90,27 @@ describe('validateEnvironment', () => {
         KEEL_ADMIN_PASSWORD_FILE: '/run/secrets/pw',
       }),
     ).toMatch(/exclusive/);
+    const hash =
+      '$scrypt$ln=17,r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+    expect(
+      validateEnvironment({ KEEL_ADMIN_USERNAME: 'root', KEEL_ADMIN_PASSWORD_HASH: hash })
+        .KEEL_ADMIN_PASSWORD_HASH,
+    ).toBe(hash);
+    expect(problem({ KEEL_ADMIN_PASSWORD_HASH: hash })).toMatch(
+      /KEEL_ADMIN_PASSWORD_HASH needs KEEL_ADMIN_USERNAME/,
+    );
+    expect(
+      problem({
+        KEEL_ADMIN_USERNAME: 'root',
+        KEEL_ADMIN_PASSWORD_FILE: '/run/secrets/pw',
+        KEEL_ADMIN_PASSWORD_HASH: hash,
+      }),
+    ).toMatch(/KEEL_ADMIN_PASSWORD_FILE and KEEL_ADMIN_PASSWORD_HASH are exclusive/);
+    for (const notAHash of ['long enough password', `${hash}$`, hash.replace('ln=17', 'ln=x')]) {
+      const message = problem({ KEEL_ADMIN_USERNAME: 'root', KEEL_ADMIN_PASSWORD_HASH: notAHash });
+      expect(message).toMatch(/KEEL_ADMIN_PASSWORD_HASH must be a scrypt hash/);
+      expect(message).not.toContain(notAHash);
+    }
     const tooShort = problem({ KEEL_ADMIN_USERNAME: 'root', KEEL_ADMIN_PASSWORD: 'short' });
     expect(tooShort).toMatch(/KEEL_ADMIN_PASSWORD must be 12 to 256 characters/);
     expect(tooShort).not.toContain('short"');

@@ -22,8 +22,23 @@ const SECRET_VARIABLES = new Set([
   'SESSION_SECRET',
   'SETUP_TOKEN',
   'KEEL_ADMIN_PASSWORD',
+  'KEEL_ADMIN_PASSWORD_HASH',
   'METRICS_TOKEN',
 ]);
+
+/**
+ * The shape of a scrypt hash as Keel stores one (src/users/password-hasher.ts), checked at boot;
+ * whether its parameters are strong enough is checked where it is used (unattended-admin.ts).
+ */
+const SCRYPT_HASH_SHAPE =
+  /^\$scrypt\$ln=\d{1,2},r=\d{1,3},p=\d{1,2}\$[A-Za-z0-9+/]{16,}\$[A-Za-z0-9+/]{16,}$/;
+
+/** The variables that give the unattended admin's password: at most one may be set. */
+const ADMIN_PASSWORD_VARIABLES = [
+  'KEEL_ADMIN_PASSWORD',
+  'KEEL_ADMIN_PASSWORD_FILE',
+  'KEEL_ADMIN_PASSWORD_HASH',
+] as const;
 
 const toInt = ({ value }: { value: unknown }) =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
@@ -167,6 +182,14 @@ export class Environment {
   KEEL_ADMIN_PASSWORD_FILE?: string;
 
   @IsOptional()
+  @Transform(trimmed)
+  @Matches(SCRYPT_HASH_SHAPE, {
+    message:
+      'KEEL_ADMIN_PASSWORD_HASH must be a scrypt hash as `npm run hash-password` prints it ($scrypt$ln=17,r=8,p=1$<salt>$<key>)',
+  })
+  KEEL_ADMIN_PASSWORD_HASH?: string;
+
+  @IsOptional()
   @Transform(toInt)
   @IsInt({ message: 'METRICS_PORT must be an integer from 1 to 65535' })
   @Min(1, { message: 'METRICS_PORT must be an integer from 1 to 65535' })
@@ -203,6 +226,7 @@ export const ENVIRONMENT_VARIABLES = [
   'KEEL_ADMIN_USERNAME',
   'KEEL_ADMIN_PASSWORD',
   'KEEL_ADMIN_PASSWORD_FILE',
+  'KEEL_ADMIN_PASSWORD_HASH',
   'METRICS_PORT',
   'METRICS_TOKEN',
 ] as const satisfies readonly (keyof Environment)[];
@@ -231,16 +255,18 @@ export function validateEnvironment(raw: Record<string, string | undefined>): En
   const errors = validateSync(env, { whitelist: false, forbidUnknownValues: false });
   const problems = errors.map((error) => describe(error, present));
 
-  if (env.KEEL_ADMIN_PASSWORD && env.KEEL_ADMIN_PASSWORD_FILE) {
+  const passwordVariables = ADMIN_PASSWORD_VARIABLES.filter((name) => env[name] !== undefined);
+  if (passwordVariables.length > 1) {
+    problems.push(`${passwordVariables.join(' and ')} are exclusive: set one of them`);
+  }
+  if (env.KEEL_ADMIN_USERNAME && passwordVariables.length === 0) {
     problems.push(
-      'KEEL_ADMIN_PASSWORD and KEEL_ADMIN_PASSWORD_FILE are exclusive: set one of them',
+      'KEEL_ADMIN_USERNAME needs KEEL_ADMIN_PASSWORD, KEEL_ADMIN_PASSWORD_FILE or KEEL_ADMIN_PASSWORD_HASH',
     );
   }
-  if (env.KEEL_ADMIN_USERNAME && !env.KEEL_ADMIN_PASSWORD && !env.KEEL_ADMIN_PASSWORD_FILE) {
-    problems.push('KEEL_ADMIN_USERNAME needs KEEL_ADMIN_PASSWORD or KEEL_ADMIN_PASSWORD_FILE');
-  }
-  if (!env.KEEL_ADMIN_USERNAME && (env.KEEL_ADMIN_PASSWORD || env.KEEL_ADMIN_PASSWORD_FILE)) {
-    problems.push('KEEL_ADMIN_PASSWORD/KEEL_ADMIN_PASSWORD_FILE need KEEL_ADMIN_USERNAME');
+  if (!env.KEEL_ADMIN_USERNAME && passwordVariables.length > 0) {
+    const verb = passwordVariables.length > 1 ? 'need' : 'needs';
+    problems.push(`${passwordVariables.join(' and ')} ${verb} KEEL_ADMIN_USERNAME`);
   }
   if (env.SESSION_CACHE_BACKEND === 'redis' && !env.REDIS_URL) {
     problems.push('SESSION_CACHE_BACKEND=redis needs REDIS_URL');

@@ -10,7 +10,7 @@ import type { User } from '../users/user.js';
 import { hashSetupToken, setupTokenHashesMatch } from './setup-token.js';
 import { SetupTokens } from './setup-tokens.js';
 import { SetupRepository } from './setup.repository.js';
-import { readUnattendedPassword } from './unattended-admin.js';
+import { unattendedPasswordHash } from './unattended-admin.js';
 
 /** Failed token attempts are counted per client address under this scope (auth.loginMaxAttempts). */
 const LIMIT_SCOPE = 'setup' as const;
@@ -61,7 +61,8 @@ export class SetupService implements OnModuleInit, OnApplicationBootstrap {
    * With KEEL_ADMIN_USERNAME, starts hashing its password now, before the migrations, unless the
    * database says setup is complete: scrypt runs in the thread pool while the event loop waits
    * on the database (PostgreSQL), instead of after it. A database without the setup table yet
-   * (fresh) counts as not set up. A restart of a set-up instance hashes nothing. Never throws:
+   * (fresh) counts as not set up. A restart of a set-up instance hashes nothing, nor does a
+   * start with KEEL_ADMIN_PASSWORD_HASH (a ready hash). Never throws:
    * whatever goes wrong here, onApplicationBootstrap does it again and says why.
    */
   onModuleInit(): void {
@@ -73,9 +74,7 @@ export class SetupService implements OnModuleInit, OnApplicationBootstrap {
         (state) => state.completedAt === null,
         () => true,
       )
-      .then((required) =>
-        required ? this.hasher.hash(readUnattendedPassword(unattended)) : undefined,
-      )
+      .then((required) => (required ? unattendedPasswordHash(unattended, this.hasher) : undefined))
       .catch(() => undefined);
   }
 
@@ -172,7 +171,7 @@ export class SetupService implements OnModuleInit, OnApplicationBootstrap {
   ): Promise<void> {
     const passwordHash =
       (await this.unattendedPasswordHash) ??
-      (await this.hasher.hash(readUnattendedPassword(unattended)));
+      (await unattendedPasswordHash(unattended, this.hasher));
     const admin = this.adminRecord({ username: unattended.username }, passwordHash);
     const completedAt = Date.now();
     const outcome = await this.repository.completeWithAdmin(admin, completedAt);

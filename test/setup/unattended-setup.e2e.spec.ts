@@ -1,13 +1,29 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
+import { DatabaseService } from '../../src/database/database.service.js';
 import { createPostgresDatabase, describeWithPostgres } from '../support/services.js';
 import { startTestApp } from '../support/test-app.js';
 import { logText, printedSetupUrl, setupRow, userCount } from './setup-helpers.js';
 
 const PASSWORD = 'unattended passphrase 9f3a';
+const BUILT = join(import.meta.dirname, '..', '..', 'dist');
+
+/** What `npm run hash-password` prints for `password` given on stdin (the built tool). */
+function hashPasswordTool(password: string): {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+} {
+  const run = spawnSync(process.execPath, [join(BUILT, 'tools', 'hash-password.js')], {
+    input: `${password}\n`,
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+}
 
 describe('unattended setup from the environment', () => {
   it('KEEL_ADMIN_USERNAME + KEEL_ADMIN_PASSWORD complete setup at start; no token, no password in the log', async () => {
@@ -53,6 +69,47 @@ describe('unattended setup from the environment', () => {
       await keel.close();
       rmSync(secrets, { recursive: true, force: true });
     }
+  });
+
+  it('KEEL_ADMIN_PASSWORD_HASH from `npm run hash-password`: stored as given, the password signs in', async () => {
+    const printed = hashPasswordTool(PASSWORD);
+    expect(printed.status).toBe(0);
+    const hash = printed.stdout.trim();
+    expect(hash).toMatch(/^\$scrypt\$ln=17,r=8,p=1\$/);
+    expect(printed.stdout + printed.stderr).not.toContain(PASSWORD);
+    const keel = await startTestApp({
+      completeSetup: false,
+      env: { KEEL_ADMIN_USERNAME: 'ops', KEEL_ADMIN_PASSWORD_HASH: hash, LOG_LEVEL: 'trace' },
+    });
+    try {
+      // Nothing was hashed at start: the admin's stored hash is the one given.
+      const stored = await keel.app
+        .get(DatabaseService)
+        .db.selectFrom('users')
+        .select('password_hash')
+        .where('username', '=', 'ops')
+        .executeTakeFirstOrThrow();
+      expect(stored.password_hash).toBe(hash);
+      await request(keel.url)
+        .post('/api/auth/login')
+        .send({ username: 'ops', password: PASSWORD })
+        .expect(200);
+      await request(keel.url)
+        .post('/api/auth/login')
+        .send({ username: 'ops', password: `${PASSWORD}x` })
+        .expect(401);
+      expect(logText(keel)).not.toContain(hash);
+    } finally {
+      await keel.close();
+    }
+  });
+
+  it('npm run hash-password refuses a password the policy refuses, and prints nothing', () => {
+    const printed = hashPasswordTool('too short');
+    expect(printed.status).toBe(1);
+    expect(printed.stdout).toBe('');
+    expect(printed.stderr).toContain('The password must be 12 to 256 characters');
+    expect(printed.stderr).not.toContain('too short');
   });
 
   it('after setup, a restart with the variables still set changes nothing', async () => {
@@ -104,39 +161,68 @@ describeWithPostgres('unattended setup on replicas starting together', () => {
 
 describe('an unusable unattended password stops the boot', () => {
   // The built server (npm test builds first), as an operator runs it.
-  const MAIN = join(import.meta.dirname, '..', '..', 'dist', 'bundle', 'main.js');
+  const MAIN = join(BUILT, 'bundle', 'main.js');
+
+  /** Starts the built server in `dir` with `env`; resolves to its exit code and output. */
+  function runBuilt(dir: string, env: Record<string, string>) {
+    return new Promise<{ code: number | null; output: string }>((resolve) => {
+      const child = spawn(process.execPath, [MAIN], {
+        cwd: dir,
+        env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20000);
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        resolve({ code, output });
+      });
+    });
+  }
 
   it('exits 1 naming the variable, never the password', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'keel-unattended-'));
     const file = join(dir, 'admin-password');
     writeFileSync(file, 'too short\n');
     try {
-      const run = await new Promise<{ code: number | null; output: string }>((resolve) => {
-        const child = spawn(process.execPath, [MAIN], {
-          cwd: dir,
-          env: {
-            PATH: process.env.PATH ?? '',
-            PORT: '0',
-            HOST: '127.0.0.1',
-            KEEL_ADMIN_USERNAME: 'ops',
-            KEEL_ADMIN_PASSWORD_FILE: file,
-          },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let output = '';
-        child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-        child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-        const timer = setTimeout(() => child.kill('SIGKILL'), 20000);
-        child.on('exit', (code) => {
-          clearTimeout(timer);
-          resolve({ code, output });
-        });
+      const run = await runBuilt(dir, {
+        KEEL_ADMIN_USERNAME: 'ops',
+        KEEL_ADMIN_PASSWORD_FILE: file,
       });
       expect(run.code).toBe(1);
       expect(run.output).toContain(
         'Keel failed to start: KEEL_ADMIN_PASSWORD_FILE: the password must be 12 to 256 characters',
       );
       expect(run.output).not.toContain('too short');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a KEEL_ADMIN_PASSWORD_HASH weaker than what Keel stores, or not a hash: exits 1 naming it, never its value', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keel-unattended-'));
+    // A well-formed scrypt hash at ln=14: what this Keel would upgrade at the next sign-in.
+    const weak =
+      '$scrypt$ln=14,r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+    try {
+      const weakRun = await runBuilt(dir, {
+        KEEL_ADMIN_USERNAME: 'ops',
+        KEEL_ADMIN_PASSWORD_HASH: weak,
+      });
+      expect(weakRun.code).toBe(1);
+      expect(weakRun.output).toContain(
+        "Keel failed to start: KEEL_ADMIN_PASSWORD_HASH: not a scrypt hash as strong as this Keel's (ln=17,r=8,p=1)",
+      );
+      expect(weakRun.output).not.toContain(weak);
+      const plain = await runBuilt(dir, {
+        KEEL_ADMIN_USERNAME: 'ops',
+        KEEL_ADMIN_PASSWORD_HASH: PASSWORD,
+      });
+      expect(plain.code).toBe(1);
+      expect(plain.output).toContain('KEEL_ADMIN_PASSWORD_HASH must be a scrypt hash');
+      expect(plain.output).not.toContain(PASSWORD);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
