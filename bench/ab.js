@@ -1,21 +1,23 @@
-// Two Keel servers side by side on `me`, taking turns run by run: the way to tell whether one
-// change made the request path faster or slower, which me.js's spread between runs hides.
+// Two servers side by side on `me`, taking turns run by run: the way to tell whether one change
+// made the request path faster or slower, which me.js's spread between runs hides.
 //
-//   node bench/ab.js [--runs 5] [--seconds 5] [--backend memory] [--sessions 1000]
+//   node bench/ab.js [--runs 5] [--seconds 5] [--backend memory] [--sessions 1000] [--rate N]
 //     [--a bundle|unbundled|<path>] [--b bundle|unbundled|<path>]
 //     [--a-node-args='<flags>'] [--b-node-args='<flags>'] [--a-env K=V ...] [--b-env K=V ...]
 //
 // `bundle` is keel-bench-server.js bundled as production runs Keel (the default for a),
-// `unbundled` the same over tsc's dist/ (the default for b), a path any keel-bench-server.js,
-// such as another checkout's (built there). `--b-node-args='--max-semi-space-size=32'` runs b with
-// those Node flags, to A/B a V8 setting on one build; `--b-env LOG_LEVEL=warn` (repeatable) with that
-// environment, to price a setting. Prints each round and the median of the same-round
-// ratios b / a. Servers on core 0, load on core 1, as in me.js.
+// `unbundled` the same over tsc's dist/ (the default for b), a path any bench server: another
+// checkout's keel-bench-server.js (built there), or a baseline (bench/baseline/*.js; its store
+// from `--a-env BASELINE_STORE=redis`). `--b-node-args='--max-semi-space-size=32'` runs b with
+// those Node flags, to A/B a V8 setting on one build; `--b-env LOG_LEVEL=warn` (repeatable) with
+// that environment, to price a setting. Prints each round and the median of the same-round
+// ratios b / a of req/s; with `--rate N`, both get N req/s and the ratio is of CPU time per
+// request, a / b. Servers on core 0, load on core 1, as in me.js.
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { keelBenchServer } from './support/keel-bench-bundle.js';
 import { load, median } from './support/load.js';
-import { pinSelf, startSeededServer } from './support/processes.js';
+import { cpuMicros, pinSelf, startSeededServer } from './support/processes.js';
 
 const { values: options } = parseArgs({
   options: {
@@ -27,6 +29,9 @@ const { values: options } = parseArgs({
     b: { type: 'string', default: 'unbundled' },
     'a-node-args': { type: 'string', default: '' },
     'b-node-args': { type: 'string', default: '' },
+    // A fixed offered load (req/s, below both servers' capacity) instead of as fast as they go:
+    // then each server's CPU time per request is compared (see below).
+    rate: { type: 'string', default: '' },
     'a-env': { type: 'string', multiple: true, default: [] },
     'b-env': { type: 'string', multiple: true, default: [] },
   },
@@ -67,26 +72,48 @@ const cases = [
   await start(options.a, options['a-node-args'], envOf(options['a-env'])),
   await start(options.b, options['b-node-args'], envOf(options['b-env'])),
 ];
+const RATE = Number(options.rate) || undefined;
+
+/** One measured run of `c`: load()'s answer plus the server's CPU µs per request. */
+async function measure(c) {
+  const cpuBefore = cpuMicros(c.pid);
+  const result = await load(c.url, {
+    cookies: c.cookies,
+    duration: Number(options.seconds),
+    overallRate: RATE,
+  });
+  if (result.non2xx + result.errors > 0) throw new Error(`${c.choice}: failed requests`);
+  return { ...result, cpuPerRequest: (cpuMicros(c.pid) - cpuBefore) / result.requests };
+}
+
 try {
   for (const c of cases) await load(c.url, { cookies: c.cookies, duration: 2 }); // warm-up
   for (let run = 0; run < Number(options.runs); run++) {
     // Alternate who goes first, so neither always runs on the warmer machine.
-    for (const c of run % 2 ? [...cases].reverse() : cases) {
-      const result = await load(c.url, { cookies: c.cookies, duration: Number(options.seconds) });
-      if (result.non2xx + result.errors > 0) throw new Error(`${c.choice}: failed requests`);
-      c.runs.push(result);
-    }
+    for (const c of run % 2 ? [...cases].reverse() : cases) c.runs.push(await measure(c));
     const [a, b] = cases.map((c) => c.runs.at(-1));
+    const side = (r) =>
+      `${Math.round(r.rps)} req/s p99 ${r.p99} ms ${Math.round(r.cpuPerRequest)} µs CPU/req`;
+    const ratio = RATE ? a.cpuPerRequest / b.cpuPerRequest : b.rps / a.rps;
     process.stdout.write(
-      `round ${run + 1}: a ${Math.round(a.rps)} req/s p99 ${a.p99} ms | b ${Math.round(b.rps)} req/s p99 ${b.p99} ms | b/a ${(b.rps / a.rps).toFixed(3)}\n`,
+      `round ${run + 1}: a ${side(a)} | b ${side(b)} | ${RATE ? 'CPU a/b' : 'b/a'} ${ratio.toFixed(3)}\n`,
     );
   }
 } finally {
   for (const c of cases) await c.stop();
 }
-const ratios = cases[0].runs.map((a, i) => cases[1].runs[i].rps / a.rps);
+// At a fixed rate both serve the same requests, so throughput says nothing: the ratio is of CPU
+// per request, a's over b's, which reads like the req/s ratio (above 1: b does the same work
+// for less). It leaves out what a closed loop adds to the slower server on a VM: the load
+// generator idles more between its answers, and waking it costs the server (docs/performance.md).
+const ratios = cases[0].runs.map((a, i) => {
+  const b = cases[1].runs[i];
+  return RATE ? a.cpuPerRequest / b.cpuPerRequest : b.rps / a.rps;
+});
+const summary = (c) =>
+  `median ${Math.round(median(c.runs.map((r) => r.rps)))} req/s, ${Math.round(median(c.runs.map((r) => r.cpuPerRequest)))} µs CPU/request`;
 process.stdout.write(
-  `\na = ${options.a}: median ${Math.round(median(cases[0].runs.map((r) => r.rps)))} req/s\n` +
-    `b = ${options.b}: median ${Math.round(median(cases[1].runs.map((r) => r.rps)))} req/s\n` +
-    `b / a, median of same-round ratios: ${median(ratios).toFixed(3)} (${ratios.map((r) => r.toFixed(3)).join(', ')})\n`,
+  `\na = ${options.a}: ${summary(cases[0])}\n` +
+    `b = ${options.b}: ${summary(cases[1])}\n` +
+    `${RATE ? `at ${RATE} req/s, CPU per request a / b` : 'b / a req/s'}, median of same-round ratios: ${median(ratios).toFixed(3)} (${ratios.map((r) => r.toFixed(3)).join(', ')})\n`,
 );

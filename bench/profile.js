@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { load } from './support/load.js';
-import { pinSelf, startSeededServer } from './support/processes.js';
+import { cpuMicros, pinSelf, startSeededServer } from './support/processes.js';
 
 const { values: options } = parseArgs({
   options: {
@@ -26,12 +26,6 @@ const SECONDS = Number(options.seconds);
 const CONNECTIONS = Number(options.connections);
 const here = import.meta.dirname;
 pinSelf(1);
-
-/** CPU time (user + system) a process has used, in microseconds (Linux /proc, 100 ticks/s). */
-function cpuMicros(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
-}
 
 async function profileCase(name, script, env) {
   const dir = mkdtempSync(join(tmpdir(), 'keel-profile-'));

@@ -91,6 +91,12 @@ export async function startSeededServer(
   };
 }
 
+/** CPU time (user + system) a process has used, in microseconds (Linux /proc, 100 ticks/s). */
+export function cpuMicros(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
 /** Resident set size of a process, in MiB (Linux /proc). */
 export async function rssMiB(pid) {
   return (await memoryMiB(pid)).rss;
