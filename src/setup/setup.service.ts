@@ -62,8 +62,8 @@ export class SetupService implements OnModuleInit, OnApplicationBootstrap {
    * database says setup is complete: scrypt runs in the thread pool while the event loop waits
    * on the database (PostgreSQL), instead of after it. A database without the setup table yet
    * (fresh) counts as not set up. A restart of a set-up instance hashes nothing, nor does a
-   * start with KEEL_ADMIN_PASSWORD_HASH (a ready hash). Never throws:
-   * whatever goes wrong here, onApplicationBootstrap does it again and says why.
+   * start with KEEL_ADMIN_PASSWORD_HASH (a ready hash). Never throws: whatever goes wrong
+   * here, onApplicationBootstrap does it again and says why.
    */
   onModuleInit(): void {
     const unattended = this.config.unattendedAdmin;
