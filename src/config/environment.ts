@@ -13,6 +13,7 @@ import {
   validateSync,
   type ValidationError,
 } from 'class-validator';
+import { SCRYPT_HASH_PATTERN } from '../common/scrypt-hash.js';
 import { USERNAME_PATTERN } from '../common/username.js';
 
 /** Variables whose value must never be echoed back in an error message or a log line. */
@@ -25,13 +26,6 @@ const SECRET_VARIABLES = new Set([
   'KEEL_ADMIN_PASSWORD_HASH',
   'METRICS_TOKEN',
 ]);
-
-/**
- * The shape of a scrypt hash as Keel stores one (src/users/password-hasher.ts), checked at boot;
- * whether its parameters are strong enough is checked where it is used (unattended-admin.ts).
- */
-const SCRYPT_HASH_SHAPE =
-  /^\$scrypt\$ln=\d{1,2},r=\d{1,3},p=\d{1,2}\$[A-Za-z0-9+/]{16,}\$[A-Za-z0-9+/]{16,}$/;
 
 /** The variables that give the unattended admin's password: at most one may be set. */
 const ADMIN_PASSWORD_VARIABLES = [
@@ -183,7 +177,9 @@ export class Environment {
 
   @IsOptional()
   @Transform(trimmed)
-  @Matches(SCRYPT_HASH_SHAPE, {
+  // The shape only; whether its parameters are strong enough is checked where it is used
+  // (src/setup/unattended-admin.ts).
+  @Matches(SCRYPT_HASH_PATTERN, {
     message:
       'KEEL_ADMIN_PASSWORD_HASH must be a scrypt hash as `npm run hash-password` prints it ($scrypt$ln=17,r=8,p=1$<salt>$<key>)',
   })

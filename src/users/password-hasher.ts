@@ -1,5 +1,6 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { randomBytes, scrypt, type ScryptOptions, timingSafeEqual } from 'node:crypto';
+import { SCRYPT_HASH_PATTERN } from '../common/scrypt-hash.js';
 
 /** The cost of one scrypt derivation; stored beside every hash so it can be raised later. */
 export interface ScryptParameters {
@@ -34,10 +35,6 @@ export const PASSWORD_HASHER_OPTIONS = Symbol('PASSWORD_HASHER_OPTIONS');
  */
 const MAX_MEMORY_BYTES = 1024 * 1024 * 1024;
 const MAX_P = 16;
-
-// PHC string format: $scrypt$ln=17,r=8,p=1$<salt>$<key>, base64 without padding.
-const STORED_HASH_PATTERN =
-  /^\$scrypt\$ln=(\d{1,2}),r=(\d{1,3}),p=(\d{1,2})\$([A-Za-z0-9+/]{16,})\$([A-Za-z0-9+/]{16,})$/;
 
 interface ParsedHash {
   parameters: ScryptParameters;
@@ -154,7 +151,7 @@ function derive(password: string, salt: Buffer, parameters: ScryptParameters): P
 }
 
 function parse(stored: string): ParsedHash | undefined {
-  const match = STORED_HASH_PATTERN.exec(stored);
+  const match = SCRYPT_HASH_PATTERN.exec(stored);
   if (!match) return undefined;
   const salt = Buffer.from(match[4], 'base64');
   const key = Buffer.from(match[5], 'base64');
