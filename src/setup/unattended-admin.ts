@@ -37,7 +37,7 @@ export function readUnattendedPassword(admin: UnattendedAdmin): string {
   if (admin.passwordFile !== undefined) {
     source = 'KEEL_ADMIN_PASSWORD_FILE';
     try {
-      password = readFileSync(admin.passwordFile, 'utf8').replace(/\r?\n$/, '');
+      password = withoutFinalNewline(readFileSync(admin.passwordFile, 'utf8'));
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
       throw new Error(`${source}: cannot read ${admin.passwordFile} (${code})`);
@@ -49,4 +49,9 @@ export function readUnattendedPassword(admin: UnattendedAdmin): string {
   const violation = passwordPolicyViolation(password);
   if (violation) throw new Error(`${source}: the password ${violation}`);
   return password;
+}
+
+/** A password as written to a file or a pipe: one trailing newline (`echo`, editors) dropped. */
+export function withoutFinalNewline(text: string): string {
+  return text.replace(/\r?\n$/, '');
 }

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { PasswordHasher } from '../users/password-hasher.js';
+import { withoutFinalNewline } from '../setup/unattended-admin.js';
 import { passwordPolicyViolation } from '../users/password-policy.js';
 
 // npm run hash-password            (asks twice, without echo)
@@ -17,8 +18,8 @@ async function main(): Promise<number> {
       return 1;
     }
   } else {
-    // One trailing newline is dropped, as `echo` and editors add one (as KEEL_ADMIN_PASSWORD_FILE).
-    password = (await readAll(process.stdin)).replace(/\r?\n$/, '');
+    // Read as KEEL_ADMIN_PASSWORD_FILE is, so the hash is of the password the file would give.
+    password = withoutFinalNewline(await readAll(process.stdin));
   }
   const violation = passwordPolicyViolation(password);
   if (violation) {
