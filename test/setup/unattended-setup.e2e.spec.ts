@@ -162,9 +162,18 @@ describeWithPostgres('unattended setup on replicas starting together', () => {
 describe('an unusable unattended password stops the boot', () => {
   // The built server (npm test builds first), as an operator runs it.
   const MAIN = join(BUILT, 'bundle', 'main.js');
+  /** Each test's working directory (the server's data and any password file). */
+  let dir: string;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'keel-unattended-'));
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   /** Starts the built server in `dir` with `env`; resolves to its exit code and output. */
-  function runBuilt(dir: string, env: Record<string, string>) {
+  function runBuilt(env: Record<string, string>) {
     return new Promise<{ code: number | null; output: string }>((resolve) => {
       const child = spawn(process.execPath, [MAIN], {
         cwd: dir,
@@ -183,48 +192,32 @@ describe('an unusable unattended password stops the boot', () => {
   }
 
   it('exits 1 naming the variable, never the password', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'keel-unattended-'));
     const file = join(dir, 'admin-password');
     writeFileSync(file, 'too short\n');
-    try {
-      const run = await runBuilt(dir, {
-        KEEL_ADMIN_USERNAME: 'ops',
-        KEEL_ADMIN_PASSWORD_FILE: file,
-      });
-      expect(run.code).toBe(1);
-      expect(run.output).toContain(
-        'Keel failed to start: KEEL_ADMIN_PASSWORD_FILE: the password must be 12 to 256 characters',
-      );
-      expect(run.output).not.toContain('too short');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const run = await runBuilt({ KEEL_ADMIN_USERNAME: 'ops', KEEL_ADMIN_PASSWORD_FILE: file });
+    expect(run.code).toBe(1);
+    expect(run.output).toContain(
+      'Keel failed to start: KEEL_ADMIN_PASSWORD_FILE: the password must be 12 to 256 characters',
+    );
+    expect(run.output).not.toContain('too short');
   });
 
   it('a KEEL_ADMIN_PASSWORD_HASH weaker than what Keel stores, or not a hash: exits 1 naming it, never its value', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'keel-unattended-'));
     // A well-formed scrypt hash at ln=14: what this Keel would upgrade at the next sign-in.
     const weak =
       '$scrypt$ln=14,r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
-    try {
-      const weakRun = await runBuilt(dir, {
-        KEEL_ADMIN_USERNAME: 'ops',
-        KEEL_ADMIN_PASSWORD_HASH: weak,
-      });
-      expect(weakRun.code).toBe(1);
-      expect(weakRun.output).toContain(
-        "Keel failed to start: KEEL_ADMIN_PASSWORD_HASH: not a scrypt hash as strong as this Keel's (ln=17,r=8,p=1)",
-      );
-      expect(weakRun.output).not.toContain(weak);
-      const plain = await runBuilt(dir, {
-        KEEL_ADMIN_USERNAME: 'ops',
-        KEEL_ADMIN_PASSWORD_HASH: PASSWORD,
-      });
-      expect(plain.code).toBe(1);
-      expect(plain.output).toContain('KEEL_ADMIN_PASSWORD_HASH must be a scrypt hash');
-      expect(plain.output).not.toContain(PASSWORD);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const weakRun = await runBuilt({ KEEL_ADMIN_USERNAME: 'ops', KEEL_ADMIN_PASSWORD_HASH: weak });
+    expect(weakRun.code).toBe(1);
+    expect(weakRun.output).toContain(
+      "Keel failed to start: KEEL_ADMIN_PASSWORD_HASH: not a scrypt hash as strong as this Keel's (ln=17,r=8,p=1)",
+    );
+    expect(weakRun.output).not.toContain(weak);
+    const plain = await runBuilt({
+      KEEL_ADMIN_USERNAME: 'ops',
+      KEEL_ADMIN_PASSWORD_HASH: PASSWORD,
+    });
+    expect(plain.code).toBe(1);
+    expect(plain.output).toContain('KEEL_ADMIN_PASSWORD_HASH must be a scrypt hash');
+    expect(plain.output).not.toContain(PASSWORD);
   });
 });
