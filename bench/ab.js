@@ -15,7 +15,7 @@
 // request, a / b. Servers on core 0, load on core 1, as in me.js.
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { keelBenchServer } from './support/keel-bench-bundle.js';
+import { KEEL_BENCH_ENV, keelBenchServer } from './support/keel-bench-bundle.js';
 import { load, median } from './support/load.js';
 import { cpuMicros, pinSelf, startSeededServer } from './support/processes.js';
 
@@ -58,9 +58,7 @@ async function start(choice, nodeArgs, extraEnv) {
     env: {
       PORT: '0',
       HOST: '127.0.0.1',
-      NODE_ENV: 'production',
-      SHUTDOWN_DRAIN_MS: '0',
-      SESSION_SECRET: 'bench-secret-'.padEnd(48, 'x'),
+      ...KEEL_BENCH_ENV,
       BENCH_BACKEND: options.backend,
       ...extraEnv,
     },
@@ -86,6 +84,15 @@ async function measure(c) {
   return { ...result, cpuPerRequest: (cpuMicros(c.pid) - cpuBefore) / result.requests };
 }
 
+/**
+ * b against a in one round: req/s b / a; at a fixed rate both serve the same requests, so
+ * throughput says nothing and the ratio is of CPU per request, a / b, which reads the same way
+ * (above 1: b does the same work for less).
+ */
+function ratioOf(a, b) {
+  return RATE ? a.cpuPerRequest / b.cpuPerRequest : b.rps / a.rps;
+}
+
 try {
   for (const c of cases) await load(c.url, { cookies: c.cookies, duration: 2 }); // warm-up
   for (let run = 0; run < Number(options.runs); run++) {
@@ -94,22 +101,14 @@ try {
     const [a, b] = cases.map((c) => c.runs.at(-1));
     const side = (r) =>
       `${Math.round(r.rps)} req/s p99 ${r.p99} ms ${Math.round(r.cpuPerRequest)} µs CPU/req`;
-    const ratio = RATE ? a.cpuPerRequest / b.cpuPerRequest : b.rps / a.rps;
     process.stdout.write(
-      `round ${run + 1}: a ${side(a)} | b ${side(b)} | ${RATE ? 'CPU a/b' : 'b/a'} ${ratio.toFixed(3)}\n`,
+      `round ${run + 1}: a ${side(a)} | b ${side(b)} | ${RATE ? 'CPU a/b' : 'b/a'} ${ratioOf(a, b).toFixed(3)}\n`,
     );
   }
 } finally {
   for (const c of cases) await c.stop();
 }
-// At a fixed rate both serve the same requests, so throughput says nothing: the ratio is of CPU
-// per request, a's over b's, which reads like the req/s ratio (above 1: b does the same work
-// for less). It leaves out what a closed loop adds to the slower server on a VM: the load
-// generator idles more between its answers, and waking it costs the server (docs/performance.md).
-const ratios = cases[0].runs.map((a, i) => {
-  const b = cases[1].runs[i];
-  return RATE ? a.cpuPerRequest / b.cpuPerRequest : b.rps / a.rps;
-});
+const ratios = cases[0].runs.map((a, i) => ratioOf(a, cases[1].runs[i]));
 const summary = (c) =>
   `median ${Math.round(median(c.runs.map((r) => r.rps)))} req/s, ${Math.round(median(c.runs.map((r) => r.cpuPerRequest)))} µs CPU/request`;
 process.stdout.write(

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { load } from './support/load.js';
-import { keelBenchServer } from './support/keel-bench-bundle.js';
+import { KEEL_BENCH_ENV, keelBenchServer } from './support/keel-bench-bundle.js';
 import { pinSelf, rssMiB, startSeededServer } from './support/processes.js';
 
 const { values: options } = parseArgs({
@@ -41,10 +41,8 @@ const server = await startSeededServer(script, {
   sessions: options.sessions,
   nodeArgs: ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`],
   env: {
+    ...KEEL_BENCH_ENV,
     BENCH_BACKEND: 'memory',
-    NODE_ENV: 'production',
-    SESSION_SECRET: 'bench-secret-'.padEnd(48, 'x'),
-    SHUTDOWN_DRAIN_MS: '0',
   },
 });
 const { url, cookies } = server;

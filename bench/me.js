@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { createClient } from 'redis';
 import { load, median } from './support/load.js';
 import { freshPostgresDatabase } from './support/postgres.js';
-import { keelBenchServer } from './support/keel-bench-bundle.js';
+import { KEEL_BENCH_ENV, keelBenchServer } from './support/keel-bench-bundle.js';
 import { pinSelf, startSeededServer } from './support/processes.js';
 
 const { values: options } = parseArgs({
@@ -55,9 +55,7 @@ const prefix = `keel-bench-${process.pid}:`;
 const keelEnv = {
   PORT: '0',
   HOST: '127.0.0.1',
-  SHUTDOWN_DRAIN_MS: '0',
-  NODE_ENV: 'production',
-  SESSION_SECRET: 'bench-secret-'.padEnd(48, 'x'),
+  ...KEEL_BENCH_ENV,
   REDIS_URL,
   REDIS_PREFIX: prefix,
 };

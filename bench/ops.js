@@ -18,7 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { load, median } from './support/load.js';
 import { freshPostgresDatabase } from './support/postgres.js';
-import { keelBenchServer } from './support/keel-bench-bundle.js';
+import { KEEL_BENCH_ENV, keelBenchServer } from './support/keel-bench-bundle.js';
 import {
   HAS_TASKSET,
   freePort,
@@ -86,27 +86,34 @@ async function timeToReady(script, env, path) {
   }
 }
 
-const keelStart = {
-  NODE_ENV: 'production',
-  SESSION_SECRET: 'bench-secret-'.padEnd(48, 'x'),
+const keelEnv = {
+  ...KEEL_BENCH_ENV,
   KEEL_ADMIN_USERNAME: 'bench-admin',
   KEEL_ADMIN_PASSWORD: 'bench password 123456',
 };
-// Production runs the bundle (deploy/bundle.js); tsc's dist/main.js is timed in the same rounds
-// to show what the bundle saves. The bundle also starts with the admin's password as a ready
-// hash (what `npm run hash-password` prints), made once here: no scrypt at start.
-const { PasswordHasher } = await import(join(root, 'dist/users/password-hasher.js'));
-const { KEEL_ADMIN_PASSWORD, ...keelStartWithoutPassword } = keelStart;
-const keelStartWithHash = {
-  ...keelStartWithoutPassword,
-  KEEL_ADMIN_PASSWORD_HASH: await new PasswordHasher().hash(KEEL_ADMIN_PASSWORD),
-};
-const starts = {
-  bundle: { entry: join(root, 'dist/bundle/main.js'), env: keelStart },
-  bundleHash: { entry: join(root, 'dist/bundle/main.js'), env: keelStartWithHash },
-  unbundled: { entry: join(root, 'dist/main.js'), env: keelStart },
-};
+
+/**
+ * The starts timed, by name. Production runs the bundle (deploy/bundle.js); tsc's dist/main.js
+ * is timed in the same rounds to show what the bundle saves. The bundle also starts with the
+ * admin's password as a ready hash (what `npm run hash-password` prints), made once here: no
+ * scrypt at start.
+ */
+async function startVariants() {
+  const { PasswordHasher } = await import(join(root, 'dist/users/password-hasher.js'));
+  const { KEEL_ADMIN_PASSWORD, ...withoutPassword } = keelEnv;
+  const withHash = {
+    ...withoutPassword,
+    KEEL_ADMIN_PASSWORD_HASH: await new PasswordHasher().hash(KEEL_ADMIN_PASSWORD),
+  };
+  return {
+    bundle: { entry: join(root, 'dist/bundle/main.js'), env: keelEnv },
+    bundleHash: { entry: join(root, 'dist/bundle/main.js'), env: withHash },
+    unbundled: { entry: join(root, 'dist/main.js'), env: keelEnv },
+  };
+}
+
 const startup = { baseline: [] };
+const starts = wanted('startup') ? await startVariants() : {};
 for (const name of Object.keys(starts)) startup[name] = { sqlite: [], postgres: [] };
 for (let run = 0; wanted('startup') && run < RUNS; run++) {
   startup.baseline.push(await timeToReady(join(here, 'baseline/raw-http-server.js'), {}, '/'));
@@ -144,7 +151,6 @@ async function probeP99(url, count) {
   return Math.round(times[Math.floor(times.length * 0.99)] * 10) / 10;
 }
 
-const keelEnv = { ...keelStart, SHUTDOWN_DRAIN_MS: '0' };
 const keelServer = await keelBenchServer(!options.unbundled);
 const probe = !wanted('probe')
   ? undefined

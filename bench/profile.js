@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { load } from './support/load.js';
+import { KEEL_BENCH_ENV } from './support/keel-bench-bundle.js';
 import { cpuMicros, pinSelf, startSeededServer } from './support/processes.js';
 
 const { values: options } = parseArgs({
@@ -107,11 +108,7 @@ function packageOf(functionName, url) {
   return functionName || '(native)';
 }
 
-const keel = await profileCase('Keel', join(here, 'support/keel-bench-server.js'), {
-  NODE_ENV: 'production',
-  SHUTDOWN_DRAIN_MS: '0',
-  SESSION_SECRET: 'bench-secret-'.padEnd(48, 'x'),
-});
+const keel = await profileCase('Keel', join(here, 'support/keel-bench-server.js'), KEEL_BENCH_ENV);
 const baseline = await profileCase(
   'Express + express-session (MemoryStore)',
   join(here, 'baseline/express-session-server.js'),

@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { createClient } from 'redis';
 import { load, median } from './support/load.js';
 import { freshPostgresDatabase } from './support/postgres.js';
-import { keelBenchServer } from './support/keel-bench-bundle.js';
+import { KEEL_BENCH_ENV, keelBenchServer } from './support/keel-bench-bundle.js';
 import { pinSelf, startSeededServer } from './support/processes.js';
 
 const { values: options } = parseArgs({
@@ -113,9 +113,7 @@ for (let run = 0; run < RUNS; run++) {
       REDIS_URL,
       BENCH_BACKEND: 'memory',
       REDIS_PREFIX: prefix,
-      SHUTDOWN_DRAIN_MS: '0',
-      NODE_ENV: 'production',
-      SESSION_SECRET: 'bench-secret-'.padEnd(48, 'x'),
+      ...KEEL_BENCH_ENV,
     },
   });
   const { cookies, url } = server;

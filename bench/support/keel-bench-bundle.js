@@ -7,6 +7,16 @@ import { join } from 'node:path';
 import { bundleServer } from '../../deploy/bundle.js';
 
 const root = join(import.meta.dirname, '..', '..');
+
+/**
+ * The environment every benchmark starts Keel with: production mode, a fixed session secret,
+ * and no drain wait when a benchmark stops it. Each benchmark adds its own on top.
+ */
+export const KEEL_BENCH_ENV = Object.freeze({
+  NODE_ENV: 'production',
+  SESSION_SECRET: 'bench-secret-'.padEnd(48, 'x'),
+  SHUTDOWN_DRAIN_MS: '0',
+});
 const unbundled = join(import.meta.dirname, 'keel-bench-server.js');
 
 /** The path of the Keel bench server to start: bundled, unless `bundled` is false. */

@@ -19,6 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { median } from './load.js';
 import { freshPostgresDatabase } from './postgres.js';
+import { KEEL_BENCH_ENV } from './keel-bench-bundle.js';
 import { HAS_TASKSET, freePort, pinSelf } from './processes.js';
 
 const { values: options } = parseArgs({
@@ -36,9 +37,7 @@ const marksPreload = join(import.meta.dirname, 'startup-marks.js');
 pinSelf(1);
 
 const keelEnv = {
-  NODE_ENV: 'production',
-  SESSION_SECRET: 'bench-secret-'.padEnd(48, 'x'),
-  SHUTDOWN_DRAIN_MS: '0',
+  ...KEEL_BENCH_ENV,
   ...(options['no-setup']
     ? {}
     : { KEEL_ADMIN_USERNAME: 'bench-admin', KEEL_ADMIN_PASSWORD: 'bench password 123456' }),
