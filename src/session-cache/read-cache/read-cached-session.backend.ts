@@ -4,7 +4,7 @@ import type { SessionReadCache } from './session-read-cache.js';
 /**
  * The database backend as requests reach it: `get` answered by the process's SessionReadCache,
  * everything else passed through. Each write invalidates its sessions here before and after
- * it runs, so this process never serves what it has just changed or ended (a read that
+ * it runs (a touch, which moves only the expiry, updates the entry instead), so this process never serves what it has just changed or ended (a read that
  * started before the write cannot store its older value: the cache marks it stale); other
  * processes hear it through the database's change notices.
  */
@@ -45,7 +45,10 @@ export class ReadCachedSessionBackend implements SessionBackend {
   }
 
   touch(sid: string, expiresAt: number, lastSeenAt: number): Promise<void> {
-    return this.writing([sid], () => this.inner.touch(sid, expiresAt, lastSeenAt));
+    const write = () => this.inner.touch(sid, expiresAt, lastSeenAt);
+    // A touch to a past expiry deletes the session: a write like any other.
+    if (expiresAt <= Date.now()) return this.writing([sid], write);
+    return this.cache.touch(sid, expiresAt, lastSeenAt, write);
   }
 
   destroy(sid: string): Promise<void> {

@@ -75,6 +75,35 @@ export class SessionReadCache {
     return this.readThrough(sid, read);
   }
 
+  /**
+   * A touch of `sid` by this process through `write`. A touch moves nothing but the expiry
+   * (and last-seen time), so the entry stays served meanwhile, its expiry at worst early, and
+   * takes the new one once the write has landed: the next request then reads it from memory
+   * (and sees the new expiry, so it does not touch again), not from the database. The entry is
+   * left alone when it is not the one there before the write (a change was heard meanwhile, or
+   * a read replaced it) or has expired: the database touches only a live row, and an entry
+   * never expires later than its row (a write that brings the row's expiry closer is heard),
+   * so an entry still live after the write proves the row was live when it ran.
+   */
+  async touch(
+    sid: string,
+    expiresAt: number,
+    lastSeenAt: number,
+    write: () => Promise<void>,
+  ): Promise<void> {
+    const before = this.entries.get(sid);
+    try {
+      await write();
+    } catch (error) {
+      this.invalidate(sid); // it may have landed, or half of it: nothing is trusted
+      throw error;
+    }
+    if (before && this.entries.get(sid) === before && before.expiresAt > Date.now()) {
+      before.expiresAt = expiresAt;
+      before.lastSeenAt = lastSeenAt;
+    }
+  }
+
   /** Forgets `sid`, and keeps a read of it in flight from storing what it read. */
   invalidate(sid: string): void {
     this.entries.delete(sid);
