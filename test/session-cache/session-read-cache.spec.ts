@@ -16,7 +16,7 @@ type Sid = (typeof SIDS)[number];
 
 /**
  * One session in the model database: `version` grows with every write; ended is final. A touch
- * moves `expiresAt` later and sends no notice, as the trigger does.
+ * moves only `expiresAt`, and sends a notice only when it brings it closer, as the trigger does.
  */
 interface Row {
   version: number;
@@ -48,15 +48,26 @@ interface GetCall {
   heard: Row;
   result?: StoredSession | undefined;
   settled: boolean;
-  /** The database's row when the answer came. */
-  rowWhenAnswered?: Row;
+  /** Where the session's expiry history stood when the get started. */
+  from: number;
+  /** The latest expiry its row had while the get was in flight (a read may answer any). */
+  latestExpiry?: number;
+  /**
+   * Whether a notice of the session was unheard when the get started or when its answer came:
+   * then the cache may not know of a change yet (a get may share a read already in flight).
+   */
+  noticePending: boolean;
 }
 
-/** A touch by this process whose database write lands at a later step. */
+/**
+ * A touch by this process: its write lands in the database at one step, and the answer (did a
+ * live row take it) reaches the process at a later one.
+ */
 interface ModelTouch {
   sid: Sid;
   expiresAt: number;
-  land: () => void;
+  found?: boolean;
+  answer: (found: boolean) => void;
 }
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));
@@ -85,6 +96,10 @@ describe('SessionReadCache', () => {
         weight: 2,
         arbitrary: fc.record({ kind: fc.constant('touchLands' as const), pick: fc.nat(5) }),
       },
+      {
+        weight: 2,
+        arbitrary: fc.record({ kind: fc.constant('touchAnswers' as const), pick: fc.nat(5) }),
+      },
       { weight: 3, arbitrary: fc.record({ kind: fc.constant('notice' as const) }) },
       { weight: 1, arbitrary: fc.record({ kind: fc.constant('leaseLapses' as const) }) },
     );
@@ -99,6 +114,10 @@ describe('SessionReadCache', () => {
           const database = new Map<Sid, Row>(SIDS.map((id) => [id, { ...first }]));
           const heard = new Map<Sid, Row>(SIDS.map((id) => [id, { ...first }]));
           const touches: ModelTouch[] = [];
+          // Expiries come from a clock (now + the idle timeout): a write issued later sets a
+          // later one, so writes that land out of order can bring an expiry closer.
+          let clock = 0;
+          const nextExpiry = () => first.expiresAt + ++clock * 10;
           const reads: ModelRead[] = [];
           const notices: { sid: Sid; row: Row }[] = [];
           const gets: GetCall[] = [];
@@ -107,9 +126,24 @@ describe('SessionReadCache', () => {
             new Promise<StoredSession | undefined>((resolve) =>
               reads.push({ sid: id as Sid, snapshot: 'not yet', resolve }),
             );
-          const write = (id: Sid, row: Row) => {
+          // Every expiry each row has had, in order.
+          const history = new Map<Sid, number[]>(SIDS.map((id) => [id, [first.expiresAt]]));
+          const setRow = (id: Sid, row: Row) => {
             database.set(id, row);
+            history.get(id)!.push(row.expiresAt);
+          };
+          const write = (id: Sid, row: Row) => {
+            setRow(id, row);
             notices.push({ sid: id, row });
+          };
+          /** A touch's write: only a live row; a closer expiry is a change the trigger sends. */
+          const land = (touch: ModelTouch) => {
+            const row = database.get(touch.sid)!;
+            touch.found = row.live;
+            if (!row.live) return;
+            const touched = { ...row, expiresAt: touch.expiresAt };
+            setRow(touch.sid, touched);
+            if (touch.expiresAt < row.expiresAt) notices.push({ sid: touch.sid, row: touched });
           };
 
           for (const s of steps) {
@@ -119,12 +153,15 @@ describe('SessionReadCache', () => {
                   sid: s.sid,
                   heard: { ...heard.get(s.sid)! },
                   settled: false,
+                  from: history.get(s.sid)!.length - 1,
+                  noticePending: notices.some((n) => n.sid === s.sid),
                 };
                 gets.push(call);
                 void cache.get(s.sid, read).then((result) => {
                   call.result = result;
                   call.settled = true;
-                  call.rowWhenAnswered = { ...database.get(s.sid)! };
+                  call.latestExpiry = Math.max(...history.get(s.sid)!.slice(call.from));
+                  call.noticePending ||= notices.some((n) => n.sid === s.sid);
                 });
                 break;
               }
@@ -146,11 +183,7 @@ describe('SessionReadCache', () => {
               case 'update': {
                 const row = database.get(s.sid)!;
                 if (row.live)
-                  write(s.sid, {
-                    version: row.version + 1,
-                    live: true,
-                    expiresAt: row.expiresAt + 1,
-                  });
+                  write(s.sid, { version: row.version + 1, live: true, expiresAt: nextExpiry() });
                 break;
               }
               case 'end': {
@@ -159,35 +192,29 @@ describe('SessionReadCache', () => {
                 break;
               }
               case 'touch': {
-                const expiresAt = database.get(s.sid)!.expiresAt + 1000;
+                const touch = { sid: s.sid, expiresAt: nextExpiry() } as ModelTouch;
                 void cache
                   .touch(
                     s.sid,
-                    expiresAt,
+                    touch.expiresAt,
                     0,
-                    () =>
-                      new Promise<void>((land) =>
-                        touches.push({
-                          sid: s.sid,
-                          expiresAt,
-                          land: () => {
-                            // Only a live row, and only later: no notice.
-                            const row = database.get(s.sid)!;
-                            if (row.live && row.expiresAt < expiresAt)
-                              database.set(s.sid, { ...row, expiresAt });
-                            land();
-                          },
-                        }),
-                      ),
+                    () => new Promise<boolean>((answer) => touches.push({ ...touch, answer })),
                   )
                   .catch(() => undefined);
                 break;
               }
               case 'touchLands': {
-                const chosen = touches[s.pick % Math.max(1, touches.length)];
+                const waiting = touches.filter((t) => t.found === undefined);
+                const chosen = waiting[s.pick % Math.max(1, waiting.length)];
+                if (chosen) land(chosen);
+                break;
+              }
+              case 'touchAnswers': {
+                const landed = touches.filter((t) => t.found !== undefined);
+                const chosen = landed[s.pick % Math.max(1, landed.length)];
                 if (chosen) {
                   touches.splice(touches.indexOf(chosen), 1);
-                  chosen.land();
+                  chosen.answer(chosen.found!);
                 }
                 break;
               }
@@ -210,7 +237,10 @@ describe('SessionReadCache', () => {
             await flush();
           }
           // Everything still in flight comes back.
-          for (const touch of touches.splice(0)) touch.land();
+          for (const touch of touches.splice(0)) {
+            if (touch.found === undefined) land(touch);
+            touch.answer(touch.found!);
+          }
           for (const r of reads.splice(0)) {
             r.resolve(r.snapshot === 'not yet' ? stored(r.sid, database.get(r.sid)!) : r.snapshot);
           }
@@ -222,10 +252,10 @@ describe('SessionReadCache', () => {
             const fresh =
               version === undefined || (call.heard.live && version >= call.heard.version);
             expect({ heard: call.heard, version, fresh }).toMatchObject({ fresh: true });
-            // A touch never makes an entry outlive its row.
-            const row = call.rowWhenAnswered!;
-            if (call.result && row.live)
-              expect(call.result.expiresAt).toBeLessThanOrEqual(row.expiresAt);
+            // No answer carries an expiry its row did not have while the get was in flight,
+            // unless a notice that says so was still on its way.
+            if (call.result && !call.noticePending)
+              expect(call.result.expiresAt).toBeLessThanOrEqual(call.latestExpiry!);
           }
           // Once every notice is heard, every read answers what the database holds.
           for (const notice of notices.splice(0)) cache.invalidate(notice.sid);
@@ -264,30 +294,63 @@ describe('SessionReadCache', () => {
     expect(reads).toHaveLength(3);
   });
 
-  it('keeps a touched session in memory with its new expiry, but never extends one that expired during the touch', async () => {
+  it('keeps a touched session in memory with its new expiry, and drops it when the touch found no live row', async () => {
     const cache = new SessionReadCache({ leased: false });
     const reads: string[] = [];
-    let expiresAt = Date.now() + HOUR;
+    let row: Row = { version: 1, live: true, expiresAt: Date.now() + HOUR };
     const read = async (sid: string) => {
       reads.push(sid);
-      return stored(sid, { version: 1, live: true, expiresAt })!;
+      return stored(sid, row);
     };
+    // As the database backend's touchLive: only a live row takes it.
+    const touchRow =
+      (expiresAt: number, after = 0) =>
+      async () => {
+        await delay(after);
+        if (!row.live || row.expiresAt <= Date.now()) return false;
+        row = { ...row, expiresAt };
+        return true;
+      };
     await cache.get('a', read);
-    await cache.touch('a', expiresAt + HOUR, 7, async () => {
-      expiresAt += HOUR;
-    });
-    await expect(cache.get('a', read)).resolves.toMatchObject({
-      expiresAt,
-      lastSeenAt: 7,
-    });
-    expect(reads).toHaveLength(1);
+    const later = row.expiresAt + HOUR;
+    await cache.touch('a', later, 7, touchRow(later));
+    await expect(cache.get('a', read)).resolves.toMatchObject({ expiresAt: later, lastSeenAt: 7 });
+    expect(reads).toEqual(['a']);
 
-    // The session expires while the touch is in flight: the database touches only a live row,
-    // so the entry must not come back to life with the new expiry.
-    expiresAt = Date.now() + 20;
+    // The row expires while the touch is in flight: the touch finds nothing, and the entry must
+    // not come back to life with the new expiry.
+    row = { ...row, expiresAt: Date.now() + 20 };
     await cache.get('b', read);
-    await cache.touch('b', Date.now() + HOUR, 8, () => delay(40));
-    await expect(cache.get('b', read)).resolves.toMatchObject({ expiresAt });
+    await cache.touch('b', Date.now() + HOUR, 8, touchRow(Date.now() + HOUR, 40));
+    await cache.get('b', read);
     expect(reads).toEqual(['a', 'b', 'b']);
+
+    // A row deleted with no change notice (SQLite, an operator's SQL): the touch finds nothing,
+    // and the next read asks the database.
+    row = { version: 2, live: true, expiresAt: Date.now() + HOUR };
+    await cache.get('c', read);
+    row = { ...row, live: false };
+    await cache.touch('c', Date.now() + HOUR, 9, touchRow(Date.now() + HOUR));
+    await expect(cache.get('c', read)).resolves.toBeUndefined();
+    expect(reads).toEqual(['a', 'b', 'b', 'c', 'c']);
+
+    // A change lands and is heard while the touch is in flight, and a read caches the new
+    // version: the touch's answer must not stretch that entry (the row holds the change's
+    // expiry, which is earlier).
+    row = { version: 3, live: true, expiresAt: Date.now() + HOUR };
+    await cache.get('d', read);
+    let answer!: (found: boolean) => void;
+    const touching = cache.touch(
+      'd',
+      row.expiresAt + 2 * HOUR,
+      10,
+      () => new Promise((resolve) => (answer = resolve)),
+    );
+    row = { version: 4, live: true, expiresAt: row.expiresAt + HOUR };
+    cache.invalidate('d'); // the change's notice
+    await expect(cache.get('d', read)).resolves.toMatchObject({ data: '4' });
+    answer(true);
+    await touching;
+    await expect(cache.get('d', read)).resolves.toMatchObject({ expiresAt: row.expiresAt });
   });
 });

@@ -118,20 +118,29 @@ export class DatabaseSessionBackend implements SessionBackend {
     });
   }
 
-  touch(sid: string, expiresAt: number, lastSeenAt: number): Promise<void> {
+  async touch(sid: string, expiresAt: number, lastSeenAt: number): Promise<void> {
+    await this.touchLive(sid, expiresAt, lastSeenAt);
+  }
+
+  /**
+   * `touch`, resolving to whether a live row took the new expiry (the read cache keeps its
+   * entry only then: a row gone without a change notice must not stay served).
+   */
+  touchLive(sid: string, expiresAt: number, lastSeenAt: number): Promise<boolean> {
     return this.run(async () => {
       const now = Date.now();
       if (expiresAt <= now) {
         await this.db.deleteFrom('sessions').where('sid', '=', sid).execute();
-        return;
+        return false;
       }
       // Only a live row: touching must not revive a session that has already expired.
-      await this.db
+      const result = await this.db
         .updateTable('sessions')
         .set({ expires_at: expiresAt, last_seen_at: lastSeenAt, updated_at: now })
         .where('sid', '=', sid)
         .where('expires_at', '>', now)
-        .execute();
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
     });
   }
 

@@ -1,19 +1,26 @@
 import type { SessionBackend, StoredSession } from '../session-backend.js';
 import type { SessionReadCache } from './session-read-cache.js';
 
+/** The database backend as the cache needs it: a touch that says whether it found a live row. */
+export interface TouchReportingBackend extends SessionBackend {
+  touchLive(sid: string, expiresAt: number, lastSeenAt: number): Promise<boolean>;
+}
+
 /**
  * The database backend as requests reach it: `get` answered by the process's SessionReadCache,
  * everything else passed through. Each write invalidates its sessions here before and after
- * it runs (a touch, which moves only the expiry, updates the entry instead), so this process never serves what it has just changed or ended (a read that
- * started before the write cannot store its older value: the cache marks it stale); other
- * processes hear it through the database's change notices.
+ * it runs (a touch, which moves only the expiry, updates the entry instead: see
+ * SessionReadCache.touch), so this process never serves what it has just changed or ended (a
+ * read that started before the write cannot store its older value: the cache marks it stale);
+ * other processes hear it through the database's change notices.
  */
+
 export class ReadCachedSessionBackend implements SessionBackend {
   readonly kind: SessionBackend['kind'];
   readonly shared: boolean;
 
   constructor(
-    private readonly inner: SessionBackend,
+    private readonly inner: TouchReportingBackend,
     private readonly cache: SessionReadCache,
   ) {
     this.kind = inner.kind;
@@ -44,11 +51,11 @@ export class ReadCachedSessionBackend implements SessionBackend {
     return this.writing([session.sid], () => this.inner.update(session));
   }
 
-  touch(sid: string, expiresAt: number, lastSeenAt: number): Promise<void> {
-    const write = () => this.inner.touch(sid, expiresAt, lastSeenAt);
+  async touch(sid: string, expiresAt: number, lastSeenAt: number): Promise<void> {
+    const write = () => this.inner.touchLive(sid, expiresAt, lastSeenAt);
     // A touch to a past expiry deletes the session: a write like any other.
-    if (expiresAt <= Date.now()) return this.writing([sid], write);
-    return this.cache.touch(sid, expiresAt, lastSeenAt, write);
+    if (expiresAt <= Date.now()) await this.writing([sid], write);
+    else await this.cache.touch(sid, expiresAt, lastSeenAt, write);
   }
 
   destroy(sid: string): Promise<void> {

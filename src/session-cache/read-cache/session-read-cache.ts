@@ -76,31 +76,40 @@ export class SessionReadCache {
   }
 
   /**
-   * A touch of `sid` by this process through `write`. A touch moves nothing but the expiry
-   * (and last-seen time), so the entry stays served meanwhile, its expiry at worst early, and
-   * takes the new one once the write has landed: the next request then reads it from memory
-   * (and sees the new expiry, so it does not touch again), not from the database. The entry is
-   * left alone when it is not the one there before the write (a change was heard meanwhile, or
-   * a read replaced it) or has expired: the database touches only a live row, and an entry
-   * never expires later than its row (a write that brings the row's expiry closer is heard),
-   * so an entry still live after the write proves the row was live when it ran.
+   * A touch of `sid` by this process through `write`, which resolves to whether the database
+   * held the session, live, and took the new expiry. A touch moves nothing but the expiry (and
+   * last-seen time), so the entry stays served meanwhile, its expiry at worst early, and takes
+   * the new one once the write has landed: the next request reads it from memory (and sees the
+   * new expiry, so it does not touch again), not from the database. Kept only when the write
+   * found the live row and the entry is the one there before it (a change heard meanwhile, or a
+   * read that replaced it, wins); otherwise it goes, as after any write. Until a change notice
+   * of another writer arrives the entry may still be served, as it would be without the touch
+   * (within the lease).
    */
   async touch(
     sid: string,
     expiresAt: number,
     lastSeenAt: number,
-    write: () => Promise<void>,
+    write: () => Promise<boolean>,
   ): Promise<void> {
     const before = this.entries.get(sid);
+    let found: boolean;
     try {
-      await write();
+      found = await write();
     } catch (error) {
       this.invalidate(sid); // it may have landed, or half of it: nothing is trusted
       throw error;
     }
-    if (before && this.entries.get(sid) === before && before.expiresAt > Date.now()) {
+    if (!found) {
+      this.invalidate(sid);
+      return;
+    }
+    if (before && this.entries.get(sid) === before) {
       before.expiresAt = expiresAt;
       before.lastSeenAt = lastSeenAt;
+      // Used again: to the young end, so the oldest-first bound drops idle sessions first.
+      this.entries.delete(sid);
+      this.entries.set(sid, before);
     }
   }
 
