@@ -14,7 +14,6 @@ export interface TouchReportingBackend extends SessionBackend {
  * read that started before the write cannot store its older value: the cache marks it stale);
  * other processes hear it through the database's change notices.
  */
-
 export class ReadCachedSessionBackend implements SessionBackend {
   readonly kind: SessionBackend['kind'];
   readonly shared: boolean;
