@@ -17,6 +17,7 @@ export const KEEL_BENCH_ENV = Object.freeze({
   SESSION_SECRET: 'bench-secret-'.padEnd(48, 'x'),
   SHUTDOWN_DRAIN_MS: '0',
 });
+
 const unbundled = join(import.meta.dirname, 'keel-bench-server.js');
 
 /** The path of the Keel bench server to start: bundled, unless `bundled` is false. */

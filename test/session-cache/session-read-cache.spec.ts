@@ -192,13 +192,16 @@ describe('SessionReadCache', () => {
                 break;
               }
               case 'touch': {
-                const touch = { sid: s.sid, expiresAt: nextExpiry() } as ModelTouch;
+                const expiresAt = nextExpiry();
                 void cache
                   .touch(
                     s.sid,
-                    touch.expiresAt,
+                    expiresAt,
                     0,
-                    () => new Promise<boolean>((answer) => touches.push({ ...touch, answer })),
+                    () =>
+                      new Promise<boolean>((answer) =>
+                        touches.push({ sid: s.sid, expiresAt, answer }),
+                      ),
                   )
                   .catch(() => undefined);
                 break;
