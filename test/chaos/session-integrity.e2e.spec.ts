@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { setTimeout as delay } from 'node:timers/promises';
 import { me } from '../support/http-client.js';
+import { parsePrometheusText, valueOf } from '../support/prometheus-text.js';
 import {
   clearRedisPrefix,
   createPostgresDatabase,
@@ -21,10 +22,10 @@ import { call, ChaosCluster, type LabelledSession, tryLogin } from './chaos-clus
 // whatever happens (sign-ins, logouts, revocations, password changes, users disabled or
 // deleted, requests in flight across each of those, backend swaps, replicas restarted or
 // killed with SIGKILL), an ended session never answers 200 again, and a live one answers 200,
-// on every replica (on `database`, another replica's read cache may accept it within the
-// documented bound: READ_CACHE_BOUND_MS). fast-check generates the sequences against a small
-// model; three real Keel processes on PostgreSQL + Redis are checked against it after every
-// step.
+// on every replica (on `database`, another replica's read cache, and only that, may accept it
+// within the documented bound: READ_CACHE_BOUND_MS). fast-check generates the sequences
+// against a small model; three real Keel processes on PostgreSQL + Redis are checked against
+// it after every step.
 //
 // The bounded run is part of `npm test`; `CHAOS_RUNS=N npm run test:chaos` runs longer, and a
 // failure prints the seed to replay it: `CHAOS_SEED=<seed> npm run test:chaos`.
@@ -56,6 +57,8 @@ const READ_CACHE_BOUND_MS = 1000;
  * pass after it, with room to spare.
  */
 const DATABASE_READS_LINGER_MS = 10_000;
+/** Lets the test read each replica's `/metrics` (its read-cache hit counter). */
+const METRICS_TOKEN = 'chaos-test-metrics-token-0123456789';
 
 type Backend = 'redis' | 'database';
 type UserState = 'enabled' | 'disabled' | 'deleted';
@@ -131,20 +134,60 @@ function mayBeCached(m: Model, session: ModelSession, replica: number, sentAt: n
   return readsDatabase && sentAt - session.endedAt < READ_CACHE_BOUND_MS;
 }
 
+/** Reads the replica's session reads answered from its read cache so far (a monotonic count). */
+async function readCacheHits(url: string): Promise<number> {
+  const response = await fetch(`${url}/metrics`, {
+    headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+  });
+  if (response.status !== 200) throw new Error(`${url}/metrics answered ${response.status}`);
+  const metrics = parsePrometheusText(await response.text());
+  return valueOf(metrics, 'keel_session_read_cache_reads_total', { result: 'hit' });
+}
+
+/**
+ * An ended session accepted within the bound is tolerated only if the read cache answered it:
+ * the replica's hit count must have grown across the request (the test's requests are the only
+ * reads, one at a time). Anything else that accepts it (a replica on `redis`, or the database
+ * itself) has no such allowance.
+ */
+async function expectReadCacheHit(
+  url: string,
+  hitsBefore: number,
+  replica: number,
+  session: ModelSession,
+): Promise<void> {
+  if ((await readCacheHits(url)) > hitsBefore) return;
+  throw new Error(
+    `replica ${replica}: ${session.label} answered 200 after it ended (by ${session.endedBy} on replica ${session.endedOn}, ${Date.now() - session.endedAt!} ms ago), and not from its read cache`,
+  );
+}
+
 /**
  * Asks again every 10 ms until a request is sent past the read cache's bound: once refused,
- * the session must stay refused, and the request sent past the bound must be refused too.
- * Resolves to the answer that breaks that, or the last one.
+ * the session must stay refused, each acceptance before the bound must come from the read
+ * cache, and the request sent past the bound must be refused. Resolves to the answer that
+ * breaks that, or the last one.
  */
-async function refusedWithinBound(url: string, session: ModelSession, tally: Tally) {
+async function refusedWithinBound(
+  url: string,
+  session: ModelSession,
+  replica: number,
+  tally: Tally,
+) {
   let refusedAfterMs: number | undefined;
   for (;;) {
     await delay(10);
+    const hitsBefore = await readCacheHits(url);
     const sentAt = Date.now();
     const answer = await me(url, session);
     const sinceEnd = sentAt - session.endedAt!;
-    if (answer.status === 401) refusedAfterMs ??= sinceEnd;
-    else if (refusedAfterMs !== undefined) return answer; // accepted again after a refusal
+    if (answer.status === 401) {
+      refusedAfterMs ??= sinceEnd;
+    } else if (refusedAfterMs !== undefined) {
+      return answer; // accepted again after a refusal
+    } else if (sinceEnd < READ_CACHE_BOUND_MS) {
+      await expectReadCacheHit(url, hitsBefore, replica, session);
+    }
     if (sinceEnd >= READ_CACHE_BOUND_MS) {
       if (refusedAfterMs !== undefined) tally.readCacheLagsMs.push(refusedAfterMs);
       return answer;
@@ -163,11 +206,23 @@ async function verify(m: Model, r: Real, after: string): Promise<void> {
   for (let replica = 0; replica < r.cluster.size; replica++) {
     const url = r.cluster.url(replica);
     for (const session of [...m.sessions, { ...r.admin, alive: true } as ModelSession]) {
+      // Where an acceptance may be tolerated, the hit count before the request tells whether
+      // the read cache gave it.
+      const hitsBefore = mayBeCached(m, session, replica, Date.now())
+        ? await readCacheHits(url)
+        : undefined;
       const sentAt = Date.now();
       let answer = await me(url, session);
       const expected = session.alive ? 200 : 401;
-      if (expected === 401 && answer.status === 200 && mayBeCached(m, session, replica, sentAt))
-        answer = await refusedWithinBound(url, session, r.steps);
+      if (
+        expected === 401 &&
+        answer.status === 200 &&
+        hitsBefore !== undefined &&
+        mayBeCached(m, session, replica, sentAt)
+      ) {
+        await expectReadCacheHit(url, hitsBefore, replica, session);
+        answer = await refusedWithinBound(url, session, replica, r.steps);
+      }
       if (answer.status !== expected || (expected === 200 && answer.userId !== session.userId)) {
         wrong.push(
           `replica ${replica}: ${session.label} answered ${answer.status}, expected ${expected}${
@@ -542,11 +597,14 @@ const commands: fc.Arbitrary<Command>[] = [
 
     beforeAll(async () => {
       database = await createPostgresDatabase();
-      const env = replicaEnvironment({
-        databaseUrl: database.url,
-        redisUrl: REDIS_URL,
-        redisPrefix: prefix,
-      });
+      const env = {
+        ...replicaEnvironment({
+          databaseUrl: database.url,
+          redisUrl: REDIS_URL,
+          redisPrefix: prefix,
+        }),
+        METRICS_TOKEN,
+      };
       // The last replica hears of settings changes only through its reconciliation, so it is
       // late for every swap: it reads and writes the old backend alone for a while, as a
       // replica that missed an announcement would.
