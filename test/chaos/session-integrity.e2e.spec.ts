@@ -138,6 +138,7 @@ function mayBeCached(m: Model, session: ModelSession, replica: number, sentAt: n
 async function readCacheHits(url: string): Promise<number> {
   const response = await fetch(`${url}/metrics`, {
     headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+    signal: AbortSignal.timeout(5000),
   });
   if (response.status !== 200) throw new Error(`${url}/metrics answered ${response.status}`);
   const metrics = parsePrometheusText(await response.text());
