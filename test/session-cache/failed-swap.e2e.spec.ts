@@ -137,9 +137,10 @@ describeWithRedisServer('a swap whose Redis is killed mid-copy', () => {
           'the terminated backends are gone',
           async () =>
             (
-              await admin.query('select 1 from pg_stat_activity where pid = any($1)', [
-                [...terminated],
-              ])
+              await admin.query(
+                'select 1 from pg_stat_activity where datname = $1 and pid = any($2)',
+                [database, [...terminated]],
+              )
             ).rowCount === 0,
           10_000,
           20,
