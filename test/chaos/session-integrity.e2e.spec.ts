@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { setTimeout as delay } from 'node:timers/promises';
 import { me } from '../support/http-client.js';
-import { parsePrometheusText, valueOf } from '../support/prometheus-text.js';
+import { valueOf } from '../support/prometheus-text.js';
 import {
   clearRedisPrefix,
   createPostgresDatabase,
@@ -14,6 +14,7 @@ import { TEST_PASSWORD } from '../support/signed-in.js';
 import {
   patchSettings,
   replicaEnvironment,
+  replicaMetrics,
   TEST_REPLICA_TIMINGS,
 } from '../scale-out/replica-cluster.js';
 import { call, ChaosCluster, type LabelledSession, tryLogin } from './chaos-cluster.js';
@@ -57,8 +58,6 @@ const READ_CACHE_BOUND_MS = 1000;
  * pass after it, with room to spare.
  */
 const DATABASE_READS_LINGER_MS = 10_000;
-/** Lets the test read each replica's `/metrics` (its read-cache hit counter). */
-const METRICS_TOKEN = 'chaos-test-metrics-token-0123456789';
 
 type Backend = 'redis' | 'database';
 type UserState = 'enabled' | 'disabled' | 'deleted';
@@ -136,13 +135,9 @@ function mayBeCached(m: Model, session: ModelSession, replica: number, sentAt: n
 
 /** Reads the replica's session reads answered from its read cache so far (a monotonic count). */
 async function readCacheHits(url: string): Promise<number> {
-  const response = await fetch(`${url}/metrics`, {
-    headers: { authorization: `Bearer ${METRICS_TOKEN}` },
-    signal: AbortSignal.timeout(5000),
+  return valueOf(await replicaMetrics(url), 'keel_session_read_cache_reads_total', {
+    result: 'hit',
   });
-  if (response.status !== 200) throw new Error(`${url}/metrics answered ${response.status}`);
-  const metrics = parsePrometheusText(await response.text());
-  return valueOf(metrics, 'keel_session_read_cache_reads_total', { result: 'hit' });
 }
 
 /**
@@ -598,14 +593,11 @@ const commands: fc.Arbitrary<Command>[] = [
 
     beforeAll(async () => {
       database = await createPostgresDatabase();
-      const env = {
-        ...replicaEnvironment({
-          databaseUrl: database.url,
-          redisUrl: REDIS_URL,
-          redisPrefix: prefix,
-        }),
-        METRICS_TOKEN,
-      };
+      const env = replicaEnvironment({
+        databaseUrl: database.url,
+        redisUrl: REDIS_URL,
+        redisPrefix: prefix,
+      });
       // The last replica hears of settings changes only through its reconciliation, so it is
       // late for every swap: it reads and writes the old backend alone for a while, as a
       // replica that missed an announcement would.

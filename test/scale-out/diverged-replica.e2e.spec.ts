@@ -1,5 +1,5 @@
 import { type CookieSession, login, me } from '../support/http-client.js';
-import { parsePrometheusText, valueOf } from '../support/prometheus-text.js';
+import { valueOf } from '../support/prometheus-text.js';
 import {
   clearRedisPrefix,
   createPostgresDatabase,
@@ -15,6 +15,7 @@ import {
   call,
   patchSettings,
   replicaEnvironment,
+  replicaMetrics,
   startReplicas,
   stopReplicas,
   waitUntil,
@@ -24,8 +25,6 @@ import {
 // the session cache to redis: that replica cannot follow. It must say so (desired != backend,
 // a metric, its log), fail readiness so traffic goes to the others, keep trying, and follow
 // once Redis is reachable again.
-
-const METRICS_TOKEN = 'diverged-test-metrics-token-0123456789';
 
 (POSTGRES_URL && REDIS_URL ? describe : describe.skip)(
   'a replica that cannot follow a change',
@@ -40,14 +39,11 @@ const METRICS_TOKEN = 'diverged-test-metrics-token-0123456789';
       database = await createPostgresDatabase();
       let proxiedRedisUrl: string;
       ({ proxy, url: proxiedRedisUrl } = await proxyInFrontOf(REDIS_URL!, 6379));
-      const env = {
-        ...replicaEnvironment({
-          databaseUrl: database.url,
-          redisUrl: REDIS_URL,
-          redisPrefix: prefix,
-        }),
-        METRICS_TOKEN,
-      };
+      const env = replicaEnvironment({
+        databaseUrl: database.url,
+        redisUrl: REDIS_URL,
+        redisPrefix: prefix,
+      });
       replicas = await startReplicas(1, env);
       admin = await login(replicas[0]!.url, 'admin', TEST_PASSWORD);
       expect(
@@ -72,12 +68,8 @@ const METRICS_TOKEN = 'diverged-test-metrics-token-0123456789';
           tasks: { name: string; restarts: number; lastError: { message: string } | null }[];
         }>(url, admin, 'GET', '/api/runtime')
       ).body;
-    const diverged = async (url: string) => {
-      const text = await (
-        await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })
-      ).text();
-      return valueOf(parsePrometheusText(text), 'keel_session_cache_backend_diverged');
-    };
+    const diverged = async (url: string) =>
+      valueOf(await replicaMetrics(url), 'keel_session_cache_backend_diverged');
 
     it('shows desired != backend, fails readiness, retries, and converges once the backend is back', async () => {
       const [first, second, cutOff] = replicas.map((replica) => replica.url) as [

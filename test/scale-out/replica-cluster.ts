@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { type BuiltAppProcess, startBuiltApp } from '../support/built-app-process.js';
 import type { CookieSession } from '../support/http-client.js';
+import { type Exposition, parsePrometheusText } from '../support/prometheus-text.js';
 import {
   clearRedisPrefix,
   createPostgresDatabase,
@@ -14,6 +15,9 @@ import { TEST_PASSWORD } from '../support/signed-in.js';
 
 /** Short heartbeats and reconciliation, so convergence is measured in a test's time. */
 export const TEST_REPLICA_TIMINGS = { heartbeatIntervalMs: 400, reconcileIntervalMs: 1000 };
+
+/** The bearer token every replica's `/metrics` asks for (replicaMetrics sends it). */
+const METRICS_TOKEN = 'replica-test-metrics-token-0123456789';
 
 /** Every replica signs cookies with the same secret, as a Deployment's Secret gives them. */
 const SESSION_SECRET = 'scale-out-test-secret-0123456789abcdef0123456789';
@@ -36,6 +40,7 @@ export function replicaEnvironment(options: {
     ...(options.redisPrefix ? { REDIS_PREFIX: options.redisPrefix } : {}),
     ...(backend ? { SESSION_CACHE_BACKEND: backend } : {}),
     SESSION_SECRET,
+    METRICS_TOKEN,
     // Unattended first-run setup: whichever replica starts first creates the admin.
     KEEL_ADMIN_USERNAME: 'admin',
     KEEL_ADMIN_PASSWORD: TEST_PASSWORD,
@@ -44,6 +49,16 @@ export function replicaEnvironment(options: {
     KEEL_TEST_REPLICA_TIMINGS: JSON.stringify(TEST_REPLICA_TIMINGS),
     KEEL_TEST_SCRYPT_LOG_N: '10',
   };
+}
+
+/** What a replica's `/metrics` says now. */
+export async function replicaMetrics(url: string): Promise<Exposition> {
+  const response = await fetch(`${url}/metrics`, {
+    headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+    signal: AbortSignal.timeout(5000),
+  });
+  if (response.status !== 200) throw new Error(`${url}/metrics answered ${response.status}`);
+  return parsePrometheusText(await response.text());
 }
 
 export async function startReplicas(

@@ -2,7 +2,7 @@ import pg from 'pg';
 import { setTimeout as delay } from 'node:timers/promises';
 import { type BuiltAppProcess, startBuiltApp } from '../support/built-app-process.js';
 import { type CookieSession, login, logout, me, sidOf } from '../support/http-client.js';
-import { parsePrometheusText, valueOf } from '../support/prometheus-text.js';
+import { valueOf } from '../support/prometheus-text.js';
 import {
   createPostgresDatabase,
   POSTGRES_URL,
@@ -10,7 +10,12 @@ import {
 } from '../support/services.js';
 import { TEST_PASSWORD } from '../support/signed-in.js';
 import { proxyInFrontOf, type TcpProxy } from '../support/tcp-proxy.js';
-import { replicaEnvironment, stopReplicas, waitUntil } from '../scale-out/replica-cluster.js';
+import {
+  replicaEnvironment,
+  replicaMetrics,
+  stopReplicas,
+  waitUntil,
+} from '../scale-out/replica-cluster.js';
 
 // The database backend's read cache across two replicas on PostgreSQL, as built processes:
 // a session is read from memory, and however it ends on one replica (logout, a password
@@ -19,22 +24,15 @@ import { replicaEnvironment, stopReplicas, waitUntil } from '../scale-out/replic
 // rather than serve an ended session.
 
 const BOUND_MS = 1000;
-const METRICS_TOKEN = 'read-cache-test-metrics-token-0123456789';
-
-async function metrics(replica: BuiltAppProcess) {
-  const response = await fetch(`${replica.url}/metrics`, {
-    headers: { authorization: `Bearer ${METRICS_TOKEN}` },
-    signal: AbortSignal.timeout(2000),
-  });
-  return parsePrometheusText(await response.text());
-}
 
 async function cacheHits(replica: BuiltAppProcess): Promise<number> {
-  return valueOf(await metrics(replica), 'keel_session_read_cache_reads_total', { result: 'hit' });
+  return valueOf(await replicaMetrics(replica.url), 'keel_session_read_cache_reads_total', {
+    result: 'hit',
+  });
 }
 
 async function serving(replica: BuiltAppProcess): Promise<boolean> {
-  return valueOf(await metrics(replica), 'keel_session_read_cache_serving') === 1;
+  return valueOf(await replicaMetrics(replica.url), 'keel_session_read_cache_serving') === 1;
 }
 
 interface Probe {
@@ -101,10 +99,7 @@ function expectEndedWithinBound(
 
   beforeAll(async () => {
     database = await createPostgresDatabase();
-    const env = {
-      ...replicaEnvironment({ databaseUrl: database.url, sessionBackend: 'database' }),
-      METRICS_TOKEN,
-    };
+    const env = replicaEnvironment({ databaseUrl: database.url, sessionBackend: 'database' });
     // Replica b reaches PostgreSQL through a proxy the test can stall.
     let proxiedUrl: string;
     ({ proxy, url: proxiedUrl } = await proxyInFrontOf(database.url, 5432));
