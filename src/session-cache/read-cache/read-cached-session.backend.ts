@@ -1,3 +1,4 @@
+import { beforeInMemoryRead } from '../in-memory-read.js';
 import type { SessionBackend, StoredSession } from '../session-backend.js';
 import type { SessionReadCache } from './session-read-cache.js';
 
@@ -26,7 +27,8 @@ export class ReadCachedSessionBackend implements SessionBackend {
     this.shared = inner.shared;
   }
 
-  get(sid: string): Promise<StoredSession | undefined> {
+  async get(sid: string): Promise<StoredSession | undefined> {
+    await beforeInMemoryRead();
     return this.cache.get(sid, (id) => this.inner.get(id));
   }
 
