@@ -7,11 +7,13 @@
 //   node bench/saturate.js [--backend memory|redis|database] [--server path/to/keel-bench-server.js]
 //                          [--seconds 8] [--record perf.data --event cpu-clock] [-- node flags]
 //
-// Needs Linux `perf` (Debian: linux-perf). `--record` runs `perf record` instead of `perf stat`;
-// add `-- --perf-basic-prof` so that `perf report` names JavaScript functions.
+// Needs Linux `perf` (Debian: linux-perf), and Redis (REDIS_URL) for `--backend redis` only.
+// `--record` runs `perf record` instead of `perf stat`; add `-- --perf-basic-prof` so that
+// `perf report` names JavaScript functions. Everything after `--` goes to the server's node.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { createClient } from 'redis';
 import { load } from './support/load.js';
 import { KEEL_BENCH_ENV } from './support/keel-bench-bundle.js';
 import { pinSelf, startSeededServer } from './support/processes.js';
@@ -27,16 +29,22 @@ const { values: options, positionals: nodeArgs } = parseArgs({
   },
 });
 const SECONDS = options.seconds;
+if (!/^[1-9]\d*$/.test(SECONDS))
+  throw new Error(`--seconds: a whole number of seconds, not ${SECONDS}`);
+const onRedis = options.backend === 'redis';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const prefix = `keel-saturate-${process.pid}:`;
 pinSelf(1);
 
 const server = await startSeededServer(options.server, {
   sessions: 1000,
   nodeArgs,
   env: {
+    PORT: '0',
+    HOST: '127.0.0.1',
     ...KEEL_BENCH_ENV,
     BENCH_BACKEND: options.backend,
-    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    REDIS_PREFIX: `keel-saturate-${process.pid}:`,
+    ...(onRedis ? { REDIS_URL, REDIS_PREFIX: prefix } : {}),
   },
 });
 try {
@@ -48,13 +56,27 @@ try {
   const perf = spawn('perf', perfArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
   let counters = '';
   perf.stderr.on('data', (chunk) => (counters += chunk));
-  const exited = new Promise((resolve) => perf.on('exit', resolve));
-  const result = await load(server.url, { cookies: server.cookies, duration: Number(SECONDS) });
-  await exited;
+  const exited = new Promise((resolve, reject) => {
+    perf.on('error', reject); // no perf installed
+    perf.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`perf exited ${code}: ${counters}`)),
+    );
+  });
+  const [result] = await Promise.all([
+    load(server.url, { cookies: server.cookies, duration: Number(SECONDS) }),
+    exited,
+  ]);
   process.stdout.write(
     `${options.backend}, ${options.server}: ${result.rps} req/s, ${result.requests} requests, ` +
       `${result.non2xx + result.errors} failed\n${counters}`,
   );
 } finally {
   await server.stop();
+  if (onRedis) {
+    const redis = createClient({ url: REDIS_URL });
+    await redis.connect();
+    for await (const keys of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 }))
+      if (keys.length) await redis.del(keys);
+    await redis.close();
+  }
 }

@@ -1,4 +1,3 @@
-import { beforeInMemoryRead } from '../in-memory-read.js';
 import type { SessionBackend, StoredSession } from '../session-backend.js';
 import type { SessionReadCache } from './session-read-cache.js';
 
@@ -27,8 +26,7 @@ export class ReadCachedSessionBackend implements SessionBackend {
     this.shared = inner.shared;
   }
 
-  async get(sid: string): Promise<StoredSession | undefined> {
-    await beforeInMemoryRead();
+  get(sid: string): Promise<StoredSession | undefined> {
     return this.cache.get(sid, (id) => this.inner.get(id));
   }
 

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { beforeInMemoryRead } from '../in-memory-read.js';
 import type { StoredSession } from '../session-backend.js';
 
 export interface SessionReadCacheOptions {
@@ -52,8 +53,26 @@ export class SessionReadCache {
     this.maxEntries = options.maxEntries ?? DEFAULT_READ_CACHE_ENTRIES;
   }
 
-  /** The session from memory when current, else from `read` (and kept, when nothing changed meanwhile). */
+  /**
+   * The session from memory when current, else from `read` (and kept, when nothing changed
+   * meanwhile). A hit is answered on the check phase, looked up again after the wait
+   * (beforeInMemoryRead); a miss goes to `read` at once.
+   */
   get(
+    sid: string,
+    read: (sid: string) => Promise<StoredSession | undefined>,
+  ): Promise<StoredSession | undefined> {
+    if (this.holdsLive(sid)) return beforeInMemoryRead().then(() => this.lookup(sid, read));
+    return this.lookup(sid, read);
+  }
+
+  private holdsLive(sid: string): boolean {
+    if (!this.serving()) return false;
+    const entry = this.entries.get(sid);
+    return entry !== undefined && entry.expiresAt > Date.now();
+  }
+
+  private lookup(
     sid: string,
     read: (sid: string) => Promise<StoredSession | undefined>,
   ): Promise<StoredSession | undefined> {

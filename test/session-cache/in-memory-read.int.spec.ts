@@ -1,10 +1,13 @@
 import type { SessionBackend, StoredSession } from '../../src/session-cache/session-backend.js';
 import { backendOfSuite, backendsUnderTest } from './support/backends-under-test.js';
 
-// A read that process memory answers (the memory backend, the database backend's read cache)
-// waits for the event loop's check phase before it reads (src/session-cache/in-memory-read.ts).
-// What a request relies on: the answer is as fresh as a read made when it is given, so a session
-// this process ends or changes while the read waits is answered ended or changed, never as it was.
+// A read that process memory answers (the memory backend, a hit in the database backend's read
+// cache) waits for the event loop's check phase, then looks the session up
+// (src/session-cache/in-memory-read.ts). Two things are held here:
+// - the wait is the check phase, not a microtask or a tick: only that lets a loaded server read
+//   every ready socket before it answers any, which is what the wait is for;
+// - the lookup comes after the wait, so the wait never makes a read staler: a session this
+//   process ends or changes meanwhile is answered ended or changed.
 // (A read-cached PostgreSQL backend is left out: there the end is a statement in flight on another
 // connection, and which of the two the database runs first is not this code's to decide.)
 
@@ -27,6 +30,28 @@ for (const [name, describeBackend, create] of backendsUnderTest) {
       await backend.put(session('s1', '{"step":1}'));
       // Read once, so that a read-cached backend answers the next one from its cache.
       expect(await backend.get('s1')).toMatchObject({ data: '{"step":1}' });
+    });
+
+    it('is answered on the check phase, after pending ticks and microtasks', async () => {
+      const order: string[] = [];
+      setImmediate(() => order.push('check phase, queued before the read'));
+      const reading = backend.get('s1').then((stored) => {
+        order.push('answered');
+        return stored;
+      });
+      process.nextTick(() => order.push('tick'));
+      await Promise.resolve();
+      order.push('microtask');
+      setImmediate(() => order.push('check phase, queued after the read'));
+      expect(await reading).toMatchObject({ data: '{"step":1}' });
+      await new Promise((resolve) => setImmediate(resolve));
+      // The tick and the microtask run in either order (it depends on what called the test).
+      expect([...order.slice(0, 2)].sort()).toEqual(['microtask', 'tick']);
+      expect(order.slice(2)).toEqual([
+        'check phase, queued before the read',
+        'answered',
+        'check phase, queued after the read',
+      ]);
     });
 
     it('a session ended while the read waits is answered ended', async () => {
