@@ -64,6 +64,35 @@ export function escapeNonAscii(source) {
 }
 
 /**
+ * esbuild's `keepNames` helper, as it emits it: called on every function and class whose name
+ * esbuild might have changed, including each function declared inside another function, every
+ * time the outer one runs. express-session declares a dozen inside its middleware, so each
+ * request redefined a dozen `name` properties, and a function whose `name` was redefined leaves
+ * V8's fast paths: the bundle served `GET /api/auth/me` 14% slower than the same bundle without
+ * keepNames (docs/performance.md, "Evening (2026-12-01)").
+ */
+export const ESBUILD_NAME_HELPER =
+  'var __name = (target, value) => __defProp(target, "name", { value, configurable: true });';
+/**
+ * The same helper, leaving alone a function or class that already has the name: most have,
+ * since esbuild renames only on a clash. Either way the name ends up `value`, with the same
+ * property attributes.
+ */
+export const CHEAP_NAME_HELPER =
+  'var __name = (target, value) => target.name === value ? target : __defProp(target, "name", { value, configurable: true });';
+
+/** Puts CHEAP_NAME_HELPER in the place of esbuild's; fails if esbuild's is not there once. */
+export function cheapenNameHelper(source) {
+  const at = source.indexOf(ESBUILD_NAME_HELPER);
+  if (at === -1 || source.indexOf(ESBUILD_NAME_HELPER, at + 1) !== -1) {
+    throw new Error(
+      "deploy/bundle.js: esbuild's keepNames helper is not in the bundle exactly once; has esbuild changed it?",
+    );
+  }
+  return source.replace(ESBUILD_NAME_HELPER, CHEAP_NAME_HELPER);
+}
+
+/**
  * Bundles `entry` (a module under dist/ or one importing dist/) into `outfile`, which must sit
  * one folder below dist/ (see above). bench/ bundles its Keel server the same way, so that
  * benchmarks measure what production runs.
@@ -104,7 +133,7 @@ export async function bundleServer(entry, outfile) {
     metafile: true,
     logLevel: 'warning',
   });
-  await writeFile(outfile, escapeNonAscii(await readFile(outfile, 'utf8')));
+  await writeFile(outfile, cheapenNameHelper(escapeNonAscii(await readFile(outfile, 'utf8'))));
   const [, output] = Object.entries(result.metafile.outputs).find(([file]) => file.endsWith('.js'));
   return { modules: Object.keys(result.metafile.inputs).length, bytes: output.bytes };
 }

@@ -1,10 +1,17 @@
 import fc from 'fast-check';
-import { escapeNonAscii } from '../../deploy/bundle.js';
+import {
+  CHEAP_NAME_HELPER,
+  cheapenNameHelper,
+  ESBUILD_NAME_HELPER,
+  escapeNonAscii,
+} from '../../deploy/bundle.js';
 
-// deploy/bundle.js rewrites every non-ASCII character of the bundle as a \u escape, so that V8
-// holds the source one byte per character (half the memory). The rewrite must not change what
-// any literal means: strings, strings with a character escaped by a backslash, and regular
-// expressions with and without the `u` flag.
+// deploy/bundle.js rewrites two things in the bundle, and neither may change what it runs:
+// - every non-ASCII character as a \u escape, so that V8 holds the source one byte per
+//   character (half the memory): no literal may change meaning (strings, strings with a
+//   character escaped by a backslash, regular expressions with and without the `u` flag);
+// - esbuild's keepNames helper as one that skips functions already named (a per-request cost):
+//   every function and class must end up with the same `name` property as esbuild's gives.
 
 const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
 process.stdout.write(`bundle source property: seed ${seed} (replay: FC_SEED=${seed})\n`);
@@ -56,5 +63,64 @@ describe('escapeNonAscii (the production bundle is held one byte per character)'
     expect(escapeNonAscii('const a = "x"; // caf\u00e9')).toBe('const a = "x"; // caf\\u00e9');
     expect(evaluate(escapeNonAscii('"\\\\\u00e9"'))).toBe('\\\u00e9');
     expect(escapeNonAscii('plain ascii \\n')).toBe('plain ascii \\n');
+  });
+});
+
+type NameHelper = (target: unknown, value: string) => unknown;
+/** A helper's source evaluated as the bundle has it, with esbuild's `__defProp`. */
+const helperOf = (source: string): NameHelper =>
+  new Function(`var __defProp = Object.defineProperty; ${source} return __name;`)() as NameHelper;
+
+/** Source of a fresh function or class of each kind keepNames names; `name` where it has one. */
+const named = fc.oneof(
+  fc.constant({ kind: 'anonymous arrow', source: '() => {}' }),
+  fc.constant({ kind: 'anonymous function', source: 'function () {}' }),
+  fc
+    .constantFrom('inflate', 'Session', 'ParseError', 'n$_1')
+    .chain((name) =>
+      fc.constantFrom(
+        { kind: 'function', source: `function ${name}() {}` },
+        { kind: 'class', source: `class ${name} {}` },
+        { kind: 'async function', source: `async function ${name}() {}` },
+        { kind: 'class with a static name method', source: `class ${name} { static name() {} }` },
+        {
+          kind: 'class with a static name field',
+          source: `class ${name} { static name = 'own'; }`,
+        },
+      ),
+    ),
+);
+
+describe("cheapenNameHelper (esbuild's keepNames helper, without the per-request cost)", () => {
+  const esbuild = helperOf(ESBUILD_NAME_HELPER);
+  const cheap = helperOf(CHEAP_NAME_HELPER);
+
+  it('gives every function and class the same name property as esbuild does', () => {
+    const names = fc.oneof(
+      fc.constantFrom('inflate', 'Session', 'ParseError', 'n$_1', 'own', ''),
+      fc.string({ maxLength: 12 }),
+    );
+    fc.assert(
+      fc.property(named, names, ({ source }, value) => {
+        const [a, b] = [evaluate(source), evaluate(source)];
+        expect(esbuild(a, value)).toBe(a);
+        expect(cheap(b, value)).toBe(b);
+        expect(Object.getOwnPropertyDescriptor(b, 'name')).toEqual(
+          Object.getOwnPropertyDescriptor(a, 'name'),
+        );
+      }),
+      { seed, numRuns: 500 },
+    );
+  });
+
+  it('replaces the helper where esbuild put it, and refuses a bundle without it or with two', () => {
+    const bundle = `var __defProp = Object.defineProperty;\n${ESBUILD_NAME_HELPER}\nf();`;
+    expect(cheapenNameHelper(bundle)).toBe(
+      `var __defProp = Object.defineProperty;\n${CHEAP_NAME_HELPER}\nf();`,
+    );
+    expect(() => cheapenNameHelper('var __name = (t, v) => t;')).toThrow(/keepNames helper/);
+    expect(() => cheapenNameHelper(`${ESBUILD_NAME_HELPER}\n${ESBUILD_NAME_HELPER}`)).toThrow(
+      /exactly once/,
+    );
   });
 });
