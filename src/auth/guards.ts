@@ -11,6 +11,7 @@ import { UNSAFE_METHODS } from '../common/http-methods.js';
 import { csrfCookieNameFor, hasLiveSession, readCookie } from './session-cookie.js';
 import type { User } from '../users/user.js';
 import { UsersService } from '../users/users.service.js';
+import { requestOf } from '../http/request-of.js';
 
 /**
  * Every route needs a signed-in session unless it says `@Public()`. The user is read from the
@@ -31,7 +32,7 @@ export class SessionGuard implements CanActivate {
       context.getClass(),
     ]);
     if (isPublic) return true;
-    const req = context.switchToHttp().getRequest<Request>();
+    const req = requestOf(context);
     const userId = req.session?.userId;
     // Most requests find their user read within the last second: a boolean, which Nest takes
     // without awaiting, instead of two promises per request.
@@ -86,7 +87,7 @@ export class RolesGuard implements CanActivate {
       context.getClass(),
     ]);
     if (!roles?.length) return true;
-    const role = context.switchToHttp().getRequest<Request>().signedInUser?.role;
+    const role = requestOf(context).signedInUser?.role;
     if (!role || !roles.includes(role)) {
       throw new ApiError(
         403,
@@ -116,7 +117,7 @@ export class CsrfGuard implements CanActivate {
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const req = context.switchToHttp().getRequest<Request>();
+    const req = requestOf(context);
     if (!UNSAFE_METHODS.has(req.method)) return true;
     const given = req.headers[CSRF_HEADER];
     if (hasLiveSession(req)) {

@@ -1,8 +1,8 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum.js';
-import type { Request } from 'express';
 import { validationFailed } from './validation.js';
+import { requestOf } from './request-of.js';
 
 /**
  * A route that declares no `@Body()` takes no body: anything sent to it is an unknown field and
@@ -12,7 +12,7 @@ import { validationFailed } from './validation.js';
 export class NoUnexpectedBodyGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     if (context.getType() !== 'http') return true;
-    const body: unknown = context.switchToHttp().getRequest<Request>().body;
+    const body: unknown = requestOf(context).body;
     if (body === undefined || isEmptyObject(body)) return true;
     const args = (Reflect.getMetadata(
       ROUTE_ARGS_METADATA,

@@ -4,6 +4,7 @@ import { ApiError } from '../http/api-error.js';
 import { ErrorCode } from '../http/error-codes.js';
 import { DOCS_PATH } from '../openapi/docs-paths.js';
 import { SetupService } from './setup.service.js';
+import { requestOf } from '../http/request-of.js';
 
 /** The API routes that answer before setup is complete (docs/api.md, "First-run setup"). */
 const OPEN_BEFORE_SETUP = new Set(['/api/setup', '/api/auth/csrf']);
@@ -26,7 +27,7 @@ export class SetupGate implements CanActivate {
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     // Once this process knows setup is complete, a boolean (Nest takes it without awaiting).
     if (context.getType() !== 'http' || this.setup.knownComplete) return true;
-    const req = context.switchToHttp().getRequest<Request>();
+    const req = requestOf(context);
     if (!isGated(routeTemplate(req))) return true;
     return this.setup.isComplete().then((complete) => {
       if (complete) return true;
