@@ -4,3 +4,6 @@ export function bundleServer(
   entry: string,
   outfile: string,
 ): Promise<{ modules: number; bytes: number }>;
+export const ESBUILD_NAME_HELPER: string;
+export const CHEAP_NAME_HELPER: string;
+export function cheapenNameHelper(source: string): string;
