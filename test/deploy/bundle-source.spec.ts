@@ -75,20 +75,18 @@ const helperOf = (source: string): NameHelper =>
 const named = fc.oneof(
   fc.constant({ kind: 'anonymous arrow', source: '() => {}' }),
   fc.constant({ kind: 'anonymous function', source: 'function () {}' }),
-  fc
-    .constantFrom('inflate', 'Session', 'ParseError', 'n$_1')
-    .chain((name) =>
-      fc.constantFrom(
-        { kind: 'function', source: `function ${name}() {}` },
-        { kind: 'class', source: `class ${name} {}` },
-        { kind: 'async function', source: `async function ${name}() {}` },
-        { kind: 'class with a static name method', source: `class ${name} { static name() {} }` },
-        {
-          kind: 'class with a static name field',
-          source: `class ${name} { static name = 'own'; }`,
-        },
-      ),
+  fc.constantFrom('inflate', 'Session', 'ParseError', 'n$_1').chain((name) =>
+    fc.constantFrom(
+      { kind: 'function', source: `function ${name}() {}` },
+      { kind: 'class', source: `class ${name} {}` },
+      { kind: 'async function', source: `async function ${name}() {}` },
+      { kind: 'class with a static name method', source: `class ${name} { static name() {} }` },
+      {
+        kind: 'class with a static name field',
+        source: `class ${name} { static name = 'own'; }`,
+      },
     ),
+  ),
 );
 
 describe("cheapenNameHelper (esbuild's keepNames helper, without the per-request cost)", () => {
