@@ -67,16 +67,17 @@ export function escapeNonAscii(source) {
  * esbuild's `keepNames` helper, as it emits it: called on every function and class whose name
  * esbuild might have changed, including each function declared inside another function, every
  * time the outer one runs. express-session declares a dozen inside its middleware, so each
- * request redefined a dozen `name` properties, and a function whose `name` was redefined leaves
- * V8's fast paths: the bundle served `GET /api/auth/me` 14% slower than the same bundle without
- * keepNames (docs/performance.md, "Evening (2026-12-01)").
+ * request redefined a dozen `name` properties: the same bundle without keepNames served 14% more
+ * `GET /api/auth/me` (docs/performance.md, "Evening (2026-12-01)").
  */
 export const ESBUILD_NAME_HELPER =
   'var __name = (target, value) => __defProp(target, "name", { value, configurable: true });';
 /**
  * The same helper, leaving alone a function or class that already has the name: most have,
- * since esbuild renames only on a clash. Either way the name ends up `value`, with the same
- * property attributes.
+ * since esbuild renames only on a clash. Either way the name ends up `value` with the same
+ * attributes, for every target esbuild wraps: fresh functions and classes whose `name` is an own
+ * data property. (A class with a computed `static get [k]()` named `name` would keep its getter;
+ * esbuild wraps none in this bundle.)
  */
 export const CHEAP_NAME_HELPER =
   'var __name = (target, value) => target.name === value ? target : __defProp(target, "name", { value, configurable: true });';
