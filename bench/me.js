@@ -12,8 +12,8 @@
 //   node bench/me.js [--runs 3] [--seconds 8] [--connections 50] [--sessions 1000]
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createClient } from 'redis';
 import { load, median } from './support/load.js';
+import { clearRedisPrefix } from './support/redis.js';
 import { freshPostgresDatabase } from './support/postgres.js';
 import { KEEL_BENCH_ENV, keelBenchServer } from './support/keel-bench-bundle.js';
 import { pinSelf, startSeededServer } from './support/processes.js';
@@ -179,11 +179,7 @@ const targets = {
   postgresVsMemory: ratio(keelOn.postgres, keelOn.memory),
 };
 
-const redis = createClient({ url: REDIS_URL });
-await redis.connect();
-for await (const keys of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 }))
-  if (keys.length) await redis.del(keys);
-await redis.close();
+await clearRedisPrefix(REDIS_URL, prefix);
 
 const x = (value) => `${value.toFixed(2)}x`;
 const lines = [

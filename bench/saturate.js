@@ -13,10 +13,10 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createClient } from 'redis';
 import { load } from './support/load.js';
 import { KEEL_BENCH_ENV } from './support/keel-bench-bundle.js';
 import { pinSelf, startSeededServer } from './support/processes.js';
+import { clearRedisPrefix } from './support/redis.js';
 
 const { values: options, positionals: nodeArgs } = parseArgs({
   allowPositionals: true,
@@ -72,11 +72,5 @@ try {
   );
 } finally {
   await server.stop();
-  if (onRedis) {
-    const redis = createClient({ url: REDIS_URL });
-    await redis.connect();
-    for await (const keys of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 }))
-      if (keys.length) await redis.del(keys);
-    await redis.close();
-  }
+  if (onRedis) await clearRedisPrefix(REDIS_URL, prefix);
 }

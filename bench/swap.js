@@ -10,11 +10,11 @@
 // PostgreSQL database on the server DATABASE_URL names; without --postgres, SQLite.
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createClient } from 'redis';
 import { load, median } from './support/load.js';
 import { freshPostgresDatabase } from './support/postgres.js';
 import { KEEL_BENCH_ENV, keelBenchServer } from './support/keel-bench-bundle.js';
 import { pinSelf, startSeededServer } from './support/processes.js';
+import { clearRedisPrefix } from './support/redis.js';
 
 const { values: options } = parseArgs({
   options: {
@@ -130,12 +130,7 @@ for (let run = 0; run < RUNS; run++) {
 
   await server.stop();
   await database?.drop();
-  const redis = createClient({ url: REDIS_URL });
-  await redis.connect();
-  for await (const keys of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) {
-    if (keys.length) await redis.del(keys);
-  }
-  await redis.close();
+  await clearRedisPrefix(REDIS_URL, prefix);
 }
 
 const pick = (runs, key) => median(runs.map((r) => r[key]));
