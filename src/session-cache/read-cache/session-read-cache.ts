@@ -55,26 +55,20 @@ export class SessionReadCache {
 
   /**
    * The session from memory when current, else from `read` (and kept, when nothing changed
-   * meanwhile). A hit is answered on the check phase, looked up again after the wait
-   * (beforeInMemoryRead); a miss goes to `read` at once.
+   * meanwhile). A hit is answered on the check phase and looked up again after the wait
+   * (beforeInMemoryRead), so it is as fresh as the answer; a miss goes to `read` at once.
    */
   get(
     sid: string,
     read: (sid: string) => Promise<StoredSession | undefined>,
   ): Promise<StoredSession | undefined> {
-    if (this.holdsLive(sid)) return beforeInMemoryRead().then(() => this.lookup(sid, read));
-    return this.lookup(sid, read);
-  }
-
-  private holdsLive(sid: string): boolean {
-    if (!this.serving()) return false;
-    const entry = this.entries.get(sid);
-    return entry !== undefined && entry.expiresAt > Date.now();
+    return this.lookup(sid, read, false);
   }
 
   private lookup(
     sid: string,
     read: (sid: string) => Promise<StoredSession | undefined>,
+    waited: boolean,
   ): Promise<StoredSession | undefined> {
     if (!this.serving()) {
       this.counts.misses += 1;
@@ -83,6 +77,7 @@ export class SessionReadCache {
     const hit = this.entries.get(sid);
     if (hit) {
       if (hit.expiresAt > Date.now()) {
+        if (!waited) return beforeInMemoryRead().then(() => this.lookup(sid, read, true));
         this.counts.hits += 1;
         return Promise.resolve({ ...hit });
       }
