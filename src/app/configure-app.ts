@@ -9,6 +9,7 @@ import { SessionCacheService } from '../session-cache/session-cache.service.js';
 import { bodyErrorHandler, jsonBody } from '../http/body-parsing.js';
 import { dependencyErrorHandler } from '../http/http-exception.filter.js';
 import { answerClientErrors } from '../http/client-errors.js';
+import { constructRequestsAsExpressUsesThem } from '../http/express-request-classes.js';
 import { methodNotAllowed } from '../http/method-not-allowed.js';
 import {
   HELMET_OPTIONS,
@@ -33,6 +34,11 @@ export function configureApp(app: NestExpressApplication): void {
   // Node answers what it cannot parse before Express runs: those answers get the security
   // headers and a request id too, and a line in the log that the id finds.
   const log = app.get<RootLogger>(ROOT_LOGGER);
+  if (!constructRequestsAsExpressUsesThem(app)) {
+    log.warn(
+      'This Node.js keeps the HTTP server request classes where Keel does not look: requests work, at the cost of the prototype switch Express makes on each (docs/performance.md)',
+    );
+  }
   answerClientErrors(app.getHttpServer(), {
     headers: security.always,
     onRefused: ({ requestId, statusCode, code, cause, remoteAddress }) =>
