@@ -1,9 +1,13 @@
-// Where the time of one `GET /api/auth/me` goes, Keel (memory backend) against the Express
-// baseline (MemoryStore): each server is CPU-profiled during the same load, its CPU time per
-// request read from /proc, and the profile's self time split by package into microseconds per
-// request. Printed sorted by what Keel spends beyond the baseline: docs/performance.md's table.
+// Where the time of one `GET /api/auth/me` goes, Keel (memory backend) against a baseline on
+// MemoryStore (bare Express; `--baseline floor`: the NestJS framework floor): each server is
+// CPU-profiled during the same load, its CPU time per request read from /proc, and the
+// profile's self time split by package into microseconds per request. Printed sorted by what
+// Keel spends beyond the baseline: docs/performance.md's table. `--allocations` adds bytes
+// allocated per request by function; `--survivors` counts only what outlived a young-generation
+// collection (how docs/performance.md found the cost of Express's prototype switch).
 //
-//   node bench/profile.js [--seconds 8] [--connections 50] [--top 25]
+//   node bench/profile.js [--seconds 8] [--connections 50] [--top 25] [--baseline express|floor]
+//                         [--functions] [--allocations] [--survivors]
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +25,12 @@ const { values: options } = parseArgs({
     // Also list the functions with the most self time (Keel's own and the rest), for finding
     // what to cut inside a package.
     functions: { type: 'boolean', default: false },
+    baseline: { type: 'string', default: 'express' },
+    // Also sample allocations (V8's sampling heap profiler) and list the functions that
+    // allocate the most bytes per request; with --survivors, only what outlived a
+    // young-generation collection (what the old generation and full collections pay for).
+    allocations: { type: 'boolean', default: false },
+    survivors: { type: 'boolean', default: false },
   },
 });
 const SECONDS = Number(options.seconds);
@@ -31,10 +41,17 @@ pinSelf(1);
 async function profileCase(name, script, env) {
   const dir = mkdtempSync(join(tmpdir(), 'keel-profile-'));
   const profileFile = join(dir, 'cpu.cpuprofile');
+  const heapFile = join(dir, 'heap.heapprofile');
+  const sampling = options.allocations || options.survivors;
   const server = await startSeededServer(script, {
     dir,
     sessions: 1000,
-    env: { BENCH_CPU_PROFILE: profileFile, ...env },
+    env: {
+      BENCH_CPU_PROFILE: profileFile,
+      ...(sampling ? { BENCH_HEAP_SAMPLING: heapFile } : {}),
+      ...(options.survivors ? { BENCH_HEAP_SURVIVORS: '1' } : {}),
+      ...env,
+    },
   });
   try {
     const { url, cookies } = server;
@@ -48,12 +65,14 @@ async function profileCase(name, script, env) {
     for (let i = 0; i < 100; i++) {
       try {
         const profile = JSON.parse(readFileSync(profileFile, 'utf8'));
+        const heap = sampling ? JSON.parse(readFileSync(heapFile, 'utf8')) : undefined;
         return {
           name,
           rps: result.rps,
           cpuPerRequest,
           byPackage: selfTimeByPackage(profile),
           byFunction: selfTimeByFunction(profile),
+          allocations: heap && bytesPerRequestByFunction(heap, result.requests),
         };
       } catch {
         await sleep(100);
@@ -98,6 +117,20 @@ function selfTimeByFunction(profile) {
   return new Map([...totals].map(([key, micros]) => [key, micros / busy]));
 }
 
+/** Sampled bytes allocated per request, by allocating function (`name file:line`). */
+function bytesPerRequestByFunction(heapProfile, requests) {
+  const totals = new Map();
+  const visit = (node) => {
+    const { functionName, url, lineNumber } = node.callFrame;
+    const file = url.replace(/^.*\/(node_modules|dist)\//, '$1/');
+    const key = `${functionName || '(anonymous)'} ${file}:${lineNumber + 1}`;
+    totals.set(key, (totals.get(key) ?? 0) + node.selfSize / requests);
+    node.children.forEach(visit);
+  };
+  visit(heapProfile.head);
+  return totals;
+}
+
 function packageOf(functionName, url) {
   const module = /node_modules\/((@[^/]+\/)?[^/]+)/.exec(url);
   if (module) return module[1];
@@ -109,11 +142,13 @@ function packageOf(functionName, url) {
 }
 
 const keel = await profileCase('Keel', join(here, 'support/keel-bench-server.js'), KEEL_BENCH_ENV);
-const baseline = await profileCase(
-  'Express + express-session (MemoryStore)',
-  join(here, 'baseline/express-session-server.js'),
-  {},
-);
+const BASELINES = {
+  express: ['Express + express-session (MemoryStore)', 'baseline/express-session-server.js'],
+  floor: ['NestJS + express-session (MemoryStore)', 'baseline/nest-session-server.js'],
+};
+if (!BASELINES[options.baseline]) throw new Error(`--baseline: express or floor`);
+const [baselineName, baselineScript] = BASELINES[options.baseline];
+const baseline = await profileCase(baselineName, join(here, baselineScript), {});
 
 const micros = (c, key) => (c.byPackage.get(key) ?? 0) * c.cpuPerRequest;
 const keys = [...new Set([...keel.byPackage.keys(), ...baseline.byPackage.keys()])].sort(
@@ -147,9 +182,26 @@ if (options.functions) {
     ...top,
   );
 }
+if (keel.allocations) {
+  const total = (c) => [...c.allocations.values()].reduce((sum, bytes) => sum + bytes, 0);
+  const bytes = (c, key) => Math.round(c.allocations.get(key) ?? 0);
+  const top = [...keel.allocations.keys()]
+    .sort((a, b) => bytes(keel, b) - bytes(keel, a))
+    .slice(0, Number(options.top));
+  lines.push(
+    '',
+    `Bytes allocated per request${options.survivors ? ' that outlived a young-generation collection' : ''} (sampled), by function`,
+    '',
+    `| function | Keel | baseline |`,
+    '|---|---|---|',
+    `| **all** | ${Math.round(total(keel))} | ${Math.round(total(baseline))} |`,
+    ...top.map((key) => `| ${key} | ${bytes(keel, key)} | ${bytes(baseline, key)} |`),
+  );
+}
 const json = { keel, baseline };
 for (const c of [keel, baseline]) {
   c.byPackage = Object.fromEntries(c.byPackage);
   delete c.byFunction;
+  delete c.allocations;
 }
 process.stdout.write(`${lines.join('\n')}\n\nJSON ${JSON.stringify(json)}\n`);

@@ -40,8 +40,13 @@ export async function startServer(
       if (line) resolve(JSON.parse(line.slice(readyPrefix.length + 1)));
     };
     child.stdout.on('data', onStdout);
+    // Keel logs to stdout, so a failed start says why there, not on stderr.
     child.once('exit', (code) =>
-      reject(new Error(`${script} exited with ${code} before it was ready: ${stderr}`)),
+      reject(
+        new Error(
+          `${script} exited with ${code} before it was ready:\n${buffer.slice(-5_000)}${stderr}`,
+        ),
+      ),
     );
   });
   // From here on the output is drained unread: Keel logs a line per request, and keeping (and
