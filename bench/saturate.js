@@ -2,7 +2,8 @@
 // server pinned to core 0 and its CPU full, and what `perf stat` counts for the server process
 // meanwhile (task clock, context switches, page faults). A diagnostic, not a comparison: it is
 // how docs/performance.md ("Evening (2026-12-01)") found that a read answered at once cost more
-// than one answered on the check phase. Compare two builds by running it on each, turn about.
+// than one answered on the check phase (true only while Express's prototype switch ran: "Night
+// (2026-12-01)"). Compare two builds by running it on each, turn about.
 //
 //   node bench/saturate.js [--backend memory|redis|database] [--server path/to/keel-bench-server.js]
 //                          [--seconds 8] [--record perf.data --event cpu-clock] [-- node flags]

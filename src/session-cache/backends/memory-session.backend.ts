@@ -1,5 +1,4 @@
 import { LRUCache } from 'lru-cache';
-import { beforeInMemoryRead } from '../in-memory-read.js';
 import type { SessionBackend, StoredSession } from '../session-backend.js';
 
 export const DEFAULT_MEMORY_MAX_ENTRIES = 100_000;
@@ -39,7 +38,6 @@ export class MemorySessionBackend implements SessionBackend {
   }
 
   async get(sid: string): Promise<StoredSession | undefined> {
-    await beforeInMemoryRead();
     const session = this.cache.get(sid);
     if (!session) return undefined;
     if (session.expiresAt <= Date.now()) {

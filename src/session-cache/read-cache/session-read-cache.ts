@@ -1,5 +1,4 @@
 import { performance } from 'node:perf_hooks';
-import { beforeInMemoryRead } from '../in-memory-read.js';
 import type { StoredSession } from '../session-backend.js';
 
 export interface SessionReadCacheOptions {
@@ -55,20 +54,11 @@ export class SessionReadCache {
 
   /**
    * The session from memory when current, else from `read` (and kept, when nothing changed
-   * meanwhile). A hit is answered on the check phase and looked up again after the wait
-   * (beforeInMemoryRead), so it is as fresh as the answer; a miss goes to `read` at once.
+   * meanwhile).
    */
   get(
     sid: string,
     read: (sid: string) => Promise<StoredSession | undefined>,
-  ): Promise<StoredSession | undefined> {
-    return this.lookup(sid, read, false);
-  }
-
-  private lookup(
-    sid: string,
-    read: (sid: string) => Promise<StoredSession | undefined>,
-    waited: boolean,
   ): Promise<StoredSession | undefined> {
     if (!this.serving()) {
       this.counts.misses += 1;
@@ -77,7 +67,6 @@ export class SessionReadCache {
     const hit = this.entries.get(sid);
     if (hit) {
       if (hit.expiresAt > Date.now()) {
-        if (!waited) return beforeInMemoryRead().then(() => this.lookup(sid, read, true));
         this.counts.hits += 1;
         return Promise.resolve({ ...hit });
       }
