@@ -34,11 +34,6 @@ export function configureApp(app: NestExpressApplication): void {
   // Node answers what it cannot parse before Express runs: those answers get the security
   // headers and a request id too, and a line in the log that the id finds.
   const log = app.get<RootLogger>(ROOT_LOGGER);
-  if (!constructRequestsAsExpressUsesThem(app)) {
-    log.warn(
-      'This Node.js keeps the HTTP server request classes where Keel does not look: requests work, at the cost of the prototype switch Express makes on each (docs/performance.md)',
-    );
-  }
   answerClientErrors(app.getHttpServer(), {
     headers: security.always,
     onRefused: ({ requestId, statusCode, code, cause, remoteAddress }) =>
@@ -47,6 +42,13 @@ export function configureApp(app: NestExpressApplication): void {
         'request refused by the HTTP parser',
       ),
   });
+  // Requests built with Express's prototypes make its per-request prototype switch a no-op,
+  // which otherwise had the collector promote most of each request's garbage.
+  if (!constructRequestsAsExpressUsesThem(app)) {
+    log.warn(
+      'This Node.js keeps the HTTP server request classes where Keel does not look: requests work, at the cost of the prototype switch Express makes on each (docs/performance.md)',
+    );
+  }
   app.use(serveSecurityHeaders(security));
   // Before the body parser and the session: the docs are static and public (api-docs.ts).
   setupOpenApi(app);

@@ -14,13 +14,13 @@ import { IncomingMessage, type Server, ServerResponse } from 'node:http';
  * Express app answering `res.end()` had it all). V8 skips `setPrototypeOf` when the object
  * already has that prototype, so here the server builds them as subclasses whose prototypes are
  * `app.request` and `app.response`: what Express switches to is what they already are.
- * docs/performance.md, "Express's prototype switch", has the measurements.
+ * docs/performance.md, "Night (2026-12-01): Express's prototype switch", has the measurements.
  *
  * Node takes the two classes as `http.createServer` options only, and Nest creates the server
  * before `configureApp` runs, so they are put where the server keeps them: the own properties
  * that hold Node's default classes. Returns false, changing nothing, if the server keeps them
  * elsewhere (a Node release that stores them differently): requests still work as before, only
- * slower; test/http/express-request-classes.spec.ts fails on such a release.
+ * slower; test/http/express-request-classes.int.spec.ts fails on such a release.
  */
 export function constructRequestsAsExpressUsesThem(app: NestExpressApplication): boolean {
   const express = app.getHttpAdapter().getInstance() as Express;
