@@ -73,6 +73,19 @@ for (const [name, describeBackend, create] of backendsUnderTest) {
       expect(await backend.length()).toBe(1);
     });
 
+    it('hands each read its own copy: a request that changes its session changes no other', async () => {
+      await store.set('s1', sessionWith({ userId: 'u1', step: 1 }));
+      // Read once first, so that a read cache answers the two below from memory.
+      await backend.get('s1');
+      const [first, second] = await Promise.all([backend.get('s1'), backend.get('s1')]);
+      expect(first).toEqual(second);
+      const stored = first!.data;
+      first!.data = 'changed by one request';
+      first!.expiresAt = 0;
+      expect(second!.data).toBe(stored);
+      expect(await backend.get('s1')).toEqual(second);
+    });
+
     it('destroys a session; destroying an unknown one is not an error', async () => {
       await store.set('s1', sessionWith({ userId: 'u1' }));
       await store.set('s2', sessionWith({ userId: 'u1' }));
