@@ -9,7 +9,7 @@ import { SessionCacheService } from '../session-cache/session-cache.service.js';
 import { bodyErrorHandler, jsonBody } from '../http/body-parsing.js';
 import { dependencyErrorHandler } from '../http/http-exception.filter.js';
 import { answerClientErrors } from '../http/client-errors.js';
-import { constructRequestsAsExpressUsesThem } from '../http/express-request-classes.js';
+import { buildRequestsWithExpressPrototypes } from '../http/express-request-classes.js';
 import { methodNotAllowed } from '../http/method-not-allowed.js';
 import {
   HELMET_OPTIONS,
@@ -44,9 +44,9 @@ export function configureApp(app: NestExpressApplication): void {
   });
   // Requests built with Express's prototypes make its per-request prototype switch a no-op,
   // which otherwise had the collector promote most of each request's garbage.
-  if (!constructRequestsAsExpressUsesThem(app)) {
+  if (!buildRequestsWithExpressPrototypes(app)) {
     log.warn(
-      'This Node.js keeps the HTTP server request classes where Keel does not look: requests work, at the cost of the prototype switch Express makes on each (docs/performance.md)',
+      "The HTTP server does not hold Node's default request and response classes where Keel looks for them (already replaced, or a Node.js that keeps them elsewhere): requests work, at the cost of the prototype switch Express makes on each (docs/performance.md)",
     );
   }
   app.use(serveSecurityHeaders(security));

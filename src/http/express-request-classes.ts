@@ -8,13 +8,22 @@ import { IncomingMessage, type Server, ServerResponse } from 'node:http';
  *
  * Express's `app.handle` calls `Object.setPrototypeOf(req, app.request)` and the same for
  * `res` on every request: Node built them as plain `IncomingMessage` and `ServerResponse`. On
- * Node 20 those two calls make most of what a request allocated outlive the next young-generation
- * collection: about 4 MB survived each scavenge and was promoted at the next one, to be freed
- * only by a full collection (`--trace-gc-nvp`; a raw node:http server had none, and a bare
- * Express app answering `res.end()` had it all). V8 skips `setPrototypeOf` when the object
- * already has that prototype, so here the server builds them as subclasses whose prototypes are
- * `app.request` and `app.response`: what Express switches to is what they already are.
+ * Node 20 those two calls make most of what a request allocated outlive the next
+ * young-generation collection: about 4 MB survived each scavenge and was promoted at the next
+ * one, to be freed only by a full collection (`--trace-gc-nvp`; a raw node:http server had none,
+ * and a bare Express app answering `res.end()` had it all). V8 skips `setPrototypeOf` when the
+ * object already has that prototype, so here the server builds them as subclasses whose
+ * prototypes are `app.request` and `app.response`: what Express switches to is what they
+ * already are.
  * docs/performance.md, "Night (2026-12-01): Express's prototype switch", has the measurements.
+ *
+ * Express's `app.request` and `app.response` are replaced by the subclasses' prototypes (same
+ * chain, same own properties), not kept as they are: building each object with them through
+ * `Reflect.construct(IncomingMessage, args, Target)` would keep them, but V8 builds objects for
+ * a foreign `new.target` on a slow path (a bare Express app served 8,542 req/s that way against
+ * 47,008 with subclasses). So set anything on `app.request` after this, and mount no sub-app
+ * before it: a sub-app mounted earlier still inherits from the object replaced here. Keel mounts
+ * none; a mounted sub-app still works, and switches the prototypes of its own requests.
  *
  * Node takes the two classes as `http.createServer` options only, and Nest creates the server
  * before `configureApp` runs, so they are put where the server keeps them: the own properties
@@ -22,7 +31,7 @@ import { IncomingMessage, type Server, ServerResponse } from 'node:http';
  * elsewhere (a Node release that stores them differently): requests still work as before, only
  * slower; test/http/express-request-classes.int.spec.ts fails on such a release.
  */
-export function constructRequestsAsExpressUsesThem(app: NestExpressApplication): boolean {
+export function buildRequestsWithExpressPrototypes(app: NestExpressApplication): boolean {
   const express = app.getHttpAdapter().getInstance() as Express;
   const server = app.getHttpServer() as Server;
   const requestSlot = slotHolding(server, IncomingMessage);

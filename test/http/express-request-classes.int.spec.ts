@@ -1,7 +1,7 @@
 import express from 'express';
 import { createServer, IncomingMessage, type Server, ServerResponse } from 'node:http';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { constructRequestsAsExpressUsesThem } from '../../src/http/express-request-classes.js';
+import { buildRequestsWithExpressPrototypes } from '../../src/http/express-request-classes.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 /** The prototypes of each request and response the server hands out, before and after Express. */
@@ -50,20 +50,23 @@ describe("Express's per-request prototype switch (configureApp)", () => {
       watch.stop();
     }
     expect(watch.seen).toHaveLength(2);
+    // Still Node's classes underneath.
+    expect(expressApp.request).toBeInstanceOf(IncomingMessage);
+    expect(expressApp.response).toBeInstanceOf(ServerResponse);
     for (const { before, after, app } of watch.seen) {
       // What Express switches to is what Node built: the switch changes nothing.
-      expect(before).toEqual([expressApp.request, expressApp.response]);
+      expect(before[0]).toBe(expressApp.request);
+      expect(before[1]).toBe(expressApp.response);
       expect(after[0]).toBe(before[0]);
       expect(after[1]).toBe(before[1]);
-      // Still Node's classes underneath, and still Express's app behind `req.app`.
-      expect(expressApp.request).toBeInstanceOf(IncomingMessage);
-      expect(expressApp.response).toBeInstanceOf(ServerResponse);
-      expect(app).toEqual([expressApp, expressApp]);
+      // And `req.app`, `res.app` are still Express's app.
+      expect(app[0]).toBe(expressApp);
+      expect(app[1]).toBe(expressApp);
     }
   });
 });
 
-describe('constructRequestsAsExpressUsesThem', () => {
+describe('buildRequestsWithExpressPrototypes', () => {
   /** An app-shaped pair, as Nest's adapter holds them, around `server`. */
   function appAround(server: Server, instance = express()) {
     return {
@@ -80,7 +83,7 @@ describe('constructRequestsAsExpressUsesThem', () => {
     const server = createServer({ IncomingMessage: OwnRequest });
     const { instance, app } = appAround(server);
     const request = instance.request;
-    expect(constructRequestsAsExpressUsesThem(app)).toBe(false);
+    expect(buildRequestsWithExpressPrototypes(app)).toBe(false);
     expect(instance.request).toBe(request);
     const slots = Object.getOwnPropertySymbols(server).map(
       (symbol) => (server as unknown as Record<symbol, unknown>)[symbol],
@@ -92,12 +95,23 @@ describe('constructRequestsAsExpressUsesThem', () => {
   it('serves through Express as before: methods, properties and answers', async () => {
     const server = createServer();
     const { instance, app } = appAround(server);
+    expect(buildRequestsWithExpressPrototypes(app)).toBe(true);
     instance.set('trust proxy', true);
     instance.get('/echo', (req, res) => {
       res.status(201).json({ ip: req.ip, header: req.get('x-test'), path: req.path });
     });
+    // A sub-app mounted after the change: its requests see it as their app, and the parent's
+    // routes see the parent again once it hands them back.
+    const sub = express();
+    sub.get('/who', (req, res, next) => {
+      res.locals.sub = req.app === sub;
+      next();
+    });
+    instance.use('/sub', sub);
+    instance.get('/sub/who', (req, res) => {
+      res.json({ sub: res.locals.sub, parent: req.app === instance && res.app === instance });
+    });
     server.on('request', instance);
-    expect(constructRequestsAsExpressUsesThem(app)).toBe(true);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const { port } = server.address() as { port: number };
@@ -106,6 +120,8 @@ describe('constructRequestsAsExpressUsesThem', () => {
       });
       expect(response.status).toBe(201);
       expect(await response.json()).toEqual({ ip: '203.0.113.7', header: 'yes', path: '/echo' });
+      const who = await fetch(`http://127.0.0.1:${port}/sub/who`);
+      expect(await who.json()).toEqual({ sub: true, parent: true });
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
