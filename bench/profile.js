@@ -4,7 +4,9 @@
 // profile's self time split by package into microseconds per request. Printed sorted by what
 // Keel spends beyond the baseline: docs/performance.md's table. `--allocations` adds bytes
 // allocated per request by function; `--survivors` counts only what outlived a young-generation
-// collection (how docs/performance.md found the cost of Express's prototype switch).
+// collection (how docs/performance.md found the cost of Express's prototype switch). The heap
+// sampler runs during the CPU profile and slows the server: with either, read the bytes, not the
+// microseconds.
 //
 //   node bench/profile.js [--seconds 8] [--connections 50] [--top 25] [--baseline express|floor]
 //                         [--functions] [--allocations] [--survivors]
@@ -33,6 +35,11 @@ const { values: options } = parseArgs({
     survivors: { type: 'boolean', default: false },
   },
 });
+const BASELINES = {
+  express: ['Express + express-session (MemoryStore)', 'baseline/express-session-server.js'],
+  floor: ['NestJS + express-session (MemoryStore)', 'baseline/nest-session-server.js'],
+};
+if (!BASELINES[options.baseline]) throw new Error(`--baseline: express or floor`);
 const SECONDS = Number(options.seconds);
 const CONNECTIONS = Number(options.connections);
 const here = import.meta.dirname;
@@ -142,11 +149,6 @@ function packageOf(functionName, url) {
 }
 
 const keel = await profileCase('Keel', join(here, 'support/keel-bench-server.js'), KEEL_BENCH_ENV);
-const BASELINES = {
-  express: ['Express + express-session (MemoryStore)', 'baseline/express-session-server.js'],
-  floor: ['NestJS + express-session (MemoryStore)', 'baseline/nest-session-server.js'],
-};
-if (!BASELINES[options.baseline]) throw new Error(`--baseline: express or floor`);
 const [baselineName, baselineScript] = BASELINES[options.baseline];
 const baseline = await profileCase(baselineName, join(here, baselineScript), {});
 

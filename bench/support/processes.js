@@ -44,7 +44,7 @@ export async function startServer(
     child.once('exit', (code) =>
       reject(
         new Error(
-          `${script} exited with ${code} before it was ready:\n${buffer.slice(-5_000)}${stderr}`,
+          `${script} exited with ${code} before it was ready:\n${buffer.slice(-5_000)}\n${stderr}`,
         ),
       ),
     );
