@@ -112,7 +112,7 @@ const ratios = cases[0].runs.map((a, i) => ratioOf(a, cases[1].runs[i]));
 const summary = (c) =>
   `median ${Math.round(median(c.runs.map((r) => r.rps)))} req/s, ${Math.round(median(c.runs.map((r) => r.cpuPerRequest)))} µs CPU/request`;
 process.stdout.write(
-  `\na = ${options.a}: ${summary(cases[0])}\n` +
+  `\nNode ${process.version}\na = ${options.a}: ${summary(cases[0])}\n` +
     `b = ${options.b}: ${summary(cases[1])}\n` +
     `${RATE ? `at ${RATE} req/s, CPU per request a / b` : 'b / a req/s'}, median of same-round ratios: ${median(ratios).toFixed(3)} (${ratios.map((r) => r.toFixed(3)).join(', ')})\n`,
 );

@@ -183,7 +183,7 @@ await clearRedisPrefix(REDIS_URL, prefix);
 
 const x = (value) => `${value.toFixed(2)}x`;
 const lines = [
-  `GET /api/auth/me, ${CONNECTIONS} connections, ${SECONDS} s x ${RUNS} runs (cases interleaved; medians), ${SESSIONS} sessions`,
+  `GET /api/auth/me on Node ${process.version}, ${CONNECTIONS} connections, ${SECONDS} s x ${RUNS} runs (cases interleaved; medians), ${SESSIONS} sessions`,
   '',
   '| case | store | req/s | vs bare Express | vs framework floor | vs feature stack | p99 ms | failed |',
   '|---|---|---|---|---|---|---|---|',

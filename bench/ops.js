@@ -207,7 +207,7 @@ async function readMemory(pid) {
 }
 
 const ms = (values) => median(values);
-const lines = [`Operational figures, median of ${RUNS} start-ups`, ''];
+const lines = [`Operational figures on Node ${process.version}, median of ${RUNS} start-ups`, ''];
 lines.push('| figure | Keel | baseline | ratio |', '|---|---|---|---|');
 if (wanted('startup')) {
   const base = ms(startup.baseline);

@@ -158,7 +158,7 @@ const keys = [...new Set([...keel.byPackage.keys(), ...baseline.byPackage.keys()
 );
 const fmt = (n) => n.toFixed(1);
 const lines = [
-  `CPU per GET /api/auth/me, ${CONNECTIONS} connections, ${SECONDS} s each, self time by package`,
+  `CPU per GET /api/auth/me on Node ${process.version}, ${CONNECTIONS} connections, ${SECONDS} s each, self time by package`,
   '',
   `| where | Keel µs/request | baseline µs/request | Keel - baseline |`,
   '|---|---|---|---|',

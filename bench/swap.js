@@ -139,7 +139,7 @@ const baselineP99 = pick(results.baseline, 'p99');
 const row = (name, runs) =>
   `| ${name} | ${pick(runs, 'rps')} | ${(pick(runs, 'rps') / baselineRps).toFixed(2)}x | ${pick(runs, 'p99')} | ${(pick(runs, 'p99') / baselineP99).toFixed(2)}x | ${runs.reduce((n, r) => n + r.non2xx + r.errors, 0)} |`;
 const lines = [
-  `Session-cache swap memory -> ${TARGET}${options.postgres ? ' (PostgreSQL)' : ''}: ${SESSIONS} live sessions, ${CONNECTIONS} connections, median of ${RUNS} runs`,
+  `Node ${process.version}: session-cache swap memory -> ${TARGET}${options.postgres ? ' (PostgreSQL)' : ''}: ${SESSIONS} live sessions, ${CONNECTIONS} connections, median of ${RUNS} runs`,
   '',
   '| case | req/s | vs baseline | p99 ms | vs baseline | failed |',
   '|---|---|---|---|---|---|',
