@@ -40,6 +40,28 @@ export class ChaosCluster {
     this.replicas[slot] = await startBuiltApp(this.envs[slot]!);
   }
 
+  /**
+   * Each replica's state, for a failure's report: whether its process still runs (a replica
+   * that exited on its own shows here, where the failing step only sees a refused connection)
+   * and its last warnings and errors.
+   */
+  describe(): string {
+    return this.replicas
+      .map((replica, i) => {
+        const { exitCode, signalCode } = replica.child;
+        const state =
+          exitCode === null && signalCode === null
+            ? 'running'
+            : `exited (code ${exitCode}, signal ${signalCode})`;
+        const problems = replica.logs
+          .filter((line) => typeof line.level === 'number' && line.level >= 40)
+          .slice(-5)
+          .map((line) => `    ${JSON.stringify(line)}`);
+        return [`  replica ${i} ${replica.url}: ${state}`, ...problems].join('\n');
+      })
+      .join('\n');
+  }
+
   async stop(): Promise<void> {
     await Promise.all(
       this.replicas.map(async (replica) => {

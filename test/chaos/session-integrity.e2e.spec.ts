@@ -370,11 +370,18 @@ class EndInFlight implements Command {
       `/test/session-write?ms=${IN_FLIGHT_MS}`,
     );
     await delay(END_AFTER_MS);
-    const swap = this.swapDuring
-      ? swapBackend(m, r, m.backend === 'redis' ? 'database' : 'redis', this.endOn + 1)
+    // The swap's failure is taken at once and thrown below, inside the step: left pending while
+    // the end runs, it would surface as an unhandled rejection, outside fast-check's report of
+    // the steps and the replicas' states.
+    const swapFailure = this.swapDuring
+      ? swapBackend(m, r, m.backend === 'redis' ? 'database' : 'redis', this.endOn + 1).then(
+          () => undefined,
+          (error: unknown) => ({ error }),
+        )
       : undefined;
     await endSession(m, r, target, this.how, this.endOn);
-    await swap;
+    const failed = await swapFailure;
+    if (failed) throw failed.error;
     expectStatus('the request in flight', (await inFlight).status, 200);
     await verify(m, r, this.toString());
   }
@@ -641,7 +648,7 @@ const commands: fc.Arbitrary<Command>[] = [
             SECONDS > 0 ? ` within ${SECONDS} s` : ''
           } (replay: CHAOS_SEED=${SEED})\n`,
         );
-        await fc.assert(
+        const replayed = fc.assert(
           fc.asyncProperty(
             fc.commands(commands, { maxCommands: STEPS, size: 'max' }),
             async (cmds) => {
@@ -663,6 +670,12 @@ const commands: fc.Arbitrary<Command>[] = [
             ...(SECONDS > 0 ? { interruptAfterTimeLimit: SECONDS * 1000 } : {}),
           },
         );
+        await replayed.catch((error: unknown) => {
+          process.stdout.write(
+            `chaos: the replicas when it failed (seed ${SEED}):\n${cluster.describe()}\n`,
+          );
+          throw error;
+        });
         process.stdout.write(
           `chaos: ${runs} runs, ${steps.count} steps checked on ${REPLICAS} replicas in ${((Date.now() - started) / 1000).toFixed(1)} s (seed ${SEED})\n`,
         );
