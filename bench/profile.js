@@ -113,10 +113,9 @@ function selfTimeByFunction(profile) {
   const totals = new Map();
   let busy = 0;
   profile.samples.forEach((id, i) => {
-    const { functionName, url, lineNumber } = nodes.get(id).callFrame;
-    if (functionName === '(idle)' || functionName === '(root)') return;
-    const file = url.replace(/^.*\/(node_modules|dist)\//, '$1/');
-    const key = `${functionName || '(anonymous)'} ${file}:${lineNumber + 1}`;
+    const { callFrame } = nodes.get(id);
+    if (callFrame.functionName === '(idle)' || callFrame.functionName === '(root)') return;
+    const key = functionKey(callFrame);
     const micros = profile.timeDeltas[i];
     totals.set(key, (totals.get(key) ?? 0) + micros);
     busy += micros;
@@ -124,13 +123,17 @@ function selfTimeByFunction(profile) {
   return new Map([...totals].map(([key, micros]) => [key, micros / busy]));
 }
 
+/** A profile frame's function as the tables name it: `name file:line`, paths from the package. */
+function functionKey({ functionName, url, lineNumber }) {
+  const file = url.replace(/^.*\/(node_modules|dist)\//, '$1/');
+  return `${functionName || '(anonymous)'} ${file}:${lineNumber + 1}`;
+}
+
 /** Sampled bytes allocated per request, by allocating function (`name file:line`). */
 function bytesPerRequestByFunction(heapProfile, requests) {
   const totals = new Map();
   const visit = (node) => {
-    const { functionName, url, lineNumber } = node.callFrame;
-    const file = url.replace(/^.*\/(node_modules|dist)\//, '$1/');
-    const key = `${functionName || '(anonymous)'} ${file}:${lineNumber + 1}`;
+    const key = functionKey(node.callFrame);
     totals.set(key, (totals.get(key) ?? 0) + node.selfSize / requests);
     node.children.forEach(visit);
   };
