@@ -33,7 +33,8 @@ import { IncomingMessage, type Server, ServerResponse } from 'node:http';
  */
 export function buildRequestsWithExpressPrototypes(app: NestExpressApplication): boolean {
   const express = app.getHttpAdapter().getInstance() as Express;
-  const server = app.getHttpServer() as Server;
+  // Node keeps the classes under private symbols: read and written as plain slots.
+  const server = app.getHttpServer() as Server & Record<symbol, unknown>;
   const requestSlot = slotHolding(server, IncomingMessage);
   const responseSlot = slotHolding(server, ServerResponse);
   if (requestSlot === undefined || responseSlot === undefined) return false;
@@ -45,17 +46,14 @@ export function buildRequestsWithExpressPrototypes(app: NestExpressApplication):
   express.request = ExpressRequest.prototype as Express['request'];
   express.response = ExpressResponse.prototype as Express['response'];
 
-  const slots = server as unknown as Record<symbol, unknown>;
-  slots[requestSlot] = ExpressRequest;
-  slots[responseSlot] = ExpressResponse;
+  server[requestSlot] = ExpressRequest;
+  server[responseSlot] = ExpressResponse;
   return true;
 }
 
 /** The own symbol-keyed property of `server` whose value is `value`, if exactly one is. */
-function slotHolding(server: Server, value: unknown): symbol | undefined {
-  const slots = Object.getOwnPropertySymbols(server).filter(
-    (symbol) => (server as unknown as Record<symbol, unknown>)[symbol] === value,
-  );
+function slotHolding(server: Record<symbol, unknown>, value: unknown): symbol | undefined {
+  const slots = Object.getOwnPropertySymbols(server).filter((symbol) => server[symbol] === value);
   return slots.length === 1 ? slots[0] : undefined;
 }
 
