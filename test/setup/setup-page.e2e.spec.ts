@@ -80,6 +80,14 @@ describeWithChromium('the setup page browser test')('the setup page in Chromium'
     });
     await notApplied.waitFor();
     expect(await page.locator('#not-applied').textContent()).toContain('the database went away');
+    // The page moves focus on the frame after it renders the notice (requestAnimationFrame).
+    await page
+      .waitForFunction(
+        "document.activeElement && document.activeElement.id === 'not-applied-title'",
+        undefined,
+        { timeout: 5000 },
+      )
+      .catch(() => undefined);
     expect(await page.evaluate('document.activeElement && document.activeElement.id')).toBe(
       'not-applied-title',
     );
