@@ -7,7 +7,8 @@
 // - memory: RSS with 100,000 sessions on the memory backend, then after --requests requests
 //   (the issue's figure is 1,000,000: `--requests 1000000`), against the Express baseline; each
 //   read as it stands, right after a full collection (what the process keeps; see
-//   support/collect-on-signal.js), and at its peak so far.
+//   support/collect-on-signal.js), right after a memory-reducing one (without the freed pages
+//   Node 24's V8 pools), and at its peak so far.
 //
 //   node bench/ops.js [--runs 3] [--requests 200000] [--only startup|probe|memory]
 import { spawn } from 'node:child_process';
@@ -195,7 +196,10 @@ for (const [name, script, env] of !wanted('memory')
   );
 }
 
-/** RSS as it stands, then right after a full collection, and the peak so far (MiB). */
+/**
+ * RSS as it stands, right after a full collection, then right after a memory-reducing one, and
+ * the peak so far (MiB). See support/collect-on-signal.js.
+ */
 async function readMemory(pid) {
   const { rss: sampled } = await memoryMiB(pid);
   process.kill(pid, 'SIGUSR2');
@@ -203,7 +207,10 @@ async function readMemory(pid) {
   // once sweeping (concurrent) has finished.
   await sleep(1000);
   const { rss: collected, peak } = await memoryMiB(pid);
-  return { sampled, collected, peak };
+  process.kill(pid, 'SIGWINCH');
+  await sleep(1000);
+  const { rss: reduced } = await memoryMiB(pid);
+  return { sampled, collected, reduced, peak };
 }
 
 const ms = (values) => median(values);
@@ -244,12 +251,22 @@ if (wanted('memory')) {
       keel.seeded.collected,
       baseline.seeded.collected,
     ),
+    row(
+      'RSS with 100,000 sessions, after a memory-reducing collection',
+      keel.seeded.reduced,
+      baseline.seeded.reduced,
+    ),
     row('peak RSS while seeding 100,000 sessions', keel.seeded.peak, baseline.seeded.peak),
     row(`RSS ${after}, as it stands`, keel.afterRequests.sampled, baseline.afterRequests.sampled),
     row(
       `RSS ${after}, after a full collection`,
       keel.afterRequests.collected,
       baseline.afterRequests.collected,
+    ),
+    row(
+      `RSS ${after}, after a memory-reducing collection`,
+      keel.afterRequests.reduced,
+      baseline.afterRequests.reduced,
     ),
     row(`peak RSS, seeding and ${after}`, keel.afterRequests.peak, baseline.afterRequests.peak),
   );

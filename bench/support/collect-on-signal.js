@@ -4,5 +4,15 @@
 // and when the next full collection comes depends on the process's history (the limit V8 sets
 // after each one), so two processes holding the same live heap can differ by 50 MiB. RSS read
 // right after a full collection in both Keel and the baseline is what each keeps.
+//
+// SIGWINCH runs a memory-reducing one (V8's last-resort flavor, what it does when the heap is
+// near its limit). Node 24's V8 keeps the pages a full collection freed in a pool for reuse, and
+// RSS counts them: in Keel, after seeding, about 140 MiB of them (docs/performance.md, "Memory on
+// Node 24"). A memory-reducing collection hands them back, so the two readings together separate
+// what the process keeps from what V8 holds on to. On a Node whose gc() takes no flavor it is an
+// ordinary full collection.
 // (bench/profile.js uses SIGUSR2 for the CPU profiler; the two are never preloaded together.)
 process.on('SIGUSR2', () => globalThis.gc());
+process.on('SIGWINCH', () =>
+  globalThis.gc({ type: 'major', execution: 'sync', flavor: 'last-resort' }),
+);
