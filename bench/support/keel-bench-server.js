@@ -47,6 +47,8 @@ if (
   );
 }
 
+const SIGN_IN_USER_AGENT =
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const secret = app.get(SessionSecrets).signing;
 const backend = app.get(SessionCacheService).backend;
 const cookies = [];
@@ -66,6 +68,10 @@ for (let i = 0; i < seed; i++) {
     userId: member.id,
     username: member.username,
     csrfToken: randomBytes(32).toString('base64url'),
+    // What a sign-in also stores (src/auth/auth-sessions.service.ts), for the sessions list: the
+    // browser's User-Agent and the address it signed in from.
+    userAgent: SIGN_IN_USER_AGENT,
+    ip: '127.0.0.1',
     createdAt: now,
     absoluteExpiresAt: now + week,
   };
