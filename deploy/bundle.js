@@ -57,8 +57,12 @@ const bundlePeerRequires = {
 export function escapeNonAscii(source) {
   // After an odd run of backslashes the character was escaped itself (`\ä`, the same as `ä` in
   // a string or a regular expression without `u`): the \u escape takes that backslash's place.
+  // Except a line terminator: a backslash before U+2028 or U+2029 in a string or a template is
+  // a line continuation, which stands for nothing, so both go.
   return source.replace(/(\\*)([^\0-\x7f])/g, (_, slashes, unit) => {
-    const kept = slashes.length % 2 === 1 ? slashes.slice(1) : slashes;
+    const escaped = slashes.length % 2 === 1;
+    const kept = escaped ? slashes.slice(1) : slashes;
+    if (escaped && (unit === '\u2028' || unit === '\u2029')) return kept;
     return `${kept}\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`;
   });
 }
