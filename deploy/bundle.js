@@ -119,7 +119,7 @@ export async function bundleServer(entry, outfile) {
       'better-sqlite3',
       'pg',
       'pg-native',
-      'redis',
+      '@redis/client',
       'pino-pretty',
       '@nestjs/microservices',
       '@nestjs/microservices/*',

@@ -1,7 +1,6 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import type { createClient } from 'redis';
-import { redisLibrary } from '../common/redis-library.js';
+import { createRedisClient, type RedisClient } from '../common/redis-library.js';
 import { AppConfig } from '../config/app-config.js';
 import { ApiError } from '../http/api-error.js';
 import { ErrorCode } from '../http/error-codes.js';
@@ -30,8 +29,6 @@ export interface AttemptReservation {
   /** `check`'s outcome; if the check itself fails, the attempt is cancelled first. */
   judge<T>(check: Promise<T>): Promise<T>;
 }
-
-type RedisClient = ReturnType<typeof createClient>;
 
 /**
  * Limits failed attempts (login, the setup token, password changes) per username and per client
@@ -65,7 +62,7 @@ export class LoginAttemptLimiter implements OnApplicationShutdown {
       this.counters = memory;
       return;
     }
-    const client: RedisClient = redisLibrary().createClient({
+    const client: RedisClient = createRedisClient({
       url: config.redisUrl,
       disableOfflineQueue: true,
       commandOptions: { timeout: REDIS_COMMAND_TIMEOUT_MS },

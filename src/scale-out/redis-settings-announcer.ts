@@ -1,6 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { createClient } from 'redis';
-import { redisLibrary } from '../common/redis-library.js';
+import { createRedisClient, type RedisClient } from '../common/redis-library.js';
 import {
   type ListenOptions,
   parseAnnouncement,
@@ -8,8 +7,6 @@ import {
   type SettingsAnnouncer,
   subscriberName,
 } from './settings-announcer.js';
-
-type RedisClient = ReturnType<typeof createClient>;
 
 const CONNECT_TIMEOUT_MS = 2000;
 const COMMAND_TIMEOUT_MS = 2000;
@@ -37,7 +34,7 @@ export class RedisSettingsAnnouncer implements SettingsAnnouncer {
   ) {
     this.channel = `${prefix}settings`;
     this.description = `Redis channel ${this.channel}`;
-    this.publisher = redisLibrary().createClient({
+    this.publisher = createRedisClient({
       url,
       name: `keel-settings-publisher:${instanceId}`,
       disableOfflineQueue: true,
@@ -69,7 +66,7 @@ export class RedisSettingsAnnouncer implements SettingsAnnouncer {
 
   async listen({ signal, onAnnouncement, onSubscribed }: ListenOptions): Promise<void> {
     if (signal.aborted) return;
-    const subscriber = redisLibrary().createClient({
+    const subscriber = createRedisClient({
       url: this.url,
       name: subscriberName(this.instanceId),
       pingInterval: SUBSCRIBER_PING_MS,

@@ -130,7 +130,7 @@ describe('the production bundle (dist/bundle/main.js)', () => {
     // The preload saw the run-time requires (so an empty list below means something).
     expect(packages).toContain('better-sqlite3');
     expect(packages).not.toContain('pg');
-    expect(packages).not.toContain('redis');
+    expect(packages).not.toContain('@redis/client');
     expect(secondCopies(run.loaded)).toEqual([]);
   });
 

@@ -1,9 +1,6 @@
+import type { RedisClient } from '../../common/redis-library.js';
 import type { SessionBackend, StoredSession } from '../session-backend.js';
-import {
-  type RedisClient,
-  type RedisConnectionOptions,
-  RedisSessionConnection,
-} from './redis-session.connection.js';
+import { type RedisConnectionOptions, RedisSessionConnection } from './redis-session.connection.js';
 import {
   encodeValue,
   INSERT_MANY_IF_ABSENT,

@@ -1,6 +1,5 @@
 import { Logger, type LoggerService } from '@nestjs/common';
-import type { createClient } from 'redis';
-import { redisLibrary } from '../../common/redis-library.js';
+import { createRedisClient, redisLibrary, type RedisClient } from '../../common/redis-library.js';
 import { SessionStoreUnavailableError, withTimeout } from '../session-backend.js';
 
 export interface RedisConnectionOptions {
@@ -12,8 +11,6 @@ export interface RedisConnectionOptions {
   maxReconnectDelayMs?: number;
   logger?: Pick<LoggerService, 'log' | 'warn'>;
 }
-
-export type RedisClient = ReturnType<typeof createClient>;
 
 /** Redis 7.0 brought PEXPIRETIME and the NX/GT expiry conditions the backend relies on. */
 const MINIMUM_REDIS_MAJOR = 7;
@@ -52,7 +49,7 @@ export class RedisSessionConnection {
     this.commandTimeoutMs = options.commandTimeoutMs ?? 2000;
     this.maxReconnectDelayMs = options.maxReconnectDelayMs ?? 2000;
     this.logger = options.logger ?? new Logger('RedisSessionBackend');
-    this.client = redisLibrary().createClient({
+    this.client = createRedisClient({
       url,
       disableOfflineQueue: true,
       commandOptions: { timeout: this.commandTimeoutMs },
