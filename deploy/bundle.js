@@ -5,11 +5,13 @@
 // Why: on one core, loading ~2,500 files one by one (resolution, package.json lookups, reading,
 // the CommonJS lexer) was half of start-up (docs/performance.md, "Start-up"). One file ends that.
 //
-// What stays outside, required at run time from node_modules:
-// - the database drivers and node-redis: Keel `require`s them only when it opens a database of
-//   their kind or makes a Redis client (src/database/drivers.ts, src/common/redis-library.ts),
-//   through createRequire, which esbuild does not follow; better-sqlite3 is a native addon that
-//   finds its .node file from its own package folder;
+// What stays outside the bundle:
+// - node-postgres and node-redis: Keel `require`s them only when it opens a PostgreSQL database
+//   or makes a Redis client (src/database/drivers.ts, src/common/redis-library.ts), through
+//   createRequire, which esbuild does not follow. Each is bundled into a file of its own next
+//   to the bundle (RUN_TIME_PACKAGES), which the bundle loads instead of the package;
+// - better-sqlite3, required from node_modules: a native addon that finds its .node file from
+//   its own package folder;
 // - pino-pretty, loaded only for a development terminal (src/logging/terminal-lines.ts);
 // - Nest's optional peers, which it imports only when installed and which Keel does not use.
 //
@@ -18,7 +20,7 @@
 // the same from it.
 import { build } from 'esbuild';
 import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(import.meta.dirname, '..');
@@ -43,6 +45,67 @@ const bundlePeerRequires = {
     });
   },
 };
+
+/**
+ * The packages Keel loads only in some configurations, each built into one CommonJS file beside
+ * the bundle: from node_modules node-redis is 478 files to resolve, read and compile one by
+ * one, about 200 ms on one core, 90 ms as one file; node-postgres 32 files, about 85 ms, 60 ms
+ * as one (docs/performance.md, "Redis clients"). `loadedBy` matches the module that loads the
+ * package by the specifier its `constant` holds; in the bundle that constant names the file.
+ */
+export const RUN_TIME_PACKAGES = [
+  {
+    specifier: '@redis/client',
+    file: 'node-redis.cjs',
+    loadedBy: /[\\/]dist[\\/]common[\\/]redis-library\.js$/,
+    constant: 'NODE_REDIS',
+    external: [],
+  },
+  {
+    specifier: 'pg',
+    file: 'node-postgres.cjs',
+    loadedBy: /[\\/]dist[\\/]database[\\/]drivers\.js$/,
+    constant: 'NODE_POSTGRES',
+    // pg's optional native binding, which Keel does not use: loaded only through `pg.native`.
+    external: ['pg-native'],
+  },
+];
+
+/** Points each loader's constant at its package's one-file build (see RUN_TIME_PACKAGES). */
+const loadRunTimePackagesBeside = {
+  name: 'load-run-time-packages-beside',
+  setup(esbuild) {
+    for (const { specifier, file, loadedBy, constant } of RUN_TIME_PACKAGES) {
+      esbuild.onLoad({ filter: loadedBy }, async (args) => {
+        const source = await readFile(args.path, 'utf8');
+        const line = `const ${constant} = '${specifier}';`;
+        // Fails the build rather than a production start that loads the package's files.
+        if (!source.includes(line)) throw new Error(`${args.path}: no line "${line}"`);
+        return { contents: source.replace(line, `const ${constant} = './${file}';`), loader: 'js' };
+      });
+    }
+  },
+};
+
+/** Builds RUN_TIME_PACKAGES into `folder`. */
+async function bundleRunTimePackages(folder) {
+  for (const { specifier, file, external } of RUN_TIME_PACKAGES) {
+    const outfile = join(folder, file);
+    await build({
+      entryPoints: [specifier],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      external,
+      sourcemap: 'linked',
+      legalComments: 'none',
+      logLevel: 'warning',
+    });
+    await writeFile(outfile, escapeNonAscii(await readFile(outfile, 'utf8')));
+  }
+}
 
 /**
  * V8 keeps a module's source text for its whole life (lazy compilation, `Function.toString`,
@@ -117,9 +180,6 @@ export async function bundleServer(entry, outfile) {
     legalComments: 'none',
     external: [
       'better-sqlite3',
-      'pg',
-      'pg-native',
-      '@redis/client',
       'pino-pretty',
       '@nestjs/microservices',
       '@nestjs/microservices/*',
@@ -134,11 +194,12 @@ export async function bundleServer(entry, outfile) {
     banner: {
       js: "import { createRequire as keelCreateRequire } from 'node:module'; const require = keelCreateRequire(import.meta.url);",
     },
-    plugins: [bundlePeerRequires],
+    plugins: [bundlePeerRequires, loadRunTimePackagesBeside],
     metafile: true,
     logLevel: 'warning',
   });
   await writeFile(outfile, cheapenNameHelper(escapeNonAscii(await readFile(outfile, 'utf8'))));
+  await bundleRunTimePackages(dirname(outfile));
   const [, output] = Object.entries(result.metafile.outputs).find(([file]) => file.endsWith('.js'));
   return { modules: Object.keys(result.metafile.inputs).length, bytes: output.bytes };
 }

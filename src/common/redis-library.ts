@@ -2,6 +2,8 @@ import { createRequire } from 'node:module';
 import type * as Redis from '@redis/client';
 
 const requireFromHere = createRequire(import.meta.url);
+/** What `redisLibrary` loads; the production bundle loads its own one-file build instead. */
+const NODE_REDIS = '@redis/client';
 
 /**
  * node-redis's core client, loaded the first time a Redis client is made: a process without
@@ -10,7 +12,7 @@ const requireFromHere = createRequire(import.meta.url);
  * `require` gets it synchronously, so the clients' constructors stay synchronous.
  */
 export function redisLibrary(): typeof Redis {
-  return requireFromHere('@redis/client') as typeof Redis;
+  return requireFromHere(NODE_REDIS) as typeof Redis;
 }
 
 export type RedisClient = Redis.RedisClientType;

@@ -3,6 +3,8 @@ import { createRequire } from 'node:module';
 import type pg from 'pg';
 
 const requireFromHere = createRequire(import.meta.url);
+/** What `postgresDriver` loads; the production bundle loads its own one-file build instead. */
+const NODE_POSTGRES = 'pg';
 
 /*
  * The two drivers are loaded when a database of their kind is opened, not at import: a process
@@ -12,7 +14,7 @@ const requireFromHere = createRequire(import.meta.url);
 
 /** node-postgres. */
 export function postgresDriver(): typeof pg {
-  return requireFromHere('pg') as typeof pg;
+  return requireFromHere(NODE_POSTGRES) as typeof pg;
 }
 
 /** better-sqlite3's Database class. */

@@ -2,7 +2,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KEEL_MAIN, startBuiltApp } from '../support/built-app-process.js';
-import { createPostgresDatabase, describeWithPostgres } from '../support/services.js';
+import {
+  createPostgresDatabase,
+  describeWithPostgres,
+  describeWithRedis,
+  clearRedisPrefix,
+  REDIS_URL,
+  uniqueName,
+} from '../support/services.js';
 
 // `npm start` and the image run dist/bundle/main.js (deploy/bundle.js): dist/ and its packages
 // in one file. What could differ from tsc's dist/ is checked here: the paths Keel builds from its
@@ -22,6 +29,10 @@ function bundledPackages(): Set<string> {
 function packageOf(path: string): string | undefined {
   return /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(path)?.[1];
 }
+
+/** node-postgres and node-redis, each bundled into one file beside the bundle (deploy/bundle.js). */
+const NODE_POSTGRES_FILE = join(KEEL_MAIN, '..', 'node-postgres.cjs');
+const NODE_REDIS_FILE = join(KEEL_MAIN, '..', 'node-redis.cjs');
 
 interface Answer {
   status: number;
@@ -120,7 +131,9 @@ function secondCopies(loaded: string[]): string[] {
 
 describe('the production bundle (dist/bundle/main.js)', () => {
   it('is ASCII, so that V8 holds its source one byte per character', () => {
-    expect(readFileSync(KEEL_MAIN).findIndex((byte) => byte > 0x7f)).toBe(-1);
+    for (const file of [KEEL_MAIN, NODE_POSTGRES_FILE, NODE_REDIS_FILE]) {
+      expect([file, readFileSync(file).findIndex((byte) => byte > 0x7f)]).toEqual([file, -1]);
+    }
   });
 
   it('on SQLite: serves as dist/ does, and loads only better-sqlite3 from node_modules', async () => {
@@ -129,24 +142,42 @@ describe('the production bundle (dist/bundle/main.js)', () => {
     const packages = new Set(run.loaded.flatMap((file) => packageOf(file) ?? []));
     // The preload saw the run-time requires (so an empty list below means something).
     expect(packages).toContain('better-sqlite3');
+    expect(run.loaded).not.toContain(NODE_POSTGRES_FILE);
+    expect(run.loaded).not.toContain(NODE_REDIS_FILE);
     expect(packages).not.toContain('pg');
     expect(packages).not.toContain('@redis/client');
     expect(secondCopies(run.loaded)).toEqual([]);
   });
 
   describeWithPostgres('on PostgreSQL', () => {
-    it('serves as dist/ does, loads node-postgres and not better-sqlite3, one copy of each', async () => {
+    it('serves as dist/ does, loads node-postgres from its one file and not better-sqlite3, one copy of each', async () => {
       const database = await createPostgresDatabase();
       try {
         const run = await runBundle({ DATABASE_URL: database.url });
         await expectServesLikeDist(run);
         const packages = new Set(run.loaded.flatMap((file) => packageOf(file) ?? []));
-        expect(packages).toContain('pg');
+        expect(run.loaded).toContain(NODE_POSTGRES_FILE);
+        expect(packages).not.toContain('pg');
         expect(packages).not.toContain('better-sqlite3');
         expect(secondCopies(run.loaded)).toEqual([]);
       } finally {
         await database.drop();
       }
+    });
+  });
+
+  describeWithRedis('with Redis', () => {
+    it('serves with its sessions on Redis, node-redis loaded from its one file', async () => {
+      const prefix = `${uniqueName('keel_bundle')}:`;
+      const run = await runBundle({ REDIS_URL: REDIS_URL!, REDIS_PREFIX: prefix }).finally(() =>
+        clearRedisPrefix(prefix),
+      );
+      await expectServesLikeDist(run);
+      const packages = new Set(run.loaded.flatMap((file) => packageOf(file) ?? []));
+      expect(run.loaded).toContain(NODE_REDIS_FILE);
+      expect(packages).not.toContain('@redis/client');
+      expect(packages).not.toContain('redis');
+      expect(secondCopies(run.loaded)).toEqual([]);
     });
   });
 });
