@@ -58,5 +58,5 @@ HEALTHCHECK NONE
 # Node is PID 1 and handles SIGTERM/SIGINT itself (graceful drain in serve()); no shell, no
 # npm in between to swallow the signal. The bundle (deploy/bundle.js), as `npm start` runs it:
 # one file to load instead of ~2,500, half the start-up. node_modules stays for what it leaves
-# out (the database drivers, node-redis).
+# out (better-sqlite3's native addon, Swagger UI's files: see deploy/bundle.js).
 CMD ["node", "dist/bundle/main.js"]

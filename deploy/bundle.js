@@ -20,6 +20,7 @@
 // the same from it.
 import { build } from 'esbuild';
 import { readFile, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -49,11 +50,12 @@ const bundlePeerRequires = {
 /**
  * The packages Keel loads only in some configurations, each built into one CommonJS file beside
  * the bundle: from node_modules node-redis is 478 files to resolve, read and compile one by
- * one, about 200 ms on one core, 90 ms as one file; node-postgres 32 files, about 85 ms, 60 ms
- * as one (docs/performance.md, "Redis clients"). `loadedBy` matches the module that loads the
- * package by the specifier its `constant` holds; in the bundle that constant names the file.
+ * one, 240-290 ms pinned to one core, 90-125 ms as one file; node-postgres 32 files, 80-90 ms,
+ * 60 ms as one (docs/performance.md, "node-postgres and node-redis in one file each").
+ * `loadedBy` matches the module that loads the package by the specifier its `constant` holds;
+ * in the bundle that constant names the file.
  */
-export const RUN_TIME_PACKAGES = [
+const RUN_TIME_PACKAGES = [
   {
     specifier: '@redis/client',
     file: 'node-redis.cjs',
@@ -87,12 +89,16 @@ const loadRunTimePackagesBeside = {
   },
 };
 
-/** Builds RUN_TIME_PACKAGES into `folder`. */
+/**
+ * Builds RUN_TIME_PACKAGES into `folder`, each from the file `require` would load (an entry
+ * point named by package would take its ES module entry, and resolve from the working folder).
+ */
 async function bundleRunTimePackages(folder) {
+  const requireFromRoot = createRequire(join(root, 'package.json'));
   for (const { specifier, file, external } of RUN_TIME_PACKAGES) {
     const outfile = join(folder, file);
     await build({
-      entryPoints: [specifier],
+      entryPoints: [requireFromRoot.resolve(specifier)],
       outfile,
       bundle: true,
       platform: 'node',

@@ -16,19 +16,22 @@ export function redisLibrary(): typeof Redis {
 }
 
 export type RedisClient = Redis.RedisClientType;
-export type RedisClientOptions = Parameters<ReturnType<typeof Redis.RedisClient.factory>>[0];
+type ClientOptions = NonNullable<Parameters<ReturnType<typeof Redis.RedisClient.factory>>[0]>;
 
 /**
- * The command set every Keel client is built with: the core commands, nothing else.
- * node-redis builds a client class per command set (about 100 ms and 5 MiB of heap for the
- * core commands) and caches only the last one, keyed by the options `createClient` is given:
- * Keel's clients differ in their options (names, timeouts), so each `createClient` built its
- * own class again. Through `factory` with one constant set they all share one class: the
- * first client pays, the others take 0.1 ms. See docs/performance.md, "Redis clients".
+ * What every Keel client is built with: no modules, functions or scripts, the core commands only.
+ * node-redis builds a client class per such configuration (about 100 ms of one core and 5 MiB
+ * of heap for the core commands) and caches only the last one, keyed by the options
+ * `createClient` is given: Keel's clients differ in their options (names, timeouts), so each
+ * `createClient` built its own class again. Through `factory` with this one constant they all
+ * share one class: the first client pays, the others take 0.1 ms. (A client made elsewhere in
+ * the process through `createClient`, as the tests' helpers do, takes the cache's one place,
+ * and Keel's next client builds the class again: slower, never wrong.) See
+ * docs/performance.md, "Redis clients".
  */
-const CORE_COMMANDS = Object.freeze({});
+const CORE_COMMANDS_ONLY = Object.freeze({});
 
 /** A node-redis client with the core commands; not connected yet. */
-export function createRedisClient(options: RedisClientOptions): RedisClient {
-  return redisLibrary().RedisClient.factory(CORE_COMMANDS)(options) as RedisClient;
+export function createRedisClient(options: ClientOptions): RedisClient {
+  return redisLibrary().RedisClient.factory(CORE_COMMANDS_ONLY)(options) as RedisClient;
 }
