@@ -47,6 +47,16 @@ const bundlePeerRequires = {
   },
 };
 
+/** What the bundle and RUN_TIME_PACKAGES' files are built for, and how, alike. */
+const FOR_NODE = Object.freeze({
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  sourcemap: 'linked',
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+
 /**
  * The packages Keel loads only in some configurations, each built into one CommonJS file beside
  * the bundle: from node_modules node-redis is 478 files to resolve, read and compile one by
@@ -98,16 +108,11 @@ async function bundleRunTimePackages(folder) {
   for (const { specifier, file, external } of RUN_TIME_PACKAGES) {
     const outfile = join(folder, file);
     await build({
+      ...FOR_NODE,
       entryPoints: [requireFromRoot.resolve(specifier)],
       outfile,
-      bundle: true,
-      platform: 'node',
       format: 'cjs',
-      target: 'node20',
       external,
-      sourcemap: 'linked',
-      legalComments: 'none',
-      logLevel: 'warning',
     });
     await writeFile(outfile, escapeNonAscii(await readFile(outfile, 'utf8')));
   }
@@ -173,17 +178,14 @@ export function cheapenNameHelper(source) {
  */
 export async function bundleServer(entry, outfile) {
   const result = await build({
+    ...FOR_NODE,
     entryPoints: [entry],
     outfile,
-    bundle: true,
-    platform: 'node',
     format: 'esm',
-    target: 'node20',
     // Nest names providers, loggers' contexts and error messages after classes: keep the names.
     keepNames: true,
-    // Composed with tsc's maps: `node --enable-source-maps dist/bundle/main.js` reports src/ lines.
-    sourcemap: 'linked',
-    legalComments: 'none',
+    // Its source map is composed with tsc's maps: `node --enable-source-maps
+    // dist/bundle/main.js` reports src/ lines.
     external: [
       'better-sqlite3',
       'pino-pretty',
@@ -202,7 +204,6 @@ export async function bundleServer(entry, outfile) {
     },
     plugins: [bundlePeerRequires, loadRunTimePackagesBeside],
     metafile: true,
-    logLevel: 'warning',
   });
   await writeFile(outfile, cheapenNameHelper(escapeNonAscii(await readFile(outfile, 'utf8'))));
   await bundleRunTimePackages(dirname(outfile));
