@@ -25,6 +25,7 @@ import {
   freePort,
   memoryMiB,
   pinSelf,
+  serverEnvironment,
   startSeededServer,
 } from './support/processes.js';
 
@@ -57,13 +58,7 @@ async function timeToReady(script, env, path) {
   const command = HAS_TASKSET ? 'taskset' : process.execPath;
   const args = HAS_TASKSET ? ['-c', '0', process.execPath, script] : [script];
   const child = spawn(command, args, {
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATA_DIR: dir,
-      ...env,
-    },
+    env: serverEnvironment({ PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dir, ...env }),
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

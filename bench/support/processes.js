@@ -8,6 +8,17 @@ import { join } from 'node:path';
 
 export const HAS_TASKSET = spawnSync('taskset', ['--version']).status === 0;
 
+/**
+ * The environment a server under test starts with: this process's, without DATABASE_URL, then
+ * `env`. A case on PostgreSQL names its own fresh database; the DATABASE_URL a benchmark is run
+ * with only says which server to make it on (support/postgres.js). Inherited, it would put the
+ * cases meant for SQLite on that database, one that is already set up (no first-run setup to time).
+ */
+export function serverEnvironment(env) {
+  const { DATABASE_URL: _server, ...inherited } = process.env;
+  return { ...inherited, ...env };
+}
+
 /** Pins this process (the load generator), all its threads, to `core`: the server gets the other. */
 export function pinSelf(core) {
   if (HAS_TASKSET) spawnSync('taskset', ['-a', '-p', '-c', String(core), String(process.pid)]);
@@ -25,7 +36,7 @@ export async function startServer(
   const node = [...nodeArgs, script, ...args];
   const argv = HAS_TASKSET ? ['-c', String(core), process.execPath, ...node] : node;
   const child = spawn(command, argv, {
-    env: { ...process.env, ...env },
+    env: serverEnvironment(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { median } from './load.js';
 import { freshPostgresDatabase } from './postgres.js';
 import { KEEL_BENCH_ENV } from './keel-bench-bundle.js';
-import { HAS_TASKSET, freePort, pinSelf } from './processes.js';
+import { HAS_TASKSET, freePort, pinSelf, serverEnvironment } from './processes.js';
 
 const { values: options } = parseArgs({
   options: {
@@ -66,15 +66,14 @@ async function startOnce(main, env, profile) {
     HAS_TASKSET ? 'taskset' : process.execPath,
     HAS_TASKSET ? ['-c', '0', process.execPath, ...node] : node,
     {
-      env: {
-        ...process.env,
+      env: serverEnvironment({
         ...keelEnv,
         PORT: String(port),
         HOST: '127.0.0.1',
         DATA_DIR: join(dir, 'data'),
         STARTUP_MARKS_FILE: marksFile,
         ...env,
-      },
+      }),
       stdio: ['ignore', 'ignore', 'inherit'],
     },
   );
