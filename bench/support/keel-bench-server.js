@@ -57,14 +57,8 @@ const week = 7 * 24 * 3600 * 1000;
 for (let i = 0; i < seed; i++) {
   const sid = randomBytes(32).toString('base64url');
   const data = {
-    cookie: {
-      originalMaxAge: week,
-      expires: new Date(now + week).toISOString(),
-      httpOnly: true,
-      path: '/',
-      sameSite: 'lax',
-      secure: false,
-    },
+    // The cookie's lifetime only: its attributes are the store's (src/session-cache/session-store.ts).
+    cookie: { originalMaxAge: week },
     userId: member.id,
     username: member.username,
     csrfToken: randomBytes(32).toString('base64url'),

@@ -3,6 +3,7 @@ import session from 'express-session';
 import { randomBytes } from 'node:crypto';
 import onHeaders from 'on-headers';
 import type { SessionCacheService } from '../session-cache/session-cache.service.js';
+import type { SessionCookieAttributes } from '../session-cache/session-store.js';
 import {
   clearCookie,
   hasLiveSession,
@@ -29,20 +30,23 @@ export function createSessionMiddleware(
   cache: SessionCacheService,
   secrets: SessionSecrets,
 ): RequestHandler {
-  const options = (name: string, secure: boolean): session.SessionOptions => ({
-    name,
-    store: cache.createStore(),
-    secret: [...secrets.secrets],
-    resave: false,
-    saveUninitialized: false,
-    rolling: false,
-    // Not 'destroy': when loading the session fails (store briefly unreachable) express-session
-    // leaves req.session unset, and 'destroy' would then delete the user's session at the end
-    // of that request. Logout destroys explicitly.
-    unset: 'keep',
-    genid: () => randomBytes(32).toString('base64url'),
-    cookie: { httpOnly: true, sameSite: 'lax', path: '/', secure },
-  });
+  const options = (name: string, secure: boolean): session.SessionOptions => {
+    const cookie: SessionCookieAttributes = { httpOnly: true, sameSite: 'lax', path: '/', secure };
+    return {
+      name,
+      store: cache.createStore(cookie),
+      secret: [...secrets.secrets],
+      resave: false,
+      saveUninitialized: false,
+      rolling: false,
+      // Not 'destroy': when loading the session fails (store briefly unreachable) express-session
+      // leaves req.session unset, and 'destroy' would then delete the user's session at the end
+      // of that request. Logout destroys explicitly.
+      unset: 'keep',
+      genid: () => randomBytes(32).toString('base64url'),
+      cookie,
+    };
+  };
   const overTls = session(options(SECURE_COOKIE_NAME, true));
   const plain = session(options(PLAIN_COOKIE_NAME, false));
   return (req: Request, res: Response, next: NextFunction) => {

@@ -14,7 +14,7 @@ import { SessionBackendFactory } from './session-backend-factory.js';
 import { BACKEND_KEY } from './session-cache-settings.listener.js';
 import { SessionCacheFollower } from './session-cache-follower.js';
 import { SessionHandover } from './session-handover.js';
-import { KeelSessionStore } from './session-store.js';
+import { KeelSessionStore, type SessionCookieAttributes } from './session-store.js';
 import { SessionSwap } from './session-swap.js';
 import { UserSessions } from './user-sessions.js';
 
@@ -88,11 +88,13 @@ export class SessionCacheService implements OnApplicationBootstrap, OnApplicatio
    * An express-session store that delegates every call to the backend active at that moment,
    * so the middleware built on it never has to be rebuilt when the backend changes. One per
    * express-session middleware: express-session patches its own `generate` onto the store it is
-   * given, so two middlewares (plain and TLS cookies) must not share one.
+   * given, so two middlewares (plain and TLS cookies) must not share one. `cookie`: the
+   * attributes of that middleware's cookie.
    */
-  createStore(): KeelSessionStore {
+  createStore(cookie: SessionCookieAttributes): KeelSessionStore {
     return new KeelSessionStore({
       backend: () => this.active.serving(),
+      cookie,
       idleTimeoutMs: () => this.settings.current.values.session.idleTimeoutSeconds * 1000,
       absoluteTimeoutMs: () => this.absoluteTimeoutMs(),
     });

@@ -20,9 +20,20 @@ declare module 'express-session' {
   }
 }
 
+/** The attributes every cookie of one session middleware carries (its `cookie` option). */
+export type SessionCookieAttributes = Pick<
+  session.CookieOptions,
+  'httpOnly' | 'sameSite' | 'path' | 'secure' | 'domain'
+>;
+
 export interface KeelSessionStoreOptions {
   /** The backend to use for this call: the store outlives backends (hot swap). */
   backend: () => SessionBackend;
+  /**
+   * The cookie attributes of the middleware this store serves, given back to every session it
+   * loads: they are the same for all its sessions, so they are not stored (see `storedCookie`).
+   */
+  cookie: SessionCookieAttributes;
   /** Read at every call, since runtime settings change while the store lives. */
   idleTimeoutMs: () => number;
   absoluteTimeoutMs: () => number;
@@ -137,7 +148,7 @@ export class KeelSessionStore extends session.Store {
       return null;
     }
     sess.storedExpiresAt = stored.expiresAt;
-    return sess;
+    return this.withCookie(sess);
   }
 
   private async write(sid: string, sess: SessionData): Promise<void> {
@@ -159,7 +170,12 @@ export class KeelSessionStore extends session.Store {
     }
     const stored = {
       sid,
-      data: JSON.stringify({ ...data, createdAt, absoluteExpiresAt }),
+      data: JSON.stringify({
+        ...data,
+        cookie: storedCookie(data.cookie),
+        createdAt,
+        absoluteExpiresAt,
+      }),
       userId: typeof data.userId === 'string' ? data.userId : null,
       expiresAt: Math.min(now + this.options.idleTimeoutMs(), deadline),
       lastSeenAt: now,
@@ -197,10 +213,46 @@ export class KeelSessionStore extends session.Store {
     const sessions: Record<string, SessionData> = {};
     for await (const stored of this.options.backend().entries()) {
       const sess = decodeSession(stored, absoluteTimeoutMs, now);
-      if (sess) sessions[stored.sid] = sess;
+      if (sess) sessions[stored.sid] = this.withCookie(sess);
     }
     return sessions;
   }
+
+  /**
+   * The session's cookie as express-session builds it (its `Cookie` constructor copies these
+   * fields): this store's attributes and the session's own lifetime. No `expires`: express-session
+   * sets it from the lifetime (`touch`) before it sends a cookie. A session stored with its whole
+   * cookie (before the attributes were left out) gets the store's, which are the same. Field by
+   * field and without a Date: a first version (a spread of the attributes, and an `expires` Date)
+   * made `me` about 10% slower (bench/ab.js, docs/performance.md); this one is level with storing
+   * the whole cookie.
+   */
+  private withCookie(sess: SessionData): SessionData {
+    const stored = sess.cookie as { originalMaxAge?: unknown } | undefined;
+    const { httpOnly, sameSite, path, secure, domain } = this.options.cookie;
+    sess.cookie = {
+      originalMaxAge: typeof stored?.originalMaxAge === 'number' ? stored.originalMaxAge : null,
+      httpOnly,
+      sameSite,
+      path,
+      secure,
+      domain,
+    } as SessionData['cookie'];
+    return sess;
+  }
+}
+
+/**
+ * The part of a session's cookie that is the session's own: its lifetime (the sign-in sets it to
+ * the absolute timeout). The attributes are the store's (`withCookie` gives them back) and the
+ * expiry is derived from the lifetime, so neither is stored: about 95 of the 450 bytes of a
+ * signed-in session, in every backend. It stays an object: express-session (in a replica of an
+ * older Keel, too) reads `cookie.expires` of every session it loads.
+ */
+function storedCookie(cookie: SessionData['cookie'] | undefined): {
+  originalMaxAge: number | null;
+} {
+  return { originalMaxAge: cookie?.originalMaxAge ?? null };
 }
 
 /**

@@ -8,7 +8,7 @@ import {
 import { KeelSessionStore } from '../../src/session-cache/session-store.js';
 import { describeWithRedis, REDIS_URL, uniqueName } from '../support/services.js';
 import { freePort, OwnRedisServer, describeWithRedisServer } from '../support/redis-server.js';
-import { sessionWith, storeCalls } from './support/session-fixtures.js';
+import { COOKIE_ATTRIBUTES, sessionWith, storeCalls } from './support/session-fixtures.js';
 
 const HOUR = 3_600_000;
 
@@ -100,6 +100,7 @@ describeWithRedisServer('redis session backend when Redis is unreachable', () =>
     const store = storeCalls(
       new KeelSessionStore({
         backend: () => backend,
+        cookie: COOKIE_ATTRIBUTES,
         idleTimeoutMs: () => HOUR,
         absoluteTimeoutMs: () => 24 * HOUR,
       }),

@@ -4,7 +4,7 @@ import type { SessionBackend, StoredSession } from '../../src/session-cache/sess
 import { KeelSessionStore } from '../../src/session-cache/session-store.js';
 import { UserSessions } from '../../src/session-cache/user-sessions.js';
 import { backendOfSuite, backendsUnderTest } from './support/backends-under-test.js';
-import { sessionWith, storeCalls } from './support/session-fixtures.js';
+import { COOKIE_ATTRIBUTES, sessionWith, storeCalls } from './support/session-fixtures.js';
 
 // The express-session store contract, run against every backend Keel can swap to. Real
 // services only: SQLite in a temporary file, a fresh PostgreSQL database, the machine's Redis
@@ -22,6 +22,7 @@ for (const [name, describeBackend, create] of backendsUnderTest) {
     const storeWith = (touchThrottleMs?: number) =>
       new KeelSessionStore({
         backend: () => backend,
+        cookie: COOKIE_ATTRIBUTES,
         idleTimeoutMs: () => timeouts.idleMs,
         absoluteTimeoutMs: () => timeouts.absoluteMs,
         touchThrottleMs,

@@ -10,6 +10,7 @@ import {
 } from '../../src/session-cache/session-backend.js';
 import { KeelSessionStore } from '../../src/session-cache/session-store.js';
 import { freePort } from '../support/redis-server.js';
+import { COOKIE_ATTRIBUTES } from './support/session-fixtures.js';
 
 // The store under express-session itself, as Keel mounts it: the throttle and the error path
 // only matter if express-session behaves with them as the store expects.
@@ -45,11 +46,14 @@ function appWith(store: KeelSessionStore) {
       name: 'sid',
       resave: false,
       saveUninitialized: false,
+      cookie: COOKIE_ATTRIBUTES,
     }),
   );
   // Signed in at the first visit (only signed-in sessions are stored), counted at every one.
   app.post('/visit', (req, res) => {
     const data = req.session as unknown as { visits?: number; userId?: string };
+    // As a sign-in does: the cookie lives until the absolute timeout.
+    if (data.userId === undefined) req.session.cookie.maxAge = 24 * HOUR;
     data.userId = 'u1';
     data.visits = (data.visits ?? 0) + 1;
     res.json({ visits: data.visits });
@@ -67,6 +71,18 @@ function appWith(store: KeelSessionStore) {
   return app;
 }
 
+function setCookieOf(response: request.Response): string {
+  const [cookie] = ([] as string[]).concat(response.headers['set-cookie'] ?? []);
+  expect(cookie).toBeDefined();
+  return cookie!;
+}
+
+/** The session id a response's cookie names (express-session signs it: `s:<id>.<signature>`). */
+function sidOf(response: request.Response): string {
+  const value = decodeURIComponent(setCookieOf(response).split(';')[0]!.split('=')[1]!);
+  return value.slice(2, value.lastIndexOf('.'));
+}
+
 describe('KeelSessionStore under express-session', () => {
   const memory = new MemorySessionBackend();
   afterAll(() => memory.close());
@@ -74,6 +90,7 @@ describe('KeelSessionStore under express-session', () => {
   it('finds in the next request what one request saved, and stores no read-time field', async () => {
     const store = new KeelSessionStore({
       backend: () => memory,
+      cookie: COOKIE_ATTRIBUTES,
       idleTimeoutMs: () => HOUR,
       absoluteTimeoutMs: () => 24 * HOUR,
     });
@@ -90,10 +107,66 @@ describe('KeelSessionStore under express-session', () => {
     expect(data).not.toHaveProperty('storedExpiresAt');
   });
 
+  it("stores the cookie's lifetime and not its attributes, and gives the store's back", async () => {
+    const backend = new MemorySessionBackend();
+    const store = new KeelSessionStore({
+      backend: () => backend,
+      cookie: COOKIE_ATTRIBUTES,
+      idleTimeoutMs: () => HOUR,
+      absoluteTimeoutMs: () => 24 * HOUR,
+    });
+    const agent = request.agent(appWith(store));
+    const signIn = await agent.post('/visit').expect(200);
+    const [stored] = await backend.getMany([sidOf(signIn)]);
+    expect((JSON.parse(stored!.data) as { cookie: unknown }).cookie).toEqual({
+      originalMaxAge: 24 * HOUR,
+    });
+
+    // A change to the loaded session sends its cookie again, built from what was loaded: it
+    // must carry every attribute the sign-in's cookie did, and the same lifetime.
+    const before = Date.now();
+    const again = await agent.post('/visit').expect(200, { visits: 2 });
+    const resent = setCookieOf(again);
+    expect(resent).toMatch(/; Path=\/; Expires=[^;]+; HttpOnly; SameSite=Lax$/);
+    const expires = Date.parse(/Expires=([^;]+)/.exec(resent)![1]);
+    expect(expires).toBeGreaterThanOrEqual(before + 24 * HOUR - 1000);
+    expect(expires).toBeLessThanOrEqual(Date.now() + 24 * HOUR);
+    await backend.close();
+  });
+
+  it('loads a session stored with its whole cookie, as Keel stored them before', async () => {
+    const backend = new MemorySessionBackend();
+    const store = new KeelSessionStore({
+      backend: () => backend,
+      cookie: COOKIE_ATTRIBUTES,
+      idleTimeoutMs: () => HOUR,
+      absoluteTimeoutMs: () => 24 * HOUR,
+    });
+    const agent = request.agent(appWith(store));
+    const signIn = await agent.post('/visit').expect(200);
+    const [stored] = await backend.getMany([sidOf(signIn)]);
+    const data = JSON.parse(stored!.data) as Record<string, unknown>;
+    data.cookie = {
+      originalMaxAge: 24 * HOUR,
+      expires: new Date(Date.now() + 24 * HOUR).toISOString(),
+      secure: false,
+      httpOnly: true,
+      path: '/',
+      sameSite: 'lax',
+    };
+    await backend.put({ ...stored!, data: JSON.stringify(data) });
+
+    await agent.get('/read').expect(200, { visits: 1 });
+    const again = await agent.post('/visit').expect(200, { visits: 2 });
+    expect(setCookieOf(again)).toMatch(/; HttpOnly; SameSite=Lax$/);
+    await backend.close();
+  });
+
   it('writes nothing for unmodified sessions within the touch throttle, then touches once', async () => {
     const { counted, writes } = countingWrites(memory);
     const store = new KeelSessionStore({
       backend: () => counted,
+      cookie: COOKIE_ATTRIBUTES,
       idleTimeoutMs: () => HOUR,
       absoluteTimeoutMs: () => 24 * HOUR,
       touchThrottleMs: 800,
@@ -118,6 +191,7 @@ describe('KeelSessionStore under express-session', () => {
     const backend = new MemorySessionBackend();
     const store = new KeelSessionStore({
       backend: () => backend,
+      cookie: COOKIE_ATTRIBUTES,
       idleTimeoutMs: () => HOUR,
       absoluteTimeoutMs: () => 24 * HOUR,
     });
@@ -135,6 +209,7 @@ describe('KeelSessionStore under express-session', () => {
     let active: SessionBackend = memory;
     const store = new KeelSessionStore({
       backend: () => active,
+      cookie: COOKIE_ATTRIBUTES,
       idleTimeoutMs: () => HOUR,
       absoluteTimeoutMs: () => 24 * HOUR,
     });

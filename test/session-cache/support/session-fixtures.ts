@@ -1,5 +1,16 @@
 import type { SessionData } from 'express-session';
-import type { KeelSessionStore } from '../../../src/session-cache/session-store.js';
+import type {
+  KeelSessionStore,
+  SessionCookieAttributes,
+} from '../../../src/session-cache/session-store.js';
+
+/** The attributes of the cookie of the stores under test: Keel's, over plain HTTP. */
+export const COOKIE_ATTRIBUTES: SessionCookieAttributes = {
+  httpOnly: true,
+  path: '/',
+  sameSite: 'lax',
+  secure: false,
+};
 
 /** A session as express-session hands it to a store: a cookie plus whatever the app put in. */
 export function sessionWith(fields: Record<string, unknown> = {}): SessionData {
