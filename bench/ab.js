@@ -12,7 +12,9 @@
 // those Node flags, to A/B a V8 setting on one build; `--b-env LOG_LEVEL=warn` (repeatable) with
 // that environment, to price a setting. Prints each round and the median of the same-round
 // ratios b / a of req/s; with `--rate N`, both get N req/s and the ratio is of CPU time per
-// request, a / b. Servers on core 0, load on core 1, as in me.js.
+// request, a / b. Servers on core 0, load on core 1, as in me.js. A server on PostgreSQL is
+// given its database (`--b-env DATABASE_URL=...`): the one this process runs with is not passed
+// on (support/processes.js).
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KEEL_BENCH_ENV, keelBenchServer } from './support/keel-bench-bundle.js';

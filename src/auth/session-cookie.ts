@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import { isStoredSession } from '../session-cache/session-store.js';
+import { isStoredSession, type SessionCookieAttributes } from '../session-cache/session-store.js';
 
 /** Over TLS (directly or through a trusted proxy) the cookie is Secure and `__Host-` prefixed. */
 export const SECURE_COOKIE_NAME = '__Host-keel.sid';
@@ -43,8 +43,13 @@ export function hasLiveSession(req: Request): boolean {
 }
 
 /** Attributes every Keel cookie has: HttpOnly, SameSite=Lax, Path=/, no Domain; Secure over TLS. */
-export function cookieOptions(req: Request) {
-  return { httpOnly: true, sameSite: 'lax' as const, path: '/', secure: req.secure };
+export function cookieAttributes(secure: boolean): SessionCookieAttributes {
+  return { httpOnly: true, sameSite: 'lax', path: '/', secure };
+}
+
+/** The attributes of a cookie set on (or cleared by) the answer to `req`. */
+export function cookieOptions(req: Request): SessionCookieAttributes {
+  return cookieAttributes(req.secure);
 }
 
 /** Tells the browser to drop cookie `name` (same attributes it was set with). */

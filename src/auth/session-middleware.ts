@@ -3,9 +3,9 @@ import session from 'express-session';
 import { randomBytes } from 'node:crypto';
 import onHeaders from 'on-headers';
 import type { SessionCacheService } from '../session-cache/session-cache.service.js';
-import type { SessionCookieAttributes } from '../session-cache/session-store.js';
 import {
   clearCookie,
+  cookieAttributes,
   hasLiveSession,
   PLAIN_COOKIE_NAME,
   readCookie,
@@ -31,7 +31,7 @@ export function createSessionMiddleware(
   secrets: SessionSecrets,
 ): RequestHandler {
   const options = (name: string, secure: boolean): session.SessionOptions => {
-    const cookie: SessionCookieAttributes = { httpOnly: true, sameSite: 'lax', path: '/', secure };
+    const cookie = cookieAttributes(secure);
     return {
       name,
       store: cache.createStore(cookie),

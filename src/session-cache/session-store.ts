@@ -20,11 +20,14 @@ declare module 'express-session' {
   }
 }
 
-/** The attributes every cookie of one session middleware carries (its `cookie` option). */
+/**
+ * The attributes every cookie of one session middleware carries (its `cookie` option). `secure`
+ * is a boolean: express-session's `'auto'` is decided per request, and a stored session is not.
+ */
 export type SessionCookieAttributes = Pick<
   session.CookieOptions,
-  'httpOnly' | 'sameSite' | 'path' | 'secure' | 'domain'
->;
+  'httpOnly' | 'sameSite' | 'path' | 'domain'
+> & { secure: boolean };
 
 export interface KeelSessionStoreOptions {
   /** The backend to use for this call: the store outlives backends (hot swap). */
@@ -220,12 +223,14 @@ export class KeelSessionStore extends session.Store {
 
   /**
    * The session's cookie as express-session builds it (its `Cookie` constructor copies these
-   * fields): this store's attributes and the session's own lifetime. No `expires`: express-session
-   * sets it from the lifetime (`touch`) before it sends a cookie. A session stored with its whole
-   * cookie (before the attributes were left out) gets the store's, which are the same. Field by
-   * field and without a Date: a first version (a spread of the attributes, and an `expires` Date)
-   * made `me` about 10% slower (bench/ab.js, docs/performance.md); this one is level with storing
-   * the whole cookie.
+   * fields): this store's attributes and the session's own lifetime. No `expires`: when a request
+   * ends (`res.end`) express-session sets it from the lifetime (`touch`) before it decides on
+   * and sends a cookie. Only a loaded session that a request modifies and whose headers go out
+   * before `res.end` would now get no cookie again, and Keel modifies no loaded session (a
+   * sign-in makes a new one). A session stored with its whole cookie (before the attributes were
+   * left out) gets the store's. Field by field and without a Date: a first version (a spread of
+   * the attributes, and an `expires` Date) made `me` about 10% slower (bench/ab.js,
+   * docs/performance.md); this one is level with storing the whole cookie.
    */
   private withCookie(sess: SessionData): SessionData {
     const stored = sess.cookie as { originalMaxAge?: unknown } | undefined;

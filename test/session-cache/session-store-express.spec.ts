@@ -8,7 +8,10 @@ import {
   type SessionBackend,
   SessionStoreUnavailableError,
 } from '../../src/session-cache/session-backend.js';
-import { KeelSessionStore } from '../../src/session-cache/session-store.js';
+import {
+  KeelSessionStore,
+  type SessionCookieAttributes,
+} from '../../src/session-cache/session-store.js';
 import { freePort } from '../support/redis-server.js';
 import { COOKIE_ATTRIBUTES } from './support/session-fixtures.js';
 
@@ -37,8 +40,10 @@ function countingWrites(backend: SessionBackend) {
   return { counted, writes };
 }
 
-function appWith(store: KeelSessionStore) {
+function appWith(store: session.Store, cookie: SessionCookieAttributes = COOKIE_ATTRIBUTES) {
   const app = express();
+  // A Secure cookie is only sent over TLS: the tests say so with X-Forwarded-Proto.
+  if (cookie.secure) app.set('trust proxy', true);
   app.use(
     session({
       store,
@@ -46,7 +51,7 @@ function appWith(store: KeelSessionStore) {
       name: 'sid',
       resave: false,
       saveUninitialized: false,
-      cookie: COOKIE_ATTRIBUTES,
+      cookie,
     }),
   );
   // Signed in at the first visit (only signed-in sessions are stored), counted at every one.
@@ -108,33 +113,47 @@ describe('KeelSessionStore under express-session', () => {
   });
 
   it("stores the cookie's lifetime and not its attributes, and gives the store's back", async () => {
-    const backend = new MemorySessionBackend();
-    const store = new KeelSessionStore({
-      backend: () => backend,
-      cookie: COOKIE_ATTRIBUTES,
-      idleTimeoutMs: () => HOUR,
-      absoluteTimeoutMs: () => 24 * HOUR,
-    });
-    const agent = request.agent(appWith(store));
-    const signIn = await agent.post('/visit').expect(200);
-    const [stored] = await backend.getMany([sidOf(signIn)]);
-    expect((JSON.parse(stored!.data) as { cookie: unknown }).cookie).toEqual({
-      originalMaxAge: 24 * HOUR,
-    });
+    for (const cookie of [COOKIE_ATTRIBUTES, { ...COOKIE_ATTRIBUTES, secure: true }]) {
+      const backend = new MemorySessionBackend();
+      const store = new KeelSessionStore({
+        backend: () => backend,
+        cookie,
+        idleTimeoutMs: () => HOUR,
+        absoluteTimeoutMs: () => 24 * HOUR,
+      });
+      const app = appWith(store, cookie);
+      const overTls = { 'X-Forwarded-Proto': cookie.secure ? 'https' : 'http' };
+      const signIn = await request(app).post('/visit').set(overTls).expect(200);
+      const [stored] = await backend.getMany([sidOf(signIn)]);
+      const storedCookie = (JSON.parse(stored!.data) as { cookie: Record<string, number> }).cookie;
+      expect(Object.keys(storedCookie)).toEqual(['originalMaxAge']);
+      // express-session reads the lifetime back from the expiry it set: a millisecond may go.
+      expect(storedCookie.originalMaxAge).toBeGreaterThan(24 * HOUR - 1000);
+      expect(storedCookie.originalMaxAge).toBeLessThanOrEqual(24 * HOUR);
 
-    // A change to the loaded session sends its cookie again, built from what was loaded: it
-    // must carry every attribute the sign-in's cookie did, and the same lifetime.
-    const before = Date.now();
-    const again = await agent.post('/visit').expect(200, { visits: 2 });
-    const resent = setCookieOf(again);
-    expect(resent).toMatch(/; Path=\/; Expires=[^;]+; HttpOnly; SameSite=Lax$/);
-    const expires = Date.parse(/Expires=([^;]+)/.exec(resent)![1]);
-    expect(expires).toBeGreaterThanOrEqual(before + 24 * HOUR - 1000);
-    expect(expires).toBeLessThanOrEqual(Date.now() + 24 * HOUR);
-    await backend.close();
+      // A change to the loaded session sends its cookie again, built from what was loaded: it
+      // must carry every attribute the sign-in's cookie did, and the same lifetime.
+      const before = Date.now();
+      // Sent by hand: supertest's cookie jar keeps a Secure cookie off plain HTTP.
+      const again = await request(app)
+        .post('/visit')
+        .set(overTls)
+        .set('Cookie', setCookieOf(signIn).split(';')[0]!)
+        .expect(200, { visits: 2 });
+      const resent = setCookieOf(again);
+      expect(resent).toMatch(
+        cookie.secure
+          ? /; Path=\/; Expires=[^;]+; HttpOnly; Secure; SameSite=Lax$/
+          : /; Path=\/; Expires=[^;]+; HttpOnly; SameSite=Lax$/,
+      );
+      const expires = Date.parse(/Expires=([^;]+)/.exec(resent)![1]);
+      expect(expires).toBeGreaterThanOrEqual(before + 24 * HOUR - 2000);
+      expect(expires).toBeLessThanOrEqual(Date.now() + 24 * HOUR);
+      await backend.close();
+    }
   });
 
-  it('loads a session stored with its whole cookie, as Keel stored them before', async () => {
+  it("loads a session stored with its whole cookie, as Keel stored them before, with the store's attributes", async () => {
     const backend = new MemorySessionBackend();
     const store = new KeelSessionStore({
       backend: () => backend,
@@ -146,19 +165,40 @@ describe('KeelSessionStore under express-session', () => {
     const signIn = await agent.post('/visit').expect(200);
     const [stored] = await backend.getMany([sidOf(signIn)]);
     const data = JSON.parse(stored!.data) as Record<string, unknown>;
+    // Attributes unlike the store's, to tell which ones the loaded session gets.
     data.cookie = {
       originalMaxAge: 24 * HOUR,
       expires: new Date(Date.now() + 24 * HOUR).toISOString(),
       secure: false,
-      httpOnly: true,
-      path: '/',
-      sameSite: 'lax',
+      httpOnly: false,
+      path: '/elsewhere',
+      sameSite: 'strict',
     };
     await backend.put({ ...stored!, data: JSON.stringify(data) });
 
     await agent.get('/read').expect(200, { visits: 1 });
     const again = await agent.post('/visit').expect(200, { visits: 2 });
-    expect(setCookieOf(again)).toMatch(/; HttpOnly; SameSite=Lax$/);
+    expect(setCookieOf(again)).toMatch(/; Path=\/; Expires=[^;]+; HttpOnly; SameSite=Lax$/);
+    await backend.close();
+  });
+
+  it('stores sessions that an older Keel still loads (a store that gives back what it stored)', async () => {
+    const backend = new MemorySessionBackend();
+    const store = new KeelSessionStore({
+      backend: () => backend,
+      cookie: COOKIE_ATTRIBUTES,
+      idleTimeoutMs: () => HOUR,
+      absoluteTimeoutMs: () => 24 * HOUR,
+    });
+    const signIn = await request(appWith(store)).post('/visit').expect(200);
+    const sid = sidOf(signIn);
+    const [stored] = await backend.getMany([sid]);
+    // An older Keel's store parsed the stored JSON and handed it over as it was, as
+    // express-session's own MemoryStore does: express-session then reads `cookie.expires`.
+    const older = new session.MemoryStore();
+    (older as unknown as { sessions: Record<string, string> }).sessions[sid] = stored!.data;
+    const cookie = setCookieOf(signIn).split(';')[0]!;
+    await request(appWith(older)).get('/read').set('Cookie', cookie).expect(200, { visits: 1 });
     await backend.close();
   });
 
