@@ -12,9 +12,9 @@
 //
 //   node bench/ops.js [--runs 3] [--requests 200000] [--only startup|probe|memory]
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { load, median } from './support/load.js';
@@ -172,40 +172,43 @@ for (const [name, script, env] of !wanted('memory')
       ['baseline', join(here, 'baseline/express-session-server.js'), {}],
       ['keel', keelServer, { ...keelEnv, BENCH_BACKEND: 'memory' }],
     ]) {
+  const heapFile = join(mkdtempSync(join(tmpdir(), 'keel-heap-')), 'heap-used');
   memory[name] = await withSessions(
     script,
     100000,
-    env,
+    { ...env, BENCH_HEAP_FILE: heapFile },
     async (server, url, cookies) => {
       await sleep(500);
-      const seeded = await readMemory(server.pid);
+      const seeded = await readMemory(server.pid, heapFile);
       const result = await load(url, { cookies, amount: REQUESTS });
       await sleep(500);
       return {
         seeded,
-        afterRequests: await readMemory(server.pid),
+        afterRequests: await readMemory(server.pid, heapFile),
         failed: result.non2xx + result.errors,
       };
     },
     ['--expose-gc', '--import', join(here, 'support/collect-on-signal.js')],
   );
+  rmSync(dirname(heapFile), { recursive: true, force: true });
 }
 
 /**
- * RSS as it stands, right after a full collection, then right after a memory-reducing one, and
- * the peak so far (MiB). See support/collect-on-signal.js.
+ * RSS as it stands, right after a full collection (and the JS heap then used), then right after
+ * a memory-reducing one, and the peak so far (MiB). See support/collect-on-signal.js.
  */
-async function readMemory(pid) {
+async function readMemory(pid, heapFile) {
   const { rss: sampled } = await memoryMiB(pid);
   process.kill(pid, 'SIGUSR2');
   // The collection runs on the server's next turn, and V8 hands freed pages back to the system
   // once sweeping (concurrent) has finished.
   await sleep(1000);
   const { rss: collected, peak } = await memoryMiB(pid);
+  const heapUsed = Number(readFileSync(heapFile, 'utf8'));
   process.kill(pid, 'SIGWINCH');
   await sleep(1000);
   const { rss: reduced } = await memoryMiB(pid);
-  return { sampled, collected, reduced, peak };
+  return { sampled, collected, heapUsed, reduced, peak };
 }
 
 const ms = (values) => median(values);
@@ -252,6 +255,11 @@ if (wanted('memory')) {
       baseline.seeded.reduced,
     ),
     row('peak RSS while seeding 100,000 sessions', keel.seeded.peak, baseline.seeded.peak),
+    row(
+      'JS heap used with 100,000 sessions, after a full collection',
+      keel.seeded.heapUsed,
+      baseline.seeded.heapUsed,
+    ),
     row(`RSS ${after}, as it stands`, keel.afterRequests.sampled, baseline.afterRequests.sampled),
     row(
       `RSS ${after}, after a full collection`,
@@ -264,6 +272,11 @@ if (wanted('memory')) {
       baseline.afterRequests.reduced,
     ),
     row(`peak RSS, seeding and ${after}`, keel.afterRequests.peak, baseline.afterRequests.peak),
+    row(
+      `JS heap used ${after}, after a full collection`,
+      keel.afterRequests.heapUsed,
+      baseline.afterRequests.heapUsed,
+    ),
   );
 }
 lines.push('');

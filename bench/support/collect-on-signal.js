@@ -12,7 +12,20 @@
 // what the process keeps from what V8 holds on to. On a Node whose gc() takes no flavor it is an
 // ordinary full collection.
 // (bench/profile.js uses SIGUSR2 for the CPU profiler; the two are never preloaded together.)
-process.on('SIGUSR2', () => globalThis.gc());
+//
+// With BENCH_HEAP_FILE, each full collection writes the heap V8 still uses right after it (MiB)
+// to that file: on Node 20, RSS after a full collection also counts old-space pages the
+// collection did not compact, which vary from run to run (docs/performance.md, "Second session
+// (2026-12-02)"); the heap used does not.
+import { writeFileSync } from 'node:fs';
+
+process.on('SIGUSR2', () => {
+  globalThis.gc();
+  if (process.env.BENCH_HEAP_FILE) {
+    const heapUsed = Math.round(process.memoryUsage().heapUsed / 1048576);
+    writeFileSync(process.env.BENCH_HEAP_FILE, String(heapUsed));
+  }
+});
 process.on('SIGWINCH', () =>
   globalThis.gc({ type: 'major', execution: 'sync', flavor: 'last-resort' }),
 );
