@@ -76,6 +76,21 @@ function appWith(store: session.Store, cookie: SessionCookieAttributes = COOKIE_
   return app;
 }
 
+/** The store as Keel makes it (an hour idle, a day at most), over `backend` at every call. */
+function storeOver(
+  backend: () => SessionBackend,
+  cookie: SessionCookieAttributes = COOKIE_ATTRIBUTES,
+  touchThrottleMs?: number,
+): KeelSessionStore {
+  return new KeelSessionStore({
+    backend,
+    cookie,
+    idleTimeoutMs: () => HOUR,
+    absoluteTimeoutMs: () => 24 * HOUR,
+    touchThrottleMs,
+  });
+}
+
 function setCookieOf(response: request.Response): string {
   const [cookie] = ([] as string[]).concat(response.headers['set-cookie'] ?? []);
   expect(cookie).toBeDefined();
@@ -93,12 +108,7 @@ describe('KeelSessionStore under express-session', () => {
   afterAll(() => memory.close());
 
   it('finds in the next request what one request saved, and stores no read-time field', async () => {
-    const store = new KeelSessionStore({
-      backend: () => memory,
-      cookie: COOKIE_ATTRIBUTES,
-      idleTimeoutMs: () => HOUR,
-      absoluteTimeoutMs: () => 24 * HOUR,
-    });
+    const store = storeOver(() => memory);
     const agent = request.agent(appWith(store));
     await agent.post('/visit').expect(200, { visits: 1 });
     await agent.post('/visit').expect(200, { visits: 2 });
@@ -115,12 +125,7 @@ describe('KeelSessionStore under express-session', () => {
   it("stores the cookie's lifetime and not its attributes, and gives the store's back", async () => {
     for (const cookie of [COOKIE_ATTRIBUTES, { ...COOKIE_ATTRIBUTES, secure: true }]) {
       const backend = new MemorySessionBackend();
-      const store = new KeelSessionStore({
-        backend: () => backend,
-        cookie,
-        idleTimeoutMs: () => HOUR,
-        absoluteTimeoutMs: () => 24 * HOUR,
-      });
+      const store = storeOver(() => backend, cookie);
       const app = appWith(store, cookie);
       const overTls = { 'X-Forwarded-Proto': cookie.secure ? 'https' : 'http' };
       const signIn = await request(app).post('/visit').set(overTls).expect(200);
@@ -155,12 +160,7 @@ describe('KeelSessionStore under express-session', () => {
 
   it("loads a session stored with its whole cookie, as Keel stored them before, with the store's attributes", async () => {
     const backend = new MemorySessionBackend();
-    const store = new KeelSessionStore({
-      backend: () => backend,
-      cookie: COOKIE_ATTRIBUTES,
-      idleTimeoutMs: () => HOUR,
-      absoluteTimeoutMs: () => 24 * HOUR,
-    });
+    const store = storeOver(() => backend);
     const agent = request.agent(appWith(store));
     const signIn = await agent.post('/visit').expect(200);
     const [stored] = await backend.getMany([sidOf(signIn)]);
@@ -184,12 +184,7 @@ describe('KeelSessionStore under express-session', () => {
 
   it('stores sessions that an older Keel still loads (a store that gives back what it stored)', async () => {
     const backend = new MemorySessionBackend();
-    const store = new KeelSessionStore({
-      backend: () => backend,
-      cookie: COOKIE_ATTRIBUTES,
-      idleTimeoutMs: () => HOUR,
-      absoluteTimeoutMs: () => 24 * HOUR,
-    });
+    const store = storeOver(() => backend);
     const signIn = await request(appWith(store)).post('/visit').expect(200);
     const sid = sidOf(signIn);
     const [stored] = await backend.getMany([sid]);
@@ -204,13 +199,7 @@ describe('KeelSessionStore under express-session', () => {
 
   it('writes nothing for unmodified sessions within the touch throttle, then touches once', async () => {
     const { counted, writes } = countingWrites(memory);
-    const store = new KeelSessionStore({
-      backend: () => counted,
-      cookie: COOKIE_ATTRIBUTES,
-      idleTimeoutMs: () => HOUR,
-      absoluteTimeoutMs: () => 24 * HOUR,
-      touchThrottleMs: 800,
-    });
+    const store = storeOver(() => counted, COOKIE_ATTRIBUTES, 800);
     const agent = request.agent(appWith(store));
     await agent.post('/visit').expect(200);
     expect(writes).toEqual({ put: 1, update: 0, touch: 0 });
@@ -229,12 +218,7 @@ describe('KeelSessionStore under express-session', () => {
 
   it('stores nothing for a session that is not signed in, however it changes', async () => {
     const backend = new MemorySessionBackend();
-    const store = new KeelSessionStore({
-      backend: () => backend,
-      cookie: COOKIE_ATTRIBUTES,
-      idleTimeoutMs: () => HOUR,
-      absoluteTimeoutMs: () => 24 * HOUR,
-    });
+    const store = storeOver(() => backend);
     const app = appWith(store);
     for (let i = 0; i < 20; i++) await request(app).post('/anonymous').expect(200);
     expect(await backend.length()).toBe(0);
@@ -247,12 +231,7 @@ describe('KeelSessionStore under express-session', () => {
       { waitForConnection: false, logger: { log: () => undefined, warn: () => undefined } },
     );
     let active: SessionBackend = memory;
-    const store = new KeelSessionStore({
-      backend: () => active,
-      cookie: COOKIE_ATTRIBUTES,
-      idleTimeoutMs: () => HOUR,
-      absoluteTimeoutMs: () => 24 * HOUR,
-    });
+    const store = storeOver(() => active);
     const agent = request.agent(appWith(store));
     await agent.post('/visit').expect(200);
 
