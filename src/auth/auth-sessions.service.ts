@@ -7,7 +7,7 @@ import type { User } from '../users/user.js';
 import { AnonymousCsrfTokens, newCsrfToken } from './csrf.js';
 import {
   clearCookie,
-  cookieOptions,
+  cookieAttributes,
   csrfCookieNameFor,
   hasLiveSession,
   readCookie,
@@ -82,7 +82,7 @@ export class AuthSessions {
     const held = readCookie(req, name);
     if (this.anonymousCsrf.verify(held)) return held;
     const token = this.anonymousCsrf.issue();
-    res.cookie(name, token, cookieOptions(req));
+    res.cookie(name, token, cookieAttributes(req.secure));
     return token;
   }
 

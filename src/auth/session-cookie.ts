@@ -47,12 +47,7 @@ export function cookieAttributes(secure: boolean): SessionCookieAttributes {
   return { httpOnly: true, sameSite: 'lax', path: '/', secure };
 }
 
-/** The attributes of a cookie set on (or cleared by) the answer to `req`. */
-export function cookieOptions(req: Request): SessionCookieAttributes {
-  return cookieAttributes(req.secure);
-}
-
 /** Tells the browser to drop cookie `name` (same attributes it was set with). */
 export function clearCookie(req: Request, res: Response, name: string): void {
-  res.clearCookie(name, cookieOptions(req));
+  res.clearCookie(name, cookieAttributes(req.secure));
 }
