@@ -19,10 +19,16 @@ function sameSession(a: StoredSession | undefined, b: StoredSession | undefined)
  *   cross-replica handover before every replica switched and the new one was reconciled);
  * - `target-then-source`: the new backend, falling back to the old one for a session not copied
  *   yet (the copy of a swap this process runs);
+ * - `source-then-target`: the old backend, falling back to the new one (a session the old one
+ *   dropped, as a full memory backend does, after it was copied). For the copy of a swap from
+ *   this process's own memory into a backend no other replica uses (the swap emptied it): every
+ *   write reaches the old one and nobody else writes the new one, so the old one is complete and
+ *   current, and a read neither waits on the new backend (busy with the copy's batches) nor
+ *   fails with it;
  * - `target`: the new backend alone, once it holds everything (the end of a handover, while the
  *   old one still gets writes for replicas that read it a moment longer).
  */
-export type PairReads = 'source' | 'target-then-source' | 'target';
+export type PairReads = 'source' | 'target-then-source' | 'source-then-target' | 'target';
 
 /**
  * The active backend while a swap copies sessions from `source` to `target`.
@@ -64,12 +70,7 @@ export class MigratingBackend implements SessionBackend {
   }
 
   get(sid: string): Promise<StoredSession | undefined> {
-    const read =
-      this.reads === 'source'
-        ? this.source.get(sid)
-        : this.reads === 'target'
-          ? this.target.get(sid)
-          : (async () => (await this.target.get(sid)) ?? (await this.source.get(sid)))();
+    const read = this.read(sid);
     this.inFlight.add(read);
     void read.then(
       () => this.inFlight.delete(read),
@@ -80,11 +81,12 @@ export class MigratingBackend implements SessionBackend {
 
   async getMany(sids: readonly string[]): Promise<StoredSession[]> {
     if (this.reads === 'source') return this.source.getMany(sids);
-    const inTarget = await this.target.getMany(sids);
-    if (this.reads === 'target') return inTarget;
-    const found = new Set(inTarget.map((session) => session.sid));
-    const rest = sids.filter((sid) => !found.has(sid));
-    return rest.length === 0 ? inTarget : [...inTarget, ...(await this.source.getMany(rest))];
+    if (this.reads === 'target') return this.target.getMany(sids);
+    const [first, then] = this.fallbackOrder();
+    const found = await first.getMany(sids);
+    const seen = new Set(found.map((session) => session.sid));
+    const rest = sids.filter((sid) => !seen.has(sid));
+    return rest.length === 0 ? found : [...found, ...(await then.getMany(rest))];
   }
 
   put(session: StoredSession): Promise<void> {
@@ -96,7 +98,7 @@ export class MigratingBackend implements SessionBackend {
     );
   }
 
-  /** Resolves to the ids inserted in the backend reads use (the target, when both). */
+  /** Resolves to the ids inserted in the backend reads use (the one they try first). */
   putManyIfAbsent(sessions: readonly StoredSession[]): Promise<string[]> {
     return this.locked(
       sessions.map((session) => session.sid),
@@ -107,7 +109,7 @@ export class MigratingBackend implements SessionBackend {
           async () => void (inSource = await this.source.putManyIfAbsent(sessions)),
           async () => void (inTarget = await this.target.putManyIfAbsent(sessions)),
         );
-        return this.reads === 'source' ? inSource : inTarget;
+        return this.readsSourceFirst ? inSource : inTarget;
       },
     );
   }
@@ -238,8 +240,12 @@ export class MigratingBackend implements SessionBackend {
       this.target.listByUser(userId),
       this.source.listByUser(userId),
     ]);
-    const bySid = new Map(fromSource.map((session) => [session.sid, session]));
-    for (const session of fromTarget) bySid.set(session.sid, session);
+    // Where a session is in both, the backend reads try first has it as they would see it.
+    const [then, first] = this.readsSourceFirst
+      ? [fromTarget, fromSource]
+      : [fromSource, fromTarget];
+    const bySid = new Map(then.map((session) => [session.sid, session]));
+    for (const session of first) bySid.set(session.sid, session);
     return [...bySid.values()];
   }
 
@@ -256,6 +262,24 @@ export class MigratingBackend implements SessionBackend {
 
   /** The swap closes each backend itself, when it is done with it. */
   async close(): Promise<void> {}
+
+  private async read(sid: string): Promise<StoredSession | undefined> {
+    if (this.reads === 'source') return this.source.get(sid);
+    if (this.reads === 'target') return this.target.get(sid);
+    const [first, then] = this.fallbackOrder();
+    return (await first.get(sid)) ?? (await then.get(sid));
+  }
+
+  /** For the two reads with a fallback: the backend tried first, then the other. */
+  private fallbackOrder(): [SessionBackend, SessionBackend] {
+    return this.reads === 'source-then-target'
+      ? [this.source, this.target]
+      : [this.target, this.source];
+  }
+
+  private get readsSourceFirst(): boolean {
+    return this.reads === 'source' || this.reads === 'source-then-target';
+  }
 
   /**
    * Copies one session the target lacks. Never once reads use the target alone: it then holds

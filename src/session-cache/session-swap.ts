@@ -75,7 +75,8 @@ export class SessionSwap {
    * 1. build the new backend and check it answers;
    * 2. empty it, so nothing stale from an earlier era survives there, then make the migrating
    *    pair active: writes go to both; reads use the old one if it is shared (other replicas
-   *    may still write it alone), else the new one first;
+   *    may still write it alone); the old one first if it is this process's own memory and
+   *    the new one was emptied (nobody else writes it); else the new one first;
    * 3. copy every live session of the old backend across (newer data wins, expiry kept).
    * A failure reverts to the old backend, which the dual writes kept complete, and rejects.
    * Resolves to the prepared change: `commit` (the change is stored) uses the new backend
@@ -217,6 +218,7 @@ export class SessionSwap {
     let pair: MigratingBackend | undefined;
     let migrated = 0;
     let written: RecentWritesTaken | undefined;
+    let emptied = false;
     const since = change.changedAt - CLOCK_SKEW_ALLOWANCE_MS;
     try {
       target = await this.factory.build(kind, { waitForConnection: true });
@@ -227,7 +229,10 @@ export class SessionSwap {
         if ((await this.settings.storedVersion()) !== change.version - 1) {
           throw new Error('another settings change was stored meanwhile: read them again');
         }
-        if (!(await this.handover.servedElsewhere(kind))) await target.clear();
+        if (!(await this.handover.servedElsewhere(kind))) {
+          await target.clear();
+          emptied = true;
+        }
       }
       pair = new MigratingBackend(source, target);
       // A shared old backend is the one every replica writes until all have switched (the
@@ -238,6 +243,10 @@ export class SessionSwap {
         const stale =
           origin === 'remote' && (await this.handover.readAloneElsewhere(kind, change.version));
         pair.reads = stale ? 'target' : 'source';
+      } else if (emptied) {
+        // From this process's own memory into a backend nobody else uses: the old one is
+        // complete and current, so requests read it and never wait on the copy's batches.
+        pair.reads = 'source-then-target';
       }
       this.active.use(pair);
       // From here every write goes to both; what this replica did before, to `source` alone:

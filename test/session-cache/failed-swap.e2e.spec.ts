@@ -11,11 +11,13 @@ import { waitUntil } from '../scale-out/replica-cluster.js';
 import { describeWithRedisServer, freePort, OwnRedisServer } from '../support/redis-server.js';
 import { POSTGRES_URL } from '../support/services.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
-import { meStatuses, seedSessions } from './support/seeded-sessions.js';
+import { meStatuses, meStatusesUntil, seedSessions } from './support/seeded-sessions.js';
 
 // A swap whose target dies mid-copy (after the preflight passed): the change does not stand.
 // The PATCH answers 503 swap_failed naming the cause, the settings are what they were, the old
-// backend is served with every session, and /api/runtime agrees with the settings.
+// backend is served with every session, and /api/runtime agrees with the settings. From
+// memory, requests are answered all along: they read this process's own memory, not the new
+// backend that died.
 
 const SESSIONS = 8000;
 
@@ -73,16 +75,32 @@ describeWithRedisServer('a swap whose Redis is killed mid-copy', () => {
     rmSync(redisDir, { recursive: true, force: true });
   });
 
-  it(`${SESSIONS.toLocaleString('en')} sessions on memory, PATCH to redis, Redis killed: 503 swap_failed, nothing changed`, async () => {
-    const sessions = await seedSessions(keel, keel.admin!.userId, SESSIONS);
-    const before = (await keel.admin!.get('/api/settings').expect(200)).body as { version: number };
+  it(`${SESSIONS.toLocaleString('en')} sessions on memory, PATCH to redis, Redis killed: 503 swap_failed, nothing changed, no request failed`, async () => {
+    const before = (await keel.admin!.get('/api/settings').expect(200)).body as {
+      version: number;
+      values: { session: { idleTimeoutSeconds: number } };
+    };
+    // Sessions no request has to touch: a touch is a write, which waits for both backends.
+    const sessions = await seedSessions(keel, keel.admin!.userId, SESSIONS, {
+      idleMs: before.values.session.idleTimeoutSeconds * 1000,
+    });
     const patch = keel
       .admin!.patch('/api/settings', { values: { sessionCache: { backend: 'redis' } } })
       .set('If-Match', `"${before.version}"`)
       .then((response) => response);
     await copying(keel);
+    // Redis hangs mid-copy (the copy's next batch waits on it), then dies. Requests that only
+    // read their session go on being answered from memory: none waits on Redis, none fails.
+    redis.pause();
+    const concurrency = 16;
+    const during = meStatusesUntil(keel.url, sessions, sleep(300), concurrency);
+    await sleep(300);
     await redis.kill();
     const answer = await patch;
+    const statuses = await during;
+    expect(Object.keys(statuses)).toEqual(['200']);
+    // More than the first request of each client: they were answered while Redis hung.
+    expect(statuses[200]).toBeGreaterThan(concurrency * 5);
     expect(answer.status).toBe(503);
     expect(answer.body).toMatchObject({
       code: 'swap_failed',

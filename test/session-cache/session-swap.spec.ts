@@ -89,6 +89,56 @@ describe('SessionSwap', () => {
     }
   });
 
+  it('from its own memory into a backend nobody else uses, reads the old one first: a read neither waits on the new one nor fails with it', async () => {
+    const memory = new MemorySessionBackend();
+    const [kept, dropped] = sessionsOf(users, 2);
+    await seed(memory, [kept!, dropped!]);
+    const redis = new FakeSharedBackend('redis');
+    const cache = await cacheWith({ serving: memory, backends: { redis } });
+
+    const prepared = await cache.swaps.prepare('redis', change(1));
+    try {
+      const pair = cache.active.backend;
+      expect(pair).toBeInstanceOf(MigratingBackend);
+      // The new backend stops answering while the pair is in force (Redis dies mid-swap).
+      redis.failing.add('get');
+      redis.failing.add('getMany');
+      const reads = redis.calls.length;
+      expect(await pair.get(kept!.sid)).toEqual(kept);
+      expect(await pair.getMany([kept!.sid])).toEqual([kept]);
+      expect(redis.calls.length).toBe(reads);
+      // A session the old backend dropped after it was copied (a full memory backend evicts)
+      // is still found in the new one.
+      redis.failing.clear();
+      await memory.destroy(dropped!.sid);
+      expect(await pair.get(dropped!.sid)).toEqual(dropped);
+    } finally {
+      redis.failing.clear();
+      await prepared.commit();
+    }
+  });
+
+  it('reads the new backend first when another live replica uses it (it may hold newer data)', async () => {
+    const memory = new MemorySessionBackend();
+    const [session] = sessionsOf(users, 1);
+    await seed(memory, [session!]);
+    const redis = new FakeSharedBackend('redis');
+    const cache = await cacheWith({ serving: memory, backends: { redis } });
+    cache.registry.others = [aReplica({ sessionCache: { backend: 'redis', version: 3 } })];
+
+    const prepared = await cache.swaps.prepare('redis', change(1));
+    try {
+      const pair = cache.active.backend as MigratingBackend;
+      expect(pair.reads).toBe('target-then-source');
+      // Another replica changed the session in the new backend: that is what a read sees.
+      const newer = { ...session!, data: '{"newer":true}', lastSeenAt: session!.lastSeenAt + 1 };
+      await redis.sibling().put(newer);
+      expect(await pair.get(session!.sid)).toEqual(newer);
+    } finally {
+      await prepared.commit();
+    }
+  });
+
   it('on abort, goes back to the old backend with every write made during the copy', async () => {
     const memory = new MemorySessionBackend();
     const [kept, ended] = sessionsOf(users, 2);

@@ -9,12 +9,15 @@ const HOUR = 3_600_000;
 /**
  * `count` signed-in sessions of `userId` put straight into the active backend, as sign-in
  * would store them, with the cookies that name them: thousands of sessions in a blink, for the
- * suites that move them between backends.
+ * suites that move them between backends. They expire `idleMs` from now: a request touches
+ * (writes) a session whose expiry is further than the touch throttle from now + the idle
+ * timeout, so with the app's idle timeout here, requests only read them.
  */
 export async function seedSessions(
   keel: TestApp,
   userId: string,
   count: number,
+  { idleMs = HOUR }: { idleMs?: number } = {},
 ): Promise<CookieSession[]> {
   const secret = keel.app.get(SessionSecrets).signing;
   const backend = keel.app.get(SessionCacheService).backend;
@@ -42,7 +45,7 @@ export async function seedSessions(
         sid,
         data: JSON.stringify(data),
         userId,
-        expiresAt: now + HOUR,
+        expiresAt: now + idleMs,
         lastSeenAt: now,
       }),
     );
@@ -62,11 +65,39 @@ export async function meStatuses(
   sessions: CookieSession[],
   concurrency = 16,
 ): Promise<Record<number, number>> {
-  const counts: Record<number, number> = {};
   let next = 0;
+  return countMeStatuses(url, () => sessions[next++], concurrency);
+}
+
+/**
+ * The statuses of `GET /api/auth/me`, `concurrency` at a time, round the sessions again and
+ * again until `until` settles: requests in flight whatever happens meanwhile.
+ */
+export async function meStatusesUntil(
+  url: string,
+  sessions: CookieSession[],
+  until: Promise<unknown>,
+  concurrency = 16,
+): Promise<Record<number, number>> {
+  let settled = false;
+  void until.finally(() => (settled = true)).catch(() => undefined);
+  let next = 0;
+  return countMeStatuses(
+    url,
+    () => (settled ? undefined : sessions[next++ % sessions.length]),
+    concurrency,
+  );
+}
+
+/** -1 counts a 200 that answered for another user than the session's. */
+async function countMeStatuses(
+  url: string,
+  nextSession: () => CookieSession | undefined,
+  concurrency: number,
+): Promise<Record<number, number>> {
+  const counts: Record<number, number> = {};
   const worker = async () => {
-    while (next < sessions.length) {
-      const session = sessions[next++];
+    for (let session = nextSession(); session; session = nextSession()) {
       const response = await fetch(`${url}/api/auth/me`, { headers: { cookie: session.cookie } });
       const body = (await response.json()) as { user?: { id: string } };
       const status =
