@@ -18,13 +18,14 @@ function sameSession(a: StoredSession | undefined, b: StoredSession | undefined)
  * - `source`: the old backend alone, while some replica may still write it alone (a
  *   cross-replica handover before every replica switched and the new one was reconciled);
  * - `target-then-source`: the new backend, falling back to the old one for a session not copied
- *   yet (the copy of a swap this process runs);
+ *   yet (the copy of a swap this process runs, where another replica may write the new backend);
  * - `source-then-target`: the old backend, falling back to the new one (a session the old one
  *   dropped, as a full memory backend does, after it was copied). For the copy of a swap from
- *   this process's own memory into a backend no other replica uses (the swap emptied it): every
- *   write reaches the old one and nobody else writes the new one, so the old one is complete and
- *   current, and a read neither waits on the new backend (busy with the copy's batches) nor
- *   fails with it;
+ *   this process's own memory into a backend no other replica uses (the swap emptied it), until
+ *   the change is stored (other replicas start writing the new backend only then): every write
+ *   reaches the old one and nobody else writes the new one, so the old one is complete and
+ *   current, and a read of a session it holds neither waits on the new backend (busy with the
+ *   copy's batches) nor fails with it;
  * - `target`: the new backend alone, once it holds everything (the end of a handover, while the
  *   old one still gets writes for replicas that read it a moment longer).
  */
@@ -82,11 +83,11 @@ export class MigratingBackend implements SessionBackend {
   async getMany(sids: readonly string[]): Promise<StoredSession[]> {
     if (this.reads === 'source') return this.source.getMany(sids);
     if (this.reads === 'target') return this.target.getMany(sids);
-    const [first, then] = this.fallbackOrder();
-    const found = await first.getMany(sids);
+    const [preferred, fallback] = this.fallbackOrder();
+    const found = await preferred.getMany(sids);
     const seen = new Set(found.map((session) => session.sid));
     const rest = sids.filter((sid) => !seen.has(sid));
-    return rest.length === 0 ? found : [...found, ...(await then.getMany(rest))];
+    return rest.length === 0 ? found : [...found, ...(await fallback.getMany(rest))];
   }
 
   put(session: StoredSession): Promise<void> {
@@ -241,11 +242,11 @@ export class MigratingBackend implements SessionBackend {
       this.source.listByUser(userId),
     ]);
     // Where a session is in both, the backend reads try first has it as they would see it.
-    const [then, first] = this.readsSourceFirst
-      ? [fromTarget, fromSource]
-      : [fromSource, fromTarget];
-    const bySid = new Map(then.map((session) => [session.sid, session]));
-    for (const session of first) bySid.set(session.sid, session);
+    const [preferred, fallback] = this.readsSourceFirst
+      ? [fromSource, fromTarget]
+      : [fromTarget, fromSource];
+    const bySid = new Map(fallback.map((session) => [session.sid, session]));
+    for (const session of preferred) bySid.set(session.sid, session);
     return [...bySid.values()];
   }
 
@@ -266,8 +267,8 @@ export class MigratingBackend implements SessionBackend {
   private async read(sid: string): Promise<StoredSession | undefined> {
     if (this.reads === 'source') return this.source.get(sid);
     if (this.reads === 'target') return this.target.get(sid);
-    const [first, then] = this.fallbackOrder();
-    return (await first.get(sid)) ?? (await then.get(sid));
+    const [preferred, fallback] = this.fallbackOrder();
+    return (await preferred.get(sid)) ?? (await fallback.get(sid));
   }
 
   /** For the two reads with a fallback: the backend tried first, then the other. */

@@ -229,10 +229,8 @@ export class SessionSwap {
         if ((await this.settings.storedVersion()) !== change.version - 1) {
           throw new Error('another settings change was stored meanwhile: read them again');
         }
-        if (!(await this.handover.servedElsewhere(kind))) {
-          await target.clear();
-          emptied = true;
-        }
+        emptied = !(await this.handover.servedElsewhere(kind));
+        if (emptied) await target.clear();
       }
       pair = new MigratingBackend(source, target);
       // A shared old backend is the one every replica writes until all have switched (the
@@ -244,8 +242,7 @@ export class SessionSwap {
           origin === 'remote' && (await this.handover.readAloneElsewhere(kind, change.version));
         pair.reads = stale ? 'target' : 'source';
       } else if (emptied) {
-        // From this process's own memory into a backend nobody else uses: the old one is
-        // complete and current, so requests read it and never wait on the copy's batches.
+        // Until the change is stored nobody else writes the new backend (see PairReads).
         pair.reads = 'source-then-target';
       }
       this.active.use(pair);
@@ -334,6 +331,8 @@ export class SessionSwap {
     origin: SettingsChangedEvent['origin'],
     change: SwapChange,
   ): Promise<{ handover?: Promise<void> }> {
+    // Stored: other replicas may write the new backend from now on (see PairReads).
+    if (pair.reads === 'source-then-target') pair.reads = 'target-then-source';
     const handingOver =
       source.shared && (origin === 'remote' || (await this.handover.othersLive()) > 0);
     await this.handover.report({

@@ -93,14 +93,15 @@ describeWithRedisServer('a swap whose Redis is killed mid-copy', () => {
     // read their session go on being answered from memory: none waits on Redis, none fails.
     redis.pause();
     const concurrency = 16;
-    const during = meStatusesUntil(keel.url, sessions, sleep(300), concurrency);
-    await sleep(300);
+    const hung = sleep(1000);
+    const during = meStatusesUntil(keel.url, sessions, hung, concurrency);
+    await hung;
     await redis.kill();
     const answer = await patch;
     const statuses = await during;
     expect(Object.keys(statuses)).toEqual(['200']);
-    // More than the first request of each client: they were answered while Redis hung.
-    expect(statuses[200]).toBeGreaterThan(concurrency * 5);
+    // More than one request of each client: they were answered while Redis hung, not after.
+    expect(statuses[200]).toBeGreaterThan(concurrency * 2);
     expect(answer.status).toBe(503);
     expect(answer.body).toMatchObject({
       code: 'swap_failed',

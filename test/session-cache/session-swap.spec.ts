@@ -98,8 +98,9 @@ describe('SessionSwap', () => {
 
     const prepared = await cache.swaps.prepare('redis', change(1));
     try {
-      const pair = cache.active.backend;
+      const pair = cache.active.backend as MigratingBackend;
       expect(pair).toBeInstanceOf(MigratingBackend);
+      expect(pair.reads).toBe('source-then-target');
       // The new backend stops answering while the pair is in force (Redis dies mid-swap).
       redis.failing.add('get');
       redis.failing.add('getMany');

@@ -9,9 +9,10 @@ const HOUR = 3_600_000;
 /**
  * `count` signed-in sessions of `userId` put straight into the active backend, as sign-in
  * would store them, with the cookies that name them: thousands of sessions in a blink, for the
- * suites that move them between backends. They expire `idleMs` from now: a request touches
- * (writes) a session whose expiry is further than the touch throttle from now + the idle
- * timeout, so with the app's idle timeout here, requests only read them.
+ * suites that move them between backends. They expire `idleMs` from now. A request touches
+ * (writes) a session whose stored expiry is further than the touch throttle from where the idle
+ * timeout would put it: with `idleMs` set to the app's idle timeout, requests made within the
+ * throttle of seeding (min(60 s, idle / 10)) only read them.
  */
 export async function seedSessions(
   keel: TestApp,
