@@ -16,8 +16,8 @@ import { meStatuses, meStatusesUntil, seedSessions } from './support/seeded-sess
 // A swap whose target dies mid-copy (after the preflight passed): the change does not stand.
 // The PATCH answers 503 swap_failed naming the cause, the settings are what they were, the old
 // backend is served with every session, and /api/runtime agrees with the settings. From
-// memory, requests are answered all along: they read this process's own memory, not the new
-// backend that died.
+// memory, requests that only read their session are answered all along: they read this
+// process's own memory, not the new backend that died.
 
 const SESSIONS = 8000;
 
@@ -100,7 +100,7 @@ describeWithRedisServer('a swap whose Redis is killed mid-copy', () => {
     const answer = await patch;
     const statuses = await during;
     expect(Object.keys(statuses)).toEqual(['200']);
-    // More than one request of each client: they were answered while Redis hung, not after.
+    // More than two rounds of requests: they were answered while Redis hung, not after.
     expect(statuses[200]).toBeGreaterThan(concurrency * 2);
     expect(answer.status).toBe(503);
     expect(answer.body).toMatchObject({
