@@ -264,18 +264,16 @@ export class MigratingBackend implements SessionBackend {
   /** The swap closes each backend itself, when it is done with it. */
   async close(): Promise<void> {}
 
-  private async read(sid: string): Promise<StoredSession | undefined> {
+  private read(sid: string): Promise<StoredSession | undefined> {
     if (this.reads === 'source') return this.source.get(sid);
     if (this.reads === 'target') return this.target.get(sid);
     const [preferred, fallback] = this.fallbackOrder();
-    return (await preferred.get(sid)) ?? (await fallback.get(sid));
+    return preferred.get(sid).then((session) => session ?? fallback.get(sid));
   }
 
   /** For the two reads with a fallback: the backend tried first, then the other. */
   private fallbackOrder(): [SessionBackend, SessionBackend] {
-    return this.reads === 'source-then-target'
-      ? [this.source, this.target]
-      : [this.target, this.source];
+    return this.readsSourceFirst ? [this.source, this.target] : [this.target, this.source];
   }
 
   private get readsSourceFirst(): boolean {
