@@ -1,7 +1,8 @@
 // Live swap of the session cache under load: N live sessions on `memory`, clients hitting
 // GET /api/auth/me continuously, swap to `redis` (or `database`) through PATCH /api/settings.
 // Reports the swap duration, failed requests during it, and p99 latency during the swap against
-// before it, with a plain Express + express-session baseline measured in the same run.
+// before it, with a plain Express + express-session baseline measured in the same run. "During
+// the swap" is from the PATCH sent to its answer: the requests in flight at some moment of it.
 //
 //   node bench/swap.js [--sessions 10000] [--connections 50] [--to redis|database]
 //                      [--postgres]          (after `npm run build`)
@@ -52,6 +53,7 @@ async function signIn(url, username, password) {
 
 async function swapTo(url, admin, backend) {
   const current = await fetch(`${url}/api/settings`, { headers: { cookie: admin.cookie } });
+  const from = performance.now();
   const response = await fetch(`${url}/api/settings`, {
     method: 'PATCH',
     headers: {
@@ -62,10 +64,11 @@ async function swapTo(url, admin, backend) {
     },
     body: JSON.stringify({ values: { sessionCache: { backend } } }),
   });
+  const to = performance.now();
   if (response.status !== 200)
     throw new Error(`swap refused: ${response.status} ${await response.text()}`);
   const runtime = await fetch(`${url}/api/runtime`, { headers: { cookie: admin.cookie } });
-  return (await runtime.json()).sessionCache.lastSwap;
+  return { window: { from, to }, lastSwap: (await runtime.json()).sessionCache.lastSwap };
 }
 
 async function countValid(url, cookies) {
@@ -122,8 +125,13 @@ for (let run = 0; run < RUNS; run++) {
   results.before.push(await load(url, { cookies, connections: CONNECTIONS, duration: SECONDS }));
 
   const swap = swapTo(url, admin, TARGET);
-  const during = await load(url, { cookies, connections: CONNECTIONS, duration: 120, until: swap });
-  const lastSwap = await swap;
+  const during = await load(url, {
+    cookies,
+    connections: CONNECTIONS,
+    duration: 120,
+    during: swap.then((done) => done.window),
+  });
+  const { lastSwap } = await swap;
   const valid = await countValid(url, cookies);
   results.during.push(during);
   results.swaps.push({ ...lastSwap, validAfter: valid });
@@ -150,7 +158,7 @@ const lines = [
   `swap duration: median ${median(results.swaps.map((s) => s.durationMs))} ms (runs: ${results.swaps.map((s) => s.durationMs).join(', ')})`,
   `sessions migrated: ${results.swaps.map((s) => s.migrated).join(', ')}; valid after the swap: ${results.swaps.map((s) => s.validAfter).join(', ')} of ${SESSIONS}`,
   `failed requests during the swap: ${results.during.map((r) => r.non2xx + r.errors).join(', ')}`,
-  `p99 during the swap vs before: ${(pick(results.during, 'p99') / pick(results.before, 'p99')).toFixed(2)}x`,
+  `p99 during the swap vs before: ${(pick(results.during, 'p99') / pick(results.before, 'p99')).toFixed(2)}x (runs: ${results.during.map((r, i) => `${(r.p99 / results.before[i].p99).toFixed(2)}x`).join(', ')})`,
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
 process.stdout.write(

@@ -4,7 +4,14 @@ import autocannon from 'autocannon';
 /**
  * Runs GET `path` with `connections` concurrent keep-alive connections, each request carrying
  * the next cookie of `cookies`. Resolves to {requests, rps, p50, p99, non2xx, errors}.
- * `duration` in seconds; `until` (a promise) stops it early when it settles.
+ * `duration` in seconds.
+ *
+ * `during`: a promise of a window `{ from, to }` (`performance.now()` times in this process).
+ * The load stops once it settles, and the answer describes only the requests in flight at some
+ * moment of that window (sent before `to`, answered after `from`), `rps` being their number over
+ * the window's length; `non2xx` and `errors` count every failed request from `from` on, the
+ * window's and those after it. autocannon stops on its next whole second only, so its own figures would
+ * also count up to a second of requests after the window.
  */
 export function load(
   url,
@@ -13,7 +20,7 @@ export function load(
     cookies = [],
     connections = 50,
     duration = 10,
-    until,
+    during,
     amount,
     overallRate,
   } = {},
@@ -35,9 +42,14 @@ export function load(
       },
     ],
   });
-  until?.finally(() => instance.stop());
+  const answers = during ? recordAnswers(instance) : undefined;
+  during?.finally(() => instance.stop());
   return new Promise((resolve, reject) => {
-    instance.on('done', (result) =>
+    instance.on('done', async (result) => {
+      if (answers) {
+        resolve(withinWindow(answers, await during));
+        return;
+      }
       resolve({
         requests: result.requests.total,
         rps: Math.round(result.requests.average),
@@ -45,10 +57,38 @@ export function load(
         p99: result.latency.p99,
         non2xx: result.non2xx,
         errors: result.errors + result.timeouts,
-      }),
-    );
+      });
+    });
     instance.on('error', reject);
   });
+}
+
+/** Every answer as [answered at, latency ms, status], and every failed request's time. */
+function recordAnswers(instance) {
+  const answers = { responses: [], errors: [] };
+  instance.on('response', (_client, status, _bytes, latency) =>
+    answers.responses.push([performance.now(), latency, status]),
+  );
+  instance.on('reqError', () => answers.errors.push(performance.now()));
+  return answers;
+}
+
+function withinWindow({ responses, errors }, { from, to }) {
+  const inWindow = responses.filter(([at, latency]) => at >= from && at - latency <= to);
+  const ok = inWindow
+    .filter(([, , status]) => status >= 200 && status < 300)
+    .map(([, latency]) => latency)
+    .sort((a, b) => a - b);
+  const percentile = (q) => (ok.length === 0 ? 0 : Math.round(ok[Math.ceil(q * ok.length) - 1]));
+  return {
+    requests: inWindow.length,
+    rps: Math.round(inWindow.length / ((to - from) / 1000)),
+    p50: percentile(0.5),
+    p99: percentile(0.99),
+    non2xx: responses.filter(([at, , status]) => at >= from && (status < 200 || status >= 300))
+      .length,
+    errors: errors.filter((at) => at >= from).length,
+  };
 }
 
 export function median(values) {
