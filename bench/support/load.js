@@ -1,6 +1,9 @@
 // Load generation with autocannon, rotating through a list of session cookies.
 import autocannon from 'autocannon';
 
+/** How long after `during` settles the load goes on (see load()). */
+const STOP_GRACE_MS = 250;
+
 /**
  * Runs GET `path` with `connections` concurrent keep-alive connections, each request carrying
  * the next cookie of `cookies`. Resolves to {requests, rps, p50, p99, non2xx, errors}.
@@ -8,10 +11,11 @@ import autocannon from 'autocannon';
  *
  * `during`: a promise of a window `{ from, to }` (`performance.now()` times in this process).
  * The load stops once it settles, and the answer describes only the requests in flight at some
- * moment of that window (sent before `to`, answered after `from`), `rps` being their number over
- * the window's length; `non2xx` and `errors` count every failed request from `from` on, the
- * window's and those after it. autocannon stops on its next whole second only, so its own figures would
- * also count up to a second of requests after the window.
+ * moment of that window (sent before `to`, answered after `from`), `rps` being their number
+ * over the window's length; `non2xx` and `errors` count every failed request from `from` on,
+ * the window's and those after it. autocannon stops on its next whole second only, so its own
+ * figures would also count up to a second of requests after the window. If `during` rejects,
+ * so does the load.
  */
 export function load(
   url,
@@ -43,11 +47,14 @@ export function load(
     ],
   });
   const answers = during ? recordAnswers(instance) : undefined;
-  during?.finally(() => instance.stop());
+  // A moment's grace, so that autocannon's next tick does not cut off requests still in
+  // flight at the window's end: they are the slowest, the ones a p99 is made of.
+  const stop = () => setTimeout(() => instance.stop(), STOP_GRACE_MS);
+  during?.then(stop, stop);
   return new Promise((resolve, reject) => {
-    instance.on('done', async (result) => {
+    instance.on('done', (result) => {
       if (answers) {
-        resolve(withinWindow(answers, await during));
+        during.then((window) => resolve(withinWindow(answers, window)), reject);
         return;
       }
       resolve({
@@ -56,7 +63,8 @@ export function load(
         p50: result.latency.p50,
         p99: result.latency.p99,
         non2xx: result.non2xx,
-        errors: result.errors + result.timeouts,
+        // autocannon counts a timeout among its errors too.
+        errors: result.errors,
       });
     });
     instance.on('error', reject);
@@ -79,7 +87,9 @@ function withinWindow({ responses, errors }, { from, to }) {
     .filter(([, , status]) => status >= 200 && status < 300)
     .map(([, latency]) => latency)
     .sort((a, b) => a - b);
-  const percentile = (q) => (ok.length === 0 ? 0 : Math.round(ok[Math.ceil(q * ok.length) - 1]));
+  // Whole milliseconds cut down, as autocannon's histogram keeps them, so that a p99 from here
+  // compares with one from a run without a window. No answer in the window: NaN, not 0.
+  const percentile = (q) => (ok.length === 0 ? NaN : Math.floor(ok[Math.ceil(q * ok.length) - 1]));
   return {
     requests: inWindow.length,
     rps: Math.round(inWindow.length / ((to - from) / 1000)),
