@@ -181,6 +181,17 @@ const targets = {
 
 await clearRedisPrefix(REDIS_URL, prefix);
 
+// How far one case's rounds moved: the same server under the same load should read the same,
+// so a wide spread is the machine drifting during the sitting, and it moves the same-round
+// ratios too (the cases run one after another). Such a sitting was seen on 2026-12-02: bare
+// Express read 9,409, 4,199 and 2,044 req/s in its three rounds (docs/performance.md).
+const DRIFT_WARNING = 1.3;
+const spreads = cases.map((c) => {
+  const rps = c.runs.map((r) => r.rps);
+  return { name: c.name, spread: Math.max(...rps) / Math.min(...rps) };
+});
+const widest = spreads.reduce((a, b) => (b.spread > a.spread ? b : a));
+
 const x = (value) => `${value.toFixed(2)}x`;
 const lines = [
   `GET /api/auth/me on Node ${process.version}, ${CONNECTIONS} connections, ${SECONDS} s x ${RUNS} runs (cases interleaved; medians), ${SESSIONS} sessions`,
@@ -201,5 +212,13 @@ const lines = [
   ),
   '',
   `Keel database backend on PostgreSQL / Keel memory backend: ${x(targets.postgresVsMemory)}`,
+  '',
+  `Widest spread of one case's rounds: ${x(widest.spread)} (${widest.name})${
+    widest.spread > DRIFT_WARNING
+      ? `. Over ${x(DRIFT_WARNING)}: the machine drifted during this sitting, so these ratios are not to be trusted; compare builds with bench/ab.js, which takes turns every few seconds.`
+      : ''
+  }`,
 ];
-process.stdout.write(`${lines.join('\n')}\n\nJSON ${JSON.stringify({ results, targets })}\n`);
+process.stdout.write(
+  `${lines.join('\n')}\n\nJSON ${JSON.stringify({ results, targets, spreads })}\n`,
+);
