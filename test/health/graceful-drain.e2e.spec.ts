@@ -45,6 +45,7 @@ describe('graceful drain on SIGTERM', () => {
     // Poll readiness on fresh connections until the server stops accepting them.
     const probes: { status: number; at: number }[] = [];
     let servedDuringDrain: Awaited<ReturnType<typeof send>> | undefined;
+    let refusedAt: number;
     for (;;) {
       try {
         const probe = await send(`${url}/health/ready`, { agent: false });
@@ -53,7 +54,8 @@ describe('graceful drain on SIGTERM', () => {
           servedDuringDrain = await send(`${url}/test/slow?ms=10`, { agent: false });
         }
       } catch {
-        break; // connection refused: the drain is over
+        refusedAt = Date.now() - sigtermAt; // connection refused: the drain is over
+        break;
       }
       await delay(25);
     }
@@ -74,7 +76,9 @@ describe('graceful drain on SIGTERM', () => {
     expect(firstFailure).toBeGreaterThanOrEqual(0);
     expect(probes[firstFailure]!.at).toBeLessThan(300);
     expect(probes.slice(firstFailure).every((probe) => probe.status === 503)).toBe(true);
-    expect(probes.at(-1)!.at).toBeGreaterThan(drainMs - 200); // kept serving through the drain
+    // Kept accepting connections through the drain: the first refused came at its end. (When
+    // the last probe answered depends on how long each took on a loaded machine.)
+    expect(refusedAt).toBeGreaterThanOrEqual(drainMs - 50);
     expect(servedDuringDrain?.status).toBe(200);
     expect(servedDuringDrain?.headers.connection).toBe('close');
 
