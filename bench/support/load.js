@@ -84,7 +84,7 @@ function recordAnswers(instance) {
 function withinWindow({ responses, errors }, { from, to }) {
   const inWindow = responses.filter(([at, latency]) => at >= from && at - latency <= to);
   const ok = inWindow
-    .filter(([, , status]) => status >= 200 && status < 300)
+    .filter(([, , status]) => isSuccess(status))
     .map(([, latency]) => latency)
     .sort((a, b) => a - b);
   // Whole milliseconds cut down, as autocannon's histogram keeps them, so that a p99 from here
@@ -95,10 +95,13 @@ function withinWindow({ responses, errors }, { from, to }) {
     rps: Math.round(inWindow.length / ((to - from) / 1000)),
     p50: percentile(0.5),
     p99: percentile(0.99),
-    non2xx: responses.filter(([at, , status]) => at >= from && (status < 200 || status >= 300))
-      .length,
+    non2xx: responses.filter(([at, , status]) => at >= from && !isSuccess(status)).length,
     errors: errors.filter((at) => at >= from).length,
   };
+}
+
+function isSuccess(status) {
+  return status >= 200 && status < 300;
 }
 
 export function median(values) {
