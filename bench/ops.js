@@ -170,7 +170,7 @@ const memory = {};
 for (const [name, script, env] of !wanted('memory')
   ? []
   : [
-      ['baseline', join(here, 'baseline/express-session-server.js'), {}],
+      ['baseline', join(here, 'baseline/express-session-server.js'), { BASELINE_STORE: 'memory' }],
       ['stack', join(here, 'baseline/feature-stack-server.js'), { BASELINE_STORE: 'memory' }],
       ['keel', keelServer, { ...keelEnv, BENCH_BACKEND: 'memory' }],
     ]) {
@@ -215,7 +215,7 @@ async function readMemory(pid, heapFile) {
 
 const ms = (values) => median(values);
 const lines = [`Operational figures on Node ${process.version}, median of ${RUNS} start-ups`, ''];
-const startupLines = ['| figure | Keel | baseline | ratio |', '|---|---|---|---|'];
+const timingLines = ['| figure | Keel | baseline | ratio |', '|---|---|---|---|'];
 if (wanted('startup')) {
   const base = ms(startup.baseline);
   for (const [name, label] of [
@@ -228,18 +228,18 @@ if (wanted('startup')) {
       ['postgres', 'PostgreSQL'],
     ]) {
       const keel = ms(startup[name][db]);
-      startupLines.push(
+      timingLines.push(
         `| start-up to ready, ${dbLabel}, ${label} (ms) | ${keel} | ${base} (raw node:http to first 200) | ${(keel / base).toFixed(1)}x |`,
       );
     }
   }
 }
 if (probe) {
-  startupLines.push(
+  timingLines.push(
     `| /health/live p99 with me at 80% of capacity (ms) | ${probe.loaded} | ${probe.idle} (same probe, idle) | ${(probe.loaded / probe.idle).toFixed(1)}x |`,
   );
 }
-if (wanted('startup') || probe) lines.push(...startupLines, '');
+if (wanted('startup') || probe) lines.push(...timingLines, '');
 if (wanted('memory')) {
   const { keel, baseline, stack } = memory;
   // Each reading against both: the bare baseline (issue 20's target) and the same features
